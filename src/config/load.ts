@@ -1,0 +1,143 @@
+/**
+ * Loads the YAML configuration: parse, replace `${VAR}` / `${VAR:-default}` from the
+ * environment, validate against {@link configSchema}. Every problem is collected and reported
+ * at once, each named by its key path (`upstreams.users.targets[0].url: …`).
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, dirname, resolve } from 'node:path';
+import { parseDocument, parse as parseYamlScalar, isMap, isSeq, isScalar, type Node } from 'yaml';
+import { configSchema, type GatewayConfig } from './schema.js';
+
+export interface ConfigProblem {
+  /** Dotted key path with list indexes, e.g. `routes[0].match.pathPrefix`. */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+  readonly file: string | undefined;
+
+  constructor(problems: ConfigProblem[], file?: string) {
+    const where = file ? `${file}: ` : '';
+    super(`${where}invalid configuration\n${problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+    this.file = file;
+  }
+}
+
+/** The loaded configuration plus where it came from (relative paths in it resolve against `baseDir`). */
+export interface LoadedConfig {
+  config: GatewayConfig;
+  file: string | undefined;
+  baseDir: string;
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
+}
+
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const WHOLE_PLACEHOLDER = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+
+/**
+ * Replaces placeholders in every string of a plain YAML value tree. A string that is exactly
+ * one placeholder is re-read as a YAML scalar, so `port: ${PORT}` yields a number.
+ */
+export function interpolate(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  problems: ConfigProblem[],
+  path: Array<string | number> = [],
+): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    let missing = false;
+    const out = value.replace(PLACEHOLDER, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined) return v;
+      if (fallback !== undefined) return fallback;
+      missing = true;
+      problems.push({ path: formatPath(path), message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
+      return '';
+    });
+    if (missing) return undefined;
+    if (WHOLE_PLACEHOLDER.test(value) && out !== '' && !out.includes('\n')) {
+      try {
+        const scalar = parseYamlScalar(out) as unknown;
+        if (typeof scalar === 'number' || typeof scalar === 'boolean') return scalar;
+      } catch {
+        // Not a scalar YAML can read: keep the string as it is.
+      }
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, [...path, i]));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, problems, [...path, k]);
+    return out;
+  }
+  return value;
+}
+
+function collectDuplicateKeys(node: Node | null, path: Array<string | number>, problems: ConfigProblem[]): void {
+  if (isMap(node)) {
+    const seen = new Set<string>();
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      if (seen.has(key)) problems.push({ path: formatPath([...path, key]), message: 'key appears twice' });
+      seen.add(key);
+      collectDuplicateKeys(pair.value as Node | null, [...path, key], problems);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => collectDuplicateKeys(item as Node | null, [...path, i], problems));
+  }
+}
+
+/** Parses and validates configuration text. Throws {@link ConfigError} listing every problem. */
+export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, file?: string): GatewayConfig {
+  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true });
+  const problems: ConfigProblem[] = [];
+  for (const err of doc.errors) {
+    const line = err.linePos?.[0];
+    problems.push({ path: line ? `line ${line.line}:${line.col}` : '', message: `YAML syntax: ${err.message.split('\n')[0]}` });
+  }
+  if (problems.length) throw new ConfigError(problems, file);
+  collectDuplicateKeys(doc.contents as Node | null, [], problems);
+
+  const raw = interpolate(doc.toJS() ?? {}, env, problems);
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      // An unset variable was already reported at this path; a second "expected string" adds nothing.
+      const path = formatPath(issue.path);
+      if (problems.some((p) => p.path === path)) continue;
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) problems.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
+      } else {
+        problems.push({ path, message: issue.message });
+      }
+    }
+  }
+  if (problems.length || !result.success) throw new ConfigError(problems, file);
+  return result.data;
+}
+
+/** Reads, interpolates and validates a configuration file. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const abs = isAbsolute(file) ? file : resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], file);
+  }
+  return { config: parseConfig(text, env, file), file: abs, baseDir: dirname(abs) };
+}

@@ -1,0 +1,319 @@
+/**
+ * The configuration file's shape, validated strictly: unknown keys are errors, so a typo
+ * never passes silently. The inferred {@link GatewayConfig} type is what the engine reads.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+/** Empty strings (e.g. from `${VAR:-}`) mean "not set". */
+const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const window = z.strictObject({
+  points: positiveInt,
+  durationSec: positiveInt,
+});
+
+const cidr = z.string().refine((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s), 'must be an IP address or CIDR block');
+
+const server = z.strictObject({
+  host: z.string().default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535).default(4000),
+  maxBodyBytes: positiveInt.default(1_048_576),
+  drainMs: nonNegativeInt.default(10_000),
+  trustProxy: z.boolean().default(false),
+  compression: z.boolean().default(true),
+  cors: z
+    .strictObject({
+      origins: z.array(z.string()).min(1),
+      credentials: z.boolean().default(false),
+      methods: z.array(z.string()).default(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']),
+      allowHeaders: z.array(z.string()).optional(),
+      exposeHeaders: z.array(z.string()).default([]),
+      maxAgeSec: nonNegativeInt.default(600),
+    })
+    .optional(),
+  ipFilter: z
+    .strictObject({
+      allow: z.array(cidr).default([]),
+      deny: z.array(cidr).default([]),
+    })
+    .optional(),
+  /** Serve `/metrics` on its own port instead of the main one. */
+  metricsPort: z.number().int().min(0).max(65535).optional(),
+  /** Largest request header block the server accepts, in bytes. */
+  maxHeaderBytes: positiveInt.default(16_384),
+});
+
+const redis = z.strictObject({
+  url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  keyPrefix: z.string().default('gw:'),
+  cluster: z.array(z.string()).optional(),
+  sentinel: z
+    .strictObject({
+      name: z.string(),
+      nodes: z.array(z.string()).min(1),
+    })
+    .optional(),
+});
+
+const graphql = z.strictObject({
+  path: z.string().startsWith('/').default('/graphql'),
+  graphiql: z.boolean().default(true),
+  introspection: z.boolean().default(true),
+  maxDepth: positiveInt.optional(),
+  maxAliases: nonNegativeInt.optional(),
+  maxCost: positiveInt.optional(),
+  /** Per-field cost weights for `maxCost`, e.g. `{ "Query.users": 5 }`. */
+  fieldCosts: z.record(z.string(), nonNegativeInt).default({}),
+  /** Report the computed cost in `extensions.cost` of every response. */
+  exposeCost: z.boolean().default(false),
+  persistedOperations: z
+    .strictObject({
+      file: z.string().optional(),
+      registry: z.string().optional(),
+      onlyPersisted: z.boolean().default(false),
+    })
+    .optional(),
+});
+
+const jwt = z.strictObject({
+  algorithms: z.array(z.enum([
+    'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
+    'ES256', 'ES384', 'ES512', 'EdDSA',
+  ])).min(1),
+  secret: optionalString,
+  publicKey: optionalString,
+  jwksUrl: z.preprocess((v) => (v === '' ? undefined : v), httpUrl.optional()),
+  issuer: optionalString,
+  audience: z.union([z.string(), z.array(z.string())]).optional(),
+  requiredClaims: z.array(z.string()).default([]),
+  clockToleranceSec: nonNegativeInt.default(0),
+  rolesClaim: z.string().default('roles'),
+  /** Cache verified tokens (never past their `exp`). @default 10000 entries */
+  cacheSize: nonNegativeInt.default(10_000),
+});
+
+const apiKey = z.union([
+  z.strictObject({ key: z.string().min(1), owner: z.string().min(1), roles: z.array(z.string()).default([]) }),
+  z.strictObject({
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters'),
+    owner: z.string().min(1),
+    roles: z.array(z.string()).default([]),
+  }),
+]);
+
+const auth = z.strictObject({
+  jwt: jwt.optional(),
+  apiKeys: z
+    .strictObject({
+      header: z.string().default('X-API-Key'),
+      keys: z.array(apiKey).default([]),
+    })
+    .optional(),
+});
+
+const rateLimit = z.strictObject({
+  global: window.optional(),
+  perClient: window.optional(),
+  fields: z.record(z.string().regex(/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/, 'must be Type.field'), window).default({}),
+  failOpen: z.boolean().default(true),
+  /** Which rate-limit header fields to send: the X-RateLimit-* trio, the IETF draft fields, or both. */
+  headers: z.enum(['x-ratelimit', 'ietf', 'both']).default('x-ratelimit'),
+});
+
+const target = z.strictObject({
+  url: z.string(),
+  weight: positiveInt.default(1),
+});
+
+const upstream = z
+  .strictObject({
+    protocol: z.enum(['http', 'grpc']).default('http'),
+    /** gRPC: the .proto file (relative to the project root). @default upstreams/<name>/<name>.proto */
+    proto: z.string().optional(),
+    /** gRPC: the fully qualified service name. @default the first service in the proto */
+    service: z.string().optional(),
+    /** gRPC: methods safe to retry. */
+    idempotentMethods: z.array(z.string()).default([]),
+    targets: z.array(target).min(1),
+    balancer: z.enum(['round-robin', 'least-connections', 'weighted', 'consistent-hash']).default('round-robin'),
+    hashOn: z
+      .string()
+      .regex(/^(client|ip|header:[A-Za-z0-9-]+)$/, 'must be client, ip or header:NAME')
+      .default('client'),
+    timeoutMs: positiveInt.default(10_000),
+    /** Keep-alive connections per target. */
+    connections: positiveInt.default(128),
+    /** HTTP/1.1 pipelining depth per connection (1 = off). */
+    pipelining: positiveInt.default(1),
+    retry: z
+      .strictObject({
+        attempts: nonNegativeInt.default(0),
+        baseDelayMs: positiveInt.default(50),
+        maxDelayMs: positiveInt.default(2_000),
+        /** Retries allowed, as a share of recent requests, so retries cannot multiply load. */
+        budgetPercent: z.number().min(0).max(100).default(20),
+      })
+      .optional(),
+    circuitBreaker: z
+      .strictObject({
+        failureThreshold: positiveInt.default(5),
+        openMs: positiveInt.default(30_000),
+        successThreshold: positiveInt.default(3),
+        halfOpenMaxCalls: positiveInt.default(1),
+      })
+      .optional(),
+    healthCheck: z
+      .strictObject({
+        path: z.string().startsWith('/').default('/health'),
+        intervalMs: positiveInt.default(10_000),
+        timeoutMs: positiveInt.default(2_000),
+        unhealthyThreshold: positiveInt.default(2),
+        healthyThreshold: positiveInt.default(1),
+      })
+      .optional(),
+    /** Passive outlier ejection: consecutive failures that take a target out, and for how long. */
+    outlierDetection: z
+      .strictObject({
+        consecutiveFailures: positiveInt.default(5),
+        ejectMs: positiveInt.default(30_000),
+      })
+      .optional(),
+  })
+  .superRefine((u, ctx) => {
+    u.targets.forEach((t, i) => {
+      if (u.protocol === 'http') {
+        if (!/^https?:\/\/[^/]+/.test(t.url) || !URL.canParse(t.url)) {
+          ctx.addIssue({ code: 'custom', path: ['targets', i, 'url'], message: `must be an http(s) URL, got "${t.url}"` });
+        }
+      } else if (!/^(dns:|unix:)?[\w.-]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(t.url)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'url'], message: `must be host:port for a gRPC target, got "${t.url}"` });
+      }
+    });
+  });
+
+const headerOps = z.strictObject({
+  add: z.record(z.string(), z.string()).default({}),
+  remove: z.array(z.string()).default([]),
+});
+
+const route = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _ . -'),
+    match: z.strictObject({
+      path: z.string().startsWith('/').optional(),
+      pathPrefix: z.string().startsWith('/').optional(),
+      methods: z.array(z.string().transform((m) => m.toUpperCase())).optional(),
+      headers: z.record(z.string(), z.string()).default({}),
+      query: z.record(z.string(), z.string()).default({}),
+    }),
+    upstream: z.string(),
+    rewrite: z
+      .strictObject({
+        stripPrefix: z.string().startsWith('/').optional(),
+        addPrefix: z.string().startsWith('/').optional(),
+        regex: z.strictObject({ pattern: z.string(), replacement: z.string() }).optional(),
+      })
+      .optional(),
+    auth: z.enum(['none', 'jwt', 'apiKey', 'any']).default('none'),
+    roles: z.array(z.string()).default([]),
+    rateLimit: window.optional(),
+    timeoutMs: positiveInt.optional(),
+    requestHeaders: headerOps.optional(),
+    responseHeaders: headerOps.optional(),
+    cache: z.strictObject({ ttlSec: positiveInt }).optional(),
+    contentTypes: z.array(z.string()).optional(),
+    /** REST → gRPC translation: the route calls this method of a grpc upstream with JSON in and out. */
+    grpc: z
+      .strictObject({
+        method: z.string().regex(/^[\w.]+\/\w+$/, 'must be package.Service/Method'),
+        /** Query parameters to turn into repeated fields by splitting on commas. */
+        repeated: z.array(z.string()).default([]),
+      })
+      .optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (!r.match.path === !r.match.pathPrefix) {
+      ctx.addIssue({ code: 'custom', path: ['match'], message: 'set exactly one of path or pathPrefix' });
+    }
+    if (r.rewrite?.regex) {
+      try {
+        new RegExp(r.rewrite.regex.pattern);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['rewrite', 'regex', 'pattern'], message: `invalid regular expression: ${(err as Error).message}` });
+      }
+    }
+  });
+
+const logging = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Write one access-log line per request. */
+  accessLog: z.boolean().default(true),
+});
+
+export const configSchema = z
+  .strictObject({
+    server: server.default(() => server.parse({})),
+    redis: redis.optional(),
+    graphql: graphql.default(() => graphql.parse({})),
+    auth: auth.default({}),
+    rateLimit: rateLimit.default(() => rateLimit.parse({})),
+    upstreams: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'upstream names are letters, digits, _ and -'), upstream),
+    routes: z.array(route).default([]),
+    logging: logging.default(() => logging.parse({})),
+  })
+  .superRefine((c, ctx) => {
+    c.routes.forEach((r, i) => {
+      const up = c.upstreams[r.upstream];
+      if (!up) {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'upstream'], message: `unknown upstream "${r.upstream}"` });
+      } else if (r.grpc && up.protocol !== 'grpc') {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'grpc'], message: `upstream "${r.upstream}" is not a grpc upstream` });
+      } else if (!r.grpc && up.protocol === 'grpc') {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'upstream'], message: `upstream "${r.upstream}" is grpc: set routes[${i}].grpc.method` });
+      }
+      if (r.auth === 'jwt' && !c.auth.jwt) {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: jwt needs an auth.jwt section' });
+      }
+      if (r.auth === 'any' && !c.auth.jwt && !c.auth.apiKeys) {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: any needs auth.jwt or auth.apiKeys' });
+      }
+      if (r.auth === 'apiKey' && !c.auth.apiKeys) {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: apiKey needs an auth.apiKeys section' });
+      }
+    });
+    const names = new Set<string>();
+    c.routes.forEach((r, i) => {
+      if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${r.name}"` });
+      names.add(r.name);
+    });
+    const jwtCfg = c.auth.jwt;
+    if (jwtCfg) {
+      const hs = jwtCfg.algorithms.some((a) => a.startsWith('HS'));
+      const asym = jwtCfg.algorithms.some((a) => !a.startsWith('HS'));
+      if (hs && !jwtCfg.secret) ctx.addIssue({ code: 'custom', path: ['auth', 'jwt', 'secret'], message: 'HS* algorithms need a secret' });
+      if (asym && !jwtCfg.publicKey && !jwtCfg.jwksUrl) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'jwt'], message: 'asymmetric algorithms need publicKey or jwksUrl' });
+      }
+    }
+    if (c.redis && !c.redis.url && !c.redis.cluster && !c.redis.sentinel) {
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'set url, cluster or sentinel' });
+    }
+  });
+
+export type GatewayConfig = z.output<typeof configSchema>;
+export type ServerConfig = GatewayConfig['server'];
+export type GraphqlConfig = GatewayConfig['graphql'];
+export type AuthConfig = GatewayConfig['auth'];
+export type JwtConfig = NonNullable<AuthConfig['jwt']>;
+export type ApiKeysConfig = NonNullable<AuthConfig['apiKeys']>;
+export type RateLimitConfig = GatewayConfig['rateLimit'];
+export type RateWindow = z.output<typeof window>;
+export type UpstreamConfig = GatewayConfig['upstreams'][string];
+export type RouteConfig = GatewayConfig['routes'][number];
+export type RedisConfig = NonNullable<GatewayConfig['redis']>;
+export type LoggingConfig = GatewayConfig['logging'];

@@ -1,0 +1,81 @@
+/**
+ * Per-request state. One instance per HTTP request, created by the server and dropped when
+ * the response ends: identity, deadline, the matched route, DataLoaders and what the access
+ * log reports all live here, never in module-level maps.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CompiledRoute } from './proxy/route-table.js';
+import type { Loaders } from '../upstreams/loaders.js';
+
+/** Who is calling, as established by the identity plugin. */
+export interface Identity {
+  kind: 'jwt' | 'apiKey' | 'anonymous';
+  /** JWT `sub`, or the API key's owner. */
+  subject: string | undefined;
+  roles: string[];
+  /** The rate-limit and logging key: JWT `sub`, else API-key owner, else client IP. */
+  clientId: string;
+  /** Verified JWT claims, when the identity came from a token. */
+  claims: Record<string, unknown> | undefined;
+}
+
+/** What the request is addressed to, decided by the router before the plugin chain runs. */
+export type RequestTarget =
+  | { kind: 'graphql' }
+  | { kind: 'route'; route: CompiledRoute }
+  | { kind: 'internal'; name: 'healthz' | 'readyz' | 'metrics' }
+  | { kind: 'method-not-allowed'; allow: string }
+  | { kind: 'none' };
+
+export class RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** `performance.now()` at arrival. */
+  readonly startedAt: number;
+  /** The request id echoed in `X-Request-Id` and sent upstream. */
+  id = '';
+  readonly method: string;
+  /** The raw path, without the query string. */
+  readonly path: string;
+  /** The raw query string without `?`, or ''. */
+  readonly query: string;
+  /** The client's address (from X-Forwarded-For when `server.trustProxy` is on). */
+  ip = '';
+  target: RequestTarget = { kind: 'none' };
+  /** Metrics/log label for the route: `graphql`, a route name, `internal` or `unmatched`. */
+  routeLabel = 'unmatched';
+  identity: Identity | undefined = undefined;
+  /** Absolute deadline (Date.now() clock) for all upstream work of this request. */
+  deadline = Number.POSITIVE_INFINITY;
+  /** The request body, when the gateway had to read it (GraphQL POST). */
+  body: Buffer | undefined = undefined;
+  /** Per-request DataLoaders, created on first use by the GraphQL layer. */
+  loaders: Loaders | undefined = undefined;
+  /** Filled for the access log. */
+  upstream: string | undefined = undefined;
+  upstreamCalls = 0;
+  errorCode: string | undefined = undefined;
+  operationName: string | undefined = undefined;
+  /** Rate-limit decisions for the access log, e.g. `perClient:ok`. */
+  limits: string[] | undefined = undefined;
+  /** W3C trace id of the request's span, when tracing is on. */
+  traceId: string | undefined = undefined;
+  /** Free slots for plugins that need per-request state (keyed by plugin name). */
+  readonly state: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+
+  constructor(req: IncomingMessage, res: ServerResponse, startedAt: number) {
+    this.req = req;
+    this.res = res;
+    this.startedAt = startedAt;
+    this.method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.query = q === -1 ? '' : url.slice(q + 1);
+  }
+
+  /** Milliseconds left before the deadline (Infinity when there is none). */
+  remainingMs(): number {
+    return this.deadline - Date.now();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Every error the gateway itself produces is defined here, once: its code, its HTTP status
+ * and a message template. Nothing else in the code base spells an error code as a literal.
+ * The README's error table is checked against this registry by a test.
+ */
+
+export interface ErrorDefinition {
+  readonly code: string;
+  readonly status: number;
+  readonly template: string;
+  /** Builds a {@link GatewayError}; `%s` / `%d` in the template are filled in order. */
+  (...args: Array<string | number>): GatewayError;
+}
+
+export class GatewayError extends Error {
+  readonly code: string;
+  readonly status: number;
+  /** Extra response headers (e.g. `Retry-After`, `Allow`, `WWW-Authenticate`). */
+  headers: Record<string, string> | undefined;
+  /**
+   * For upstream errors: whether this counts as the upstream failing (5xx, connection error,
+   * timeout) for circuit breakers, retries and outlier detection. 4xx-like answers do not.
+   */
+  upstreamFailure = false;
+
+  constructor(code: string, status: number, message: string, headers?: Record<string, string>) {
+    super(message);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = status;
+    this.headers = headers;
+  }
+
+  /** Returns this error with extra response headers attached. */
+  withHeaders(headers: Record<string, string>): this {
+    this.headers = { ...this.headers, ...headers };
+    return this;
+  }
+
+  /** Marks this error as the upstream's fault (see {@link upstreamFailure}). */
+  asUpstreamFailure(cause?: unknown): this {
+    this.upstreamFailure = true;
+    if (cause !== undefined) this.cause = cause;
+    return this;
+  }
+}
+
+const registry = new Map<string, ErrorDefinition>();
+
+function format(template: string, args: Array<string | number>): string {
+  let i = 0;
+  return template.replace(/%[sd]/g, () => String(args[i++] ?? ''));
+}
+
+export function defineError(code: string, status: number, template: string): ErrorDefinition {
+  if (registry.has(code)) throw new Error(`error code ${code} defined twice`);
+  const make = ((...args: Array<string | number>) =>
+    new GatewayError(code, status, format(template, args))) as ErrorDefinition;
+  Object.defineProperties(make, {
+    code: { value: code },
+    status: { value: status },
+    template: { value: template },
+  });
+  registry.set(code, make);
+  return make;
+}
+
+/** All defined errors, for documentation checks and the README table. */
+export function listErrors(): ErrorDefinition[] {
+  return [...registry.values()];
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}
+
+// --- Request-level errors -------------------------------------------------------------
+
+export const NotFound = defineError('NOT_FOUND', 404, 'no route matches %s %s');
+export const MethodNotAllowed = defineError('METHOD_NOT_ALLOWED', 405, 'method %s is not allowed on this route');
+export const BadRequest = defineError('BAD_REQUEST', 400, '%s');
+export const Unauthenticated = defineError('UNAUTHENTICATED', 401, '%s');
+export const Forbidden = defineError('FORBIDDEN', 403, '%s');
+export const PayloadTooLarge = defineError('PAYLOAD_TOO_LARGE', 413, 'request body exceeds %d bytes');
+export const UnsupportedMediaType = defineError('UNSUPPORTED_MEDIA_TYPE', 415, 'content type %s is not accepted on this route');
+export const RateLimited = defineError('RATE_LIMITED', 429, 'rate limit exceeded, retry in %d s');
+export const ServiceUnavailable = defineError('SERVICE_UNAVAILABLE', 503, '%s');
+export const InternalError = defineError('INTERNAL_SERVER_ERROR', 500, 'internal error');
+
+// --- GraphQL operation limits -----------------------------------------------------------
+
+export const OperationTooDeep = defineError('OPERATION_TOO_DEEP', 400, 'operation depth %d exceeds the limit of %d');
+export const TooManyAliases = defineError('TOO_MANY_ALIASES', 400, 'operation uses %d aliases, the limit is %d');
+export const OperationTooCostly = defineError('OPERATION_TOO_COSTLY', 400, 'operation cost %d exceeds the limit of %d');
+export const PersistedQueryNotFound = defineError('PERSISTED_QUERY_NOT_FOUND', 400, 'PersistedQueryNotFound');
+export const PersistedQueryOnly = defineError('PERSISTED_QUERY_ONLY', 400, 'only persisted operations are accepted');
+
+// --- Upstream errors ----------------------------------------------------------------------
+
+export const UpstreamUnavailable = defineError('UPSTREAM_UNAVAILABLE', 503, 'upstream %s is unavailable: %s');
+export const UpstreamTimeout = defineError('UPSTREAM_TIMEOUT', 504, 'upstream %s timed out after %dms');
+export const UpstreamError = defineError('UPSTREAM_ERROR', 502, 'upstream %s answered %s');

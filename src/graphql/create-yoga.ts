@@ -1,0 +1,94 @@
+/**
+ * The GraphQL front door: graphql-yoga over the composed schema, fed by the gateway's own
+ * HTTP pipeline (which has already run request id, IP filter, CORS, body limit, identity and
+ * limits). Gateway errors thrown in resolvers surface with their code; anything else is masked.
+ */
+import { createYoga, type Plugin as YogaPlugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
+import { isGatewayError } from '../errors.js';
+import type { RequestContext } from '../context.js';
+import type { Upstreams } from '../../upstreams/create-upstreams.js';
+import { createLoaders } from '../../upstreams/loaders.js';
+import type { GraphQLContext } from './define-resolvers.js';
+import type { GraphqlConfig } from '../config/schema.js';
+import type { Logger } from '../telemetry/logger.js';
+
+export interface ServerContext {
+  gw: RequestContext;
+}
+
+export interface GatewayYogaOptions {
+  schema: GraphQLSchema;
+  config: GraphqlConfig;
+  upstreams: Upstreams;
+  logger: Logger;
+  plugins: YogaPlugin[];
+}
+
+function useNoIntrospection(): YogaPlugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/** Records the operation name for logs and metrics. */
+function useOperationName(): YogaPlugin<ServerContext> {
+  return {
+    onExecute({ args }) {
+      const ctx = (args.contextValue as Partial<GraphQLContext>).gw;
+      if (ctx) ctx.operationName = args.operationName ?? undefined;
+    },
+  };
+}
+
+/** Turns a GatewayError raised below a resolver into a GraphQL error that keeps its code. */
+export function toGraphQLError(error: unknown, message: string): Error {
+  const gqlError = error instanceof GraphQLError ? error : undefined;
+  const original = gqlError?.originalError ?? error;
+  if (isGatewayError(original)) {
+    return new GraphQLError(original.message, {
+      nodes: gqlError?.nodes,
+      path: gqlError?.path,
+      extensions: { ...gqlError?.extensions, code: original.code },
+    });
+  }
+  if (gqlError && original instanceof GraphQLError) return original;
+  return new GraphQLError(message, {
+    nodes: gqlError?.nodes,
+    path: gqlError?.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}
+
+export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<ServerContext, GraphQLContext> {
+  const { upstreams, logger } = opts;
+  const plugins: YogaPlugin[] = [useOperationName() as YogaPlugin, ...opts.plugins];
+  if (!opts.config.introspection) plugins.unshift(useNoIntrospection());
+  return createYoga<ServerContext, GraphQLContext>({
+    schema: opts.schema,
+    graphqlEndpoint: opts.config.path,
+    graphiql: opts.config.graphiql ? { title: 'Gateway GraphiQL', defaultQuery: '{\n  user(id: "1") {\n    name\n    orders { status total items { quantity product { name price } } }\n  }\n}\n' } : false,
+    landingPage: false,
+    healthCheckEndpoint: '/__yoga_health_unused',
+    logging: {
+      debug: (...args) => logger.debug({ args }, 'yoga'),
+      info: (...args) => logger.info({ args }, 'yoga'),
+      warn: (...args) => logger.warn({ args }, 'yoga'),
+      error: (...args) => logger.error({ args }, 'yoga'),
+    },
+    maskedErrors: {
+      maskError: (error, message) => {
+        const out = toGraphQLError(error, message);
+        const original = (error as GraphQLError).originalError;
+        if (!isGatewayError(original) && !(original instanceof GraphQLError) && original) {
+          logger.error({ err: original }, 'resolver error');
+        }
+        return out;
+      },
+    },
+    context: ({ gw }) => ({ gw, upstreams, loaders: createLoaders(upstreams, gw) }) as GraphQLContext,
+    plugins,
+  });
+}

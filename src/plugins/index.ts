@@ -1,0 +1,120 @@
+/**
+ * The plugin chain, in the one order it runs. Each line says why the step stands where it does.
+ * Every request (GraphQL and passthrough alike) goes through the same chain.
+ */
+import type { GraphQLSchema } from 'graphql';
+import type { Plugin as YogaPlugin } from 'graphql-yoga';
+import type { GatewayConfig } from '../config/schema.js';
+import type { RequestContext } from '../context.js';
+import { NotFound } from '../errors.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Upstreams } from '../../upstreams/create-upstreams.js';
+import type { Interceptor } from '../../upstreams/types.js';
+import type { CompiledRoute, RouteMatch, RouteTable } from '../proxy/route-table.js';
+import { proxyRequest } from '../proxy/proxy-handler.js';
+import type { GatewayPlugin } from './types.js';
+import { useRequestId } from './use-request-id.js';
+import { useClientIp } from './use-client-ip.js';
+import { useBodyLimit } from './use-body-limit.js';
+import { useAccessLog } from './use-access-log.js';
+import { useUpstreamDeadline } from './use-upstream-deadline.js';
+
+export interface ChainOptions {
+  config: GatewayConfig;
+  logger: Logger;
+  projectRoot: string;
+  configDir: string;
+  schema: GraphQLSchema;
+}
+
+export interface PluginChain {
+  readonly plugins: readonly GatewayPlugin[];
+  readonly yogaPlugins: YogaPlugin[];
+  /** Runs every onRequest hook in order; stops early once a hook answered the request. */
+  run(ctx: RequestContext): void | Promise<void>;
+  /** Runs every onDone hook (after the response). */
+  done(ctx: RequestContext): void;
+  interceptorsFor(upstream: string, protocol: 'http' | 'grpc'): Interceptor[];
+  attachUpstreams(upstreams: Upstreams): void;
+  matchRoute(ctx: RequestContext, table: RouteTable): RouteMatch;
+  proxy(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void>;
+  metrics(ctx: RequestContext): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function buildPluginChain(opts: ChainOptions): PluginChain {
+  const { config, logger } = opts;
+  const plugins: GatewayPlugin[] = [
+    // 1. Request id first: every later answer, error or log line carries it.
+    useRequestId(),
+    // 1b. Client IP right after: the IP filter, limits and logs all key on it.
+    useClientIp({ trustProxy: config.server.trustProxy }),
+    // 2. Body limit before identity and limits: a declared oversize body is refused before any work.
+    useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
+    // 3. Upstream deadline: fixes the request's time budget before anything calls an upstream.
+    useUpstreamDeadline({ routeTimeouts: Object.fromEntries(config.routes.filter((r) => r.timeoutMs).map((r) => [r.name, r.timeoutMs!])) }),
+    // Last. Access log: only observes (onDone), so its place in the chain is free; kept last for reading order.
+    useAccessLog({ logger, enabled: config.logging.accessLog }),
+  ];
+  return createChain(plugins);
+}
+
+/** Builds the runnable chain from plugins already in order. */
+export function createChain(plugins: GatewayPlugin[]): PluginChain {
+  const onRequest = plugins.filter((p) => p.onRequest).map((p) => p.onRequest!.bind(p));
+  const onDone = plugins.filter((p) => p.onDone).map((p) => p.onDone!.bind(p));
+  const yogaPlugins = plugins.flatMap((p) => p.yogaPlugins ?? []);
+
+  async function runFrom(ctx: RequestContext, i: number, pending: Promise<void>): Promise<void> {
+    await pending;
+    if (ctx.res.writableEnded) return;
+    for (let j = i; j < onRequest.length; j++) {
+      const r = onRequest[j]!(ctx);
+      if (r) await r;
+      if (ctx.res.writableEnded) return;
+    }
+  }
+
+  return {
+    plugins,
+    yogaPlugins,
+    run(ctx) {
+      // Synchronous hooks run without promise overhead; the first async one switches modes.
+      for (let i = 0; i < onRequest.length; i++) {
+        const r = onRequest[i]!(ctx);
+        if (r) return runFrom(ctx, i + 1, r);
+        if (ctx.res.writableEnded) return;
+      }
+    },
+    done(ctx) {
+      for (const hook of onDone) {
+        try {
+          hook(ctx);
+        } catch {
+          // An observer failing must not take the process down; it has nothing to answer.
+        }
+      }
+    },
+    interceptorsFor(upstream, protocol) {
+      return plugins.flatMap((p) => p.interceptorsFor?.(upstream, protocol) ?? []);
+    },
+    attachUpstreams() {},
+    matchRoute(ctx, table) {
+      return table.match({
+        method: ctx.method,
+        path: ctx.path,
+        headers: ctx.req.headers,
+        query: () => new URLSearchParams(ctx.query),
+      });
+    },
+    proxy(ctx, route, upstreams) {
+      return proxyRequest(ctx, route, upstreams);
+    },
+    async metrics(ctx) {
+      throw NotFound(ctx.method, ctx.path);
+    },
+    async close() {
+      for (const p of plugins) await p.close?.();
+    },
+  };
+}

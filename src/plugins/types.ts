@@ -1,0 +1,25 @@
+/**
+ * The gateway's plugin shape. One capability = one factory in `src/plugins/use-<name>.ts`
+ * returning only the hooks it needs. The order of the chain is fixed in `./index.ts`.
+ */
+import type { Plugin as YogaPlugin } from 'graphql-yoga';
+import type { RequestContext } from '../context.js';
+import type { Interceptor } from '../../upstreams/types.js';
+
+export interface GatewayPlugin {
+  readonly name: string;
+  /**
+   * Runs for every request in chain order, after routing. Throw a GatewayError to answer
+   * with it; answer the response yourself (e.g. a CORS preflight) to end the request.
+   * Return a promise only when there is real asynchronous work.
+   */
+  onRequest?(ctx: RequestContext): void | Promise<void>;
+  /** Runs once the response has finished or the connection closed (logs, metrics). */
+  onDone?(ctx: RequestContext): void;
+  /** GraphQL-only behaviour (field auth, field limits, depth checks) as yoga/envelop plugins. */
+  yogaPlugins?: YogaPlugin[];
+  /** Upstream interceptors this plugin contributes, outermost first. */
+  interceptorsFor?(upstream: string, protocol: 'http' | 'grpc'): Interceptor[];
+  /** Called when the gateway shuts down. */
+  close?(): void | Promise<void>;
+}

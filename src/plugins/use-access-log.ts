@@ -1,0 +1,46 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../telemetry/logger.js';
+import type { GatewayPlugin } from './types.js';
+
+/** Options for {@link useAccessLog}. */
+export interface AccessLogOptions {
+  logger: Logger;
+  /** Write the line at all. @default true */
+  enabled?: boolean;
+}
+
+/**
+ * One JSON line per request on stdout: method, path, status, latency, route, upstream,
+ * client IP, request id, and what else the chain learned (operation, identity, limits, error).
+ * Headers are never logged, so tokens and keys cannot leak through it.
+ */
+export function useAccessLog(opts: AccessLogOptions): GatewayPlugin {
+  if (opts.enabled === false) return { name: 'access-log' };
+  const log = opts.logger;
+  return {
+    name: 'access-log',
+    onDone(ctx) {
+      const res = ctx.res;
+      log.info(
+        {
+          type: 'access',
+          requestId: ctx.id,
+          method: ctx.method,
+          path: ctx.path,
+          status: res.writableFinished ? res.statusCode : 499,
+          latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+          route: ctx.routeLabel,
+          upstream: ctx.upstream,
+          upstreamCalls: ctx.upstreamCalls || undefined,
+          clientIp: ctx.ip || ctx.req.socket.remoteAddress,
+          clientId: ctx.identity?.clientId,
+          operationName: ctx.operationName,
+          errorCode: ctx.errorCode,
+          limits: ctx.limits,
+          traceId: ctx.traceId,
+        },
+        'request',
+      );
+    },
+  };
+}

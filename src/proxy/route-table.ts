@@ -1,0 +1,124 @@
+/**
+ * The passthrough route table, compiled once at start-up. Lookup cost grows with the number
+ * of path segments, not with the number of routes: exact paths are one Map hit, prefixes are
+ * tried from the longest segment boundary down, each one Map hit.
+ */
+import type { RouteConfig } from '../config/schema.js';
+
+export interface CompiledRoute {
+  readonly name: string;
+  readonly config: RouteConfig;
+  readonly upstream: string;
+  /** Upper-case methods, or null for any. */
+  readonly methods: ReadonlySet<string> | null;
+  /** `Allow` header value when methods are restricted. */
+  readonly allow: string;
+  /** Lower-cased header name → required value. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly query: ReadonlyArray<readonly [string, string]>;
+  /** The prefix (or exact path) this route was registered under, without a trailing slash. */
+  readonly prefix: string;
+  readonly exact: boolean;
+}
+
+export type RouteMatch =
+  | { kind: 'route'; route: CompiledRoute }
+  | { kind: 'method-not-allowed'; allow: string }
+  | { kind: 'none' };
+
+const NONE: RouteMatch = { kind: 'none' };
+
+function trimSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+export function compileRoute(config: RouteConfig): CompiledRoute {
+  const exact = config.match.path !== undefined;
+  const methods = config.match.methods ? new Set(config.match.methods) : null;
+  return {
+    name: config.name,
+    config,
+    upstream: config.upstream,
+    methods,
+    allow: methods ? [...methods].join(', ') : '',
+    headers: Object.entries(config.match.headers).map(([k, v]) => [k.toLowerCase(), v] as const),
+    query: Object.entries(config.match.query),
+    prefix: trimSlash(exact ? config.match.path! : config.match.pathPrefix!),
+    exact,
+  };
+}
+
+export interface RouteRequest {
+  method: string;
+  /** Normalised path, no query. */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed query, only consulted when a candidate route has query conditions. */
+  query: () => URLSearchParams;
+}
+
+export class RouteTable {
+  readonly #exact = new Map<string, CompiledRoute[]>();
+  readonly #prefix = new Map<string, CompiledRoute[]>();
+  readonly size: number;
+
+  constructor(routes: RouteConfig[]) {
+    for (const r of routes.map(compileRoute)) {
+      const table = r.exact ? this.#exact : this.#prefix;
+      const list = table.get(r.prefix) ?? [];
+      list.push(r);
+      table.set(r.prefix, list);
+    }
+    this.size = routes.length;
+  }
+
+  /** Finds the route for a request: exact first, then the longest matching prefix. */
+  match(req: RouteRequest): RouteMatch {
+    if (this.size === 0) return NONE;
+    let allow: string | undefined;
+    const path = trimSlash(req.path);
+    const exact = this.#exact.get(path);
+    if (exact) {
+      const r = pick(exact, req);
+      if (r.kind === 'route') return r;
+      if (r.kind === 'method-not-allowed') allow = r.allow;
+    }
+    let end = path.length;
+    while (end > 0) {
+      const candidates = this.#prefix.get(end === path.length ? path : path.slice(0, end));
+      if (candidates) {
+        const r = pick(candidates, req);
+        if (r.kind === 'route') return r;
+        if (r.kind === 'method-not-allowed') allow ??= r.allow;
+      }
+      end = path.lastIndexOf('/', end - 1);
+    }
+    const root = this.#prefix.get('/');
+    if (root && path !== '/') {
+      const r = pick(root, req);
+      if (r.kind === 'route') return r;
+      if (r.kind === 'method-not-allowed') allow ??= r.allow;
+    }
+    return allow !== undefined ? { kind: 'method-not-allowed', allow } : NONE;
+  }
+}
+
+function pick(candidates: CompiledRoute[], req: RouteRequest): RouteMatch {
+  let allow: string | undefined;
+  let params: URLSearchParams | undefined;
+  outer: for (const r of candidates) {
+    for (const [name, value] of r.headers) {
+      if (req.headers[name] !== value) continue outer;
+    }
+    if (r.query.length) {
+      params ??= req.query();
+      for (const [name, value] of r.query) if (params.get(name) !== value) continue outer;
+    }
+    if (r.methods && !r.methods.has(req.method)) {
+      allow = allow ? `${allow}, ${r.allow}` : r.allow;
+      continue;
+    }
+    return { kind: 'route', route: r };
+  }
+  return allow !== undefined ? { kind: 'method-not-allowed', allow } : NONE;
+}

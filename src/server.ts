@@ -1,0 +1,292 @@
+/**
+ * The gateway process: one node:http server, one plugin chain in front of both /graphql and
+ * the passthrough routes, one upstream layer behind them.
+ *
+ *   request → router (what is addressed) → plugin chain (src/plugins/index.ts)
+ *           → handler: GraphQL (yoga) | passthrough proxy | internal endpoint | 404/405
+ *           → upstream layer (interceptors → undici pool / grpc client)
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { YogaServerInstance } from 'graphql-yoga';
+import type { GraphQLSchema } from 'graphql';
+import type { GatewayConfig } from './config/schema.js';
+import { RequestContext } from './context.js';
+import { GatewayError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge, isGatewayError } from './errors.js';
+import { createGatewayYoga, type ServerContext } from './graphql/create-yoga.js';
+import type { GraphQLContext } from './graphql/define-resolvers.js';
+import { buildPluginChain, type PluginChain } from './plugins/index.js';
+import { RouteTable } from './proxy/route-table.js';
+import { createLogger, type Logger } from './telemetry/logger.js';
+import { Upstreams } from '../upstreams/create-upstreams.js';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  /** The composed schema (see composeSchema). */
+  schema: GraphQLSchema;
+  /** Folder that relative paths (protos, persisted operations) resolve against. */
+  projectRoot: string;
+  /** Folder of the config file, for paths inside it. */
+  configDir?: string;
+  logger?: Logger;
+}
+
+export interface Gateway {
+  readonly server: Server;
+  readonly config: GatewayConfig;
+  readonly upstreams: Upstreams;
+  readonly logger: Logger;
+  /** Starts listening; resolves with the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** The base URL once listening, e.g. `http://127.0.0.1:4000`. */
+  readonly url: string;
+  /** Stops accepting, lets in-flight requests finish (up to `server.drainMs`), then releases everything. */
+  close(): Promise<void>;
+  /** True between the start of close() and its end. */
+  readonly draining: boolean;
+}
+
+const CTX = Symbol('gateway.ctx');
+type TrackedResponse = ServerResponse & { [CTX]?: RequestContext };
+
+/** Reads a request body into memory, stopping at `max` bytes. */
+export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.pause();
+        reject(PayloadTooLarge(max));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}
+
+class GatewayServer implements Gateway {
+  readonly server: Server;
+  readonly config: GatewayConfig;
+  readonly upstreams: Upstreams;
+  readonly logger: Logger;
+  readonly #yoga: YogaServerInstance<ServerContext, GraphQLContext>;
+  readonly #chain: PluginChain;
+  readonly #routes: RouteTable;
+  readonly #graphqlPath: string;
+  readonly #sockets = new Set<Socket>();
+  #inFlight = 0;
+  #draining = false;
+  #closed: Promise<void> | undefined;
+  #url = '';
+
+  constructor(opts: GatewayOptions) {
+    this.config = opts.config;
+    this.logger = opts.logger ?? createLogger({ level: opts.config.logging.level });
+    this.#graphqlPath = opts.config.graphql.path;
+    this.#chain = buildPluginChain({ config: opts.config, logger: this.logger, projectRoot: opts.projectRoot, configDir: opts.configDir ?? opts.projectRoot, schema: opts.schema });
+    this.upstreams = new Upstreams(opts.config.upstreams, {
+      projectRoot: opts.projectRoot,
+      interceptorsFor: (name, info) => this.#chain.interceptorsFor(name, info.protocol),
+    });
+    this.#chain.attachUpstreams(this.upstreams);
+    this.#routes = new RouteTable(opts.config.routes);
+    this.#yoga = createGatewayYoga({
+      schema: opts.schema,
+      config: opts.config.graphql,
+      upstreams: this.upstreams,
+      logger: this.logger,
+      plugins: this.#chain.yogaPlugins,
+    });
+    this.server = createServer(
+      {
+        maxHeaderSize: opts.config.server.maxHeaderBytes,
+        keepAliveTimeout: 65_000,
+        requestTimeout: 0,
+        headersTimeout: 30_000,
+      },
+      (req, res) => {
+        void this.#handle(req, res);
+      },
+    );
+    this.server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      // Malformed requests (bad header characters, oversized headers) never reach the chain.
+      if (!socket.writable) return socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  async #handle(req: IncomingMessage, res: TrackedResponse): Promise<void> {
+    const ctx = new RequestContext(req, res, performance.now());
+    res[CTX] = ctx;
+    this.#inFlight++;
+    res.once('close', onResponseClose);
+    if (this.#draining) res.setHeader('Connection', 'close');
+    try {
+      this.#route(ctx);
+      await this.#chain.run(ctx);
+      if (res.writableEnded || res.headersSent) return;
+      await this.#dispatch(ctx);
+    } catch (err) {
+      this.sendError(ctx, err);
+    }
+  }
+
+  /** Decides what the request addresses; the chain and the handler act on it. */
+  #route(ctx: RequestContext): void {
+    const path = ctx.path;
+    if (path === this.#graphqlPath) {
+      ctx.target = { kind: 'graphql' };
+      ctx.routeLabel = 'graphql';
+      return;
+    }
+    if (path === '/healthz' || path === '/readyz' || path === '/metrics') {
+      ctx.target = { kind: 'internal', name: path.slice(1) as 'healthz' };
+      ctx.routeLabel = 'internal';
+      return;
+    }
+    const m = this.#chain.matchRoute(ctx, this.#routes);
+    if (m.kind === 'route') {
+      ctx.target = m;
+      ctx.routeLabel = m.route.name;
+      ctx.upstream = m.route.upstream;
+    } else {
+      ctx.target = m;
+    }
+  }
+
+  async #dispatch(ctx: RequestContext): Promise<void> {
+    const t = ctx.target;
+    switch (t.kind) {
+      case 'graphql':
+        return this.#graphql(ctx);
+      case 'internal':
+        return this.#internal(ctx, t.name);
+      case 'route':
+        return this.#chain.proxy(ctx, t.route, this.upstreams);
+      case 'method-not-allowed':
+        throw MethodNotAllowed(ctx.method).withHeaders({ Allow: t.allow });
+      default:
+        throw NotFound(ctx.method, ctx.path);
+    }
+  }
+
+  async #graphql(ctx: RequestContext): Promise<void> {
+    const req = ctx.req as IncomingMessage & { body?: Buffer };
+    if (ctx.method === 'POST') {
+      ctx.body = await readBody(req, (ctx.state.maxBodyBytes as number | undefined) ?? this.config.server.maxBodyBytes);
+      // yoga's node adapter takes an already-read body from `req.body`.
+      req.body = ctx.body;
+    }
+    await this.#yoga.handle(req, ctx.res, { gw: ctx });
+  }
+
+  async #internal(ctx: RequestContext, name: 'healthz' | 'readyz' | 'metrics'): Promise<void> {
+    const res = ctx.res;
+    if (name === 'metrics') return this.#chain.metrics(ctx);
+    const ok = name === 'healthz' || !this.#draining;
+    const body = JSON.stringify({ status: ok ? 'ok' : 'draining' });
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  /** Answers with the CONTRACT's JSON error shape (or a GraphQL-shaped error on the GraphQL path). */
+  sendError(ctx: RequestContext, err: unknown): void {
+    const res = ctx.res;
+    const gwErr: GatewayError = isGatewayError(err) ? err : InternalError();
+    if (!isGatewayError(err)) this.logger.error({ err, requestId: ctx.id }, 'unhandled error');
+    ctx.errorCode = gwErr.code;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    let body: string;
+    let type: string;
+    if (ctx.target.kind === 'graphql') {
+      type = 'application/json; charset=utf-8';
+      body = JSON.stringify({ errors: [{ message: gwErr.message, extensions: { code: gwErr.code } }] });
+    } else {
+      type = 'application/json; charset=utf-8';
+      body = JSON.stringify({ error: gwErr.message, code: gwErr.code, requestId: ctx.id });
+    }
+    const headers: Record<string, string | number> = { 'content-type': type, 'content-length': Buffer.byteLength(body) };
+    if (gwErr.headers) Object.assign(headers, gwErr.headers);
+    res.writeHead(gwErr.status, headers);
+    res.end(body);
+  }
+
+  onResponseDone(ctx: RequestContext): void {
+    this.#inFlight--;
+    this.#chain.done(ctx);
+  }
+
+  listen(port = this.config.server.port, host = this.config.server.host): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address() as AddressInfo;
+        const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+        this.#url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${addr.port}`;
+        resolve(addr.port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + this.config.server.drainMs;
+    while (this.#inFlight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      this.server.closeIdleConnections();
+    }
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+    await this.#chain.close();
+    await this.upstreams.close();
+    this.logger.flush?.();
+  }
+}
+
+function onResponseClose(this: TrackedResponse): void {
+  const ctx = this[CTX];
+  if (!ctx) return;
+  this[CTX] = undefined;
+  GATEWAYS.get(ctx.req.socket)?.onResponseDone(ctx);
+}
+
+/** Sockets → their gateway, so the shared close handler finds the instance without a closure. */
+const GATEWAYS = new WeakMap<Socket, GatewayServer>();
+
+export function createGateway(opts: GatewayOptions): Gateway {
+  const gw = new GatewayServer(opts);
+  gw.server.on('connection', (socket: Socket) => GATEWAYS.set(socket, gw));
+  return gw;
+}

@@ -1,0 +1,52 @@
+/**
+ * Builds every configured upstream once at start-up, with the interceptor chain the
+ * resilience and telemetry layers contribute.
+ */
+import type { GatewayConfig } from '../src/config/schema.js';
+import { GrpcUpstream } from './grpc/grpc-upstream.js';
+import { HttpUpstream } from './http/http-upstream.js';
+import type { Interceptor, UpstreamInfo } from './types.js';
+
+export interface UpstreamsOptions {
+  /** Directory that relative proto paths resolve against. */
+  projectRoot: string;
+  /** Interceptors per upstream, outermost first. */
+  interceptorsFor?: (name: string, info: { protocol: 'http' | 'grpc' }) => Interceptor[];
+}
+
+export class Upstreams {
+  readonly #http = new Map<string, HttpUpstream>();
+  readonly #grpc = new Map<string, GrpcUpstream>();
+
+  constructor(config: GatewayConfig['upstreams'], opts: UpstreamsOptions) {
+    for (const [name, cfg] of Object.entries(config)) {
+      const interceptors = opts.interceptorsFor?.(name, { protocol: cfg.protocol }) ?? [];
+      if (cfg.protocol === 'grpc') this.#grpc.set(name, new GrpcUpstream(name, cfg, opts.projectRoot, interceptors));
+      else this.#http.set(name, new HttpUpstream(name, cfg, interceptors));
+    }
+  }
+
+  http(name: string): HttpUpstream {
+    const u = this.#http.get(name);
+    if (!u) throw new Error(`no http upstream named "${name}"`);
+    return u;
+  }
+
+  grpc(name: string): GrpcUpstream {
+    const u = this.#grpc.get(name);
+    if (!u) throw new Error(`no grpc upstream named "${name}"`);
+    return u;
+  }
+
+  has(name: string): boolean {
+    return this.#http.has(name) || this.#grpc.has(name);
+  }
+
+  all(): UpstreamInfo[] {
+    return [...this.#http.values(), ...this.#grpc.values()];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#http.values(), ...this.#grpc.values()].map((u) => u.close()));
+  }
+}

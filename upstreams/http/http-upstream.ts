@@ -1,0 +1,182 @@
+/**
+ * An HTTP upstream: one undici Pool (keep-alive) per target, behind the interceptor chain.
+ * The transport enforces the call's deadline over connect, headers and body with one timer.
+ */
+import { Pool } from 'undici';
+import type { Readable } from 'node:stream';
+import { UpstreamError, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../src/errors.js';
+import type { UpstreamConfig } from '../../src/config/schema.js';
+import type { RequestContext } from '../../src/context.js';
+import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo } from '../types.js';
+import { createTargets } from '../targets.js';
+
+/** Headers that identify the caller; set by the gateway only. */
+export const IDENTITY_HEADERS = ['x-user-id', 'x-user-roles', 'x-client-id'] as const;
+
+class DeadlineExceeded extends Error {
+  constructor() {
+    super('deadline exceeded');
+  }
+}
+const DEADLINE = new DeadlineExceeded();
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+]);
+
+function errorCode(err: unknown): string | undefined {
+  let e = err as { code?: string; cause?: unknown; errors?: unknown[] } | undefined;
+  for (let depth = 0; e && depth < 4; depth++) {
+    if (e.code && e.code !== 'UND_ERR_ABORTED') return e.code;
+    if (Array.isArray(e.errors) && e.errors.length) e = e.errors[0] as typeof e;
+    else e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/** Maps a transport error to the gateway's upstream error codes. */
+export function mapTransportError(upstream: string, err: unknown, timeoutMs: number): GatewayError {
+  if (isGatewayError(err)) return err;
+  if (err === DEADLINE || (err as Error)?.name === 'HeadersTimeoutError' || (err as { code?: string })?.code === 'UND_ERR_HEADERS_TIMEOUT' || (err as { code?: string })?.code === 'UND_ERR_BODY_TIMEOUT') {
+    return UpstreamTimeout(upstream, timeoutMs).asUpstreamFailure(err);
+  }
+  const code = errorCode(err);
+  const reason = code && CONNECTION_CODES.has(code) ? code : code ?? (err as Error)?.message ?? 'request failed';
+  return UpstreamUnavailable(upstream, reason).asUpstreamFailure(err);
+}
+
+export interface JsonResponse<T> {
+  status: number;
+  data: T;
+}
+
+export class HttpUpstream implements UpstreamInfo {
+  readonly name: string;
+  readonly protocol = 'http' as const;
+  readonly config: UpstreamConfig;
+  readonly targets: Target[];
+  readonly #pools: Pool[];
+  readonly #invoke: Invoke<HttpCall, HttpResult>;
+
+  constructor(name: string, config: UpstreamConfig, interceptors: Interceptor[]) {
+    this.name = name;
+    this.config = config;
+    this.targets = createTargets(config);
+    this.#pools = this.targets.map(
+      (t) =>
+        new Pool(t.url, {
+          connections: config.connections,
+          pipelining: config.pipelining,
+          keepAliveTimeout: 30_000,
+          connect: { timeout: Math.min(config.timeoutMs, 10_000) },
+        }),
+    );
+    let invoke: Invoke<HttpCall, HttpResult> = (call) => this.#send(call);
+    for (let i = interceptors.length - 1; i >= 0; i--) invoke = interceptors[i]!(invoke, this);
+    this.#invoke = invoke;
+  }
+
+  isFailure(result: unknown): boolean {
+    return (result as HttpResult).statusCode >= 500;
+  }
+
+  /** Sends a call through the interceptor chain. The result body must be consumed or destroyed. */
+  request(call: HttpCall): Promise<HttpResult> {
+    return this.#invoke(call);
+  }
+
+  /** A fresh call object with defaults filled, bounded by the request's deadline and this upstream's timeout. */
+  call(ctx: RequestContext | undefined, method: string, path: string, body: HttpCall['body'] = null, headers: HttpCall['headers'] = {}, timeoutMs = this.config.timeoutMs): HttpCall {
+    const own = Date.now() + timeoutMs;
+    const deadline = ctx && ctx.deadline < own ? ctx.deadline : own;
+    return {
+      deadline,
+      idempotent: method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'PUT' || method === 'DELETE',
+      ctx,
+      target: undefined,
+      attempt: 0,
+      method,
+      path,
+      headers,
+      body,
+    };
+  }
+
+  /**
+   * Calls the upstream and parses a JSON answer: 2xx → data, 404 → null, anything else → an
+   * UPSTREAM_ERROR (5xx marked as the upstream's failure).
+   */
+  async json<T>(ctx: RequestContext | undefined, method: string, path: string, payload?: unknown): Promise<T | null> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (ctx) {
+      headers['x-request-id'] = ctx.id;
+      const id = ctx.identity;
+      if (id && id.kind !== 'anonymous') {
+        if (id.subject) headers['x-user-id'] = id.subject;
+        headers['x-user-roles'] = id.roles.join(',');
+        headers['x-client-id'] = id.clientId;
+      }
+    }
+    let body: string | null = null;
+    if (payload !== undefined) {
+      body = JSON.stringify(payload);
+      headers['content-type'] = 'application/json';
+    }
+    const result = await this.request(this.call(ctx, method, path, body, headers));
+    if (ctx) ctx.upstreamCalls++;
+    const { statusCode } = result;
+    if (statusCode === 404) {
+      result.body.resume();
+      return null;
+    }
+    if (statusCode < 200 || statusCode >= 300) {
+      result.body.resume();
+      const err = UpstreamError(this.name, `HTTP ${statusCode}`);
+      if (statusCode >= 500) err.asUpstreamFailure();
+      throw err;
+    }
+    try {
+      return (await (result.body as Readable & { json(): Promise<unknown> }).json()) as T;
+    } catch (err) {
+      throw mapTransportError(this.name, err, this.config.timeoutMs);
+    }
+  }
+
+  async #send(call: HttpCall): Promise<HttpResult> {
+    const target = call.target ?? this.targets[0]!;
+    const pool = this.#pools[target.index]!;
+    const remaining = call.deadline - Date.now();
+    if (remaining <= 0) throw UpstreamTimeout(this.name, this.config.timeoutMs).asUpstreamFailure();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(DEADLINE), remaining);
+    target.active++;
+    let res;
+    try {
+      res = await pool.request({
+        method: call.method as 'GET',
+        path: call.path,
+        headers: call.headers as Record<string, string>,
+        body: call.body,
+        signal: controller.signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+    } catch (err) {
+      clearTimeout(timer);
+      target.active--;
+      throw mapTransportError(this.name, controller.signal.aborted ? DEADLINE : err, Math.round(remaining));
+    }
+    const body = res.body;
+    // The deadline keeps running while the body streams; it ends with the body.
+    body.once('close', () => {
+      clearTimeout(timer);
+      target.active--;
+    });
+    return { statusCode: res.statusCode, headers: res.headers, body, target };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#pools.map((p) => p.close().catch(() => p.destroy())));
+  }
+}

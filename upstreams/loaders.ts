@@ -1,0 +1,50 @@
+/**
+ * Per-request DataLoaders, one per batch endpoint of the example domain. They are created for
+ * one request and die with it, so nothing one caller loaded is ever served to another.
+ * Every key is loaded at most once per request; each tick's keys go out as one upstream call.
+ */
+import DataLoader from 'dataloader';
+import type { RequestContext } from '../src/context.js';
+import type { Upstreams } from './create-upstreams.js';
+
+export interface User { id: string; name: string; email: string | null; role: string }
+export interface OrderItem { productId: string; quantity: number }
+export interface Order { id: string; userId: string; items: OrderItem[]; status: string; createdAt: string }
+export interface Product { id: string; name: string; priceCents: number; inStock: boolean }
+
+export interface Loaders {
+  /** `GET /users?ids=…` on the users upstream. */
+  userById: DataLoader<string, User | null>;
+  /** `GET /orders?userIds=…` on the orders upstream. */
+  ordersByUserId: DataLoader<string, Order[]>;
+  /** `catalog.v1.Catalog/GetProducts` on the catalog upstream. */
+  productById: DataLoader<string, Product | null>;
+}
+
+function ids(keys: readonly string[]): string {
+  return keys.map(encodeURIComponent).join(',');
+}
+
+export function createLoaders(upstreams: Upstreams, ctx: RequestContext): Loaders {
+  const users = upstreams.http('users');
+  const orders = upstreams.http('orders');
+  const catalog = upstreams.grpc('catalog');
+  return {
+    userById: new DataLoader(async (keys) => {
+      const found = (await users.json<User[]>(ctx, 'GET', `/users?ids=${ids(keys)}`)) ?? [];
+      const byId = new Map(found.map((u) => [String(u.id), u]));
+      return keys.map((k) => byId.get(k) ?? null);
+    }),
+    ordersByUserId: new DataLoader(async (keys) => {
+      const found = (await orders.json<Order[]>(ctx, 'GET', `/orders?userIds=${ids(keys)}`)) ?? [];
+      const byUser = new Map<string, Order[]>(keys.map((k) => [k, []]));
+      for (const o of found) byUser.get(String(o.userId))?.push(o);
+      return keys.map((k) => byUser.get(k)!);
+    }),
+    productById: new DataLoader(async (keys) => {
+      const res = await catalog.unary<{ products: Product[] }>(ctx, 'GetProducts', { ids: keys }, { idempotent: true });
+      const byId = new Map(res.products.map((p) => [p.id, p]));
+      return keys.map((k) => byId.get(k) ?? null);
+    }),
+  };
+}

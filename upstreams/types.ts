@@ -1,0 +1,95 @@
+/**
+ * The one upstream layer shared by GraphQL resolvers and passthrough routes.
+ *
+ * A call flows through a chain of small interceptors composed once at start-up
+ * (`interceptor(next) => call => …`, in the style of undici's dispatcher composition) down
+ * to a transport (HTTP on undici pools, or gRPC). Deadlines, circuit breaking, retries,
+ * balancing, tracing and metrics are interceptors; none of them knows the protocol except
+ * through {@link UpstreamInfo.isFailure}.
+ */
+import type { Readable } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Metadata } from '@grpc/grpc-js';
+import type { UpstreamConfig } from '../src/config/schema.js';
+import type { RequestContext } from '../src/context.js';
+
+/** One backend address of an upstream, with its live state. */
+export interface Target {
+  readonly url: string;
+  readonly weight: number;
+  /** Index in the upstream's target list (stable identity for balancers). */
+  readonly index: number;
+  /** False while health checks or outlier detection keep it out of rotation. */
+  healthy: boolean;
+  /** Calls in flight (for least-connections). */
+  active: number;
+}
+
+/** What every call carries, whatever the protocol. */
+export interface UpstreamCall {
+  /** Absolute deadline in ms on the `Date.now()` clock; the call fails with UPSTREAM_TIMEOUT past it. */
+  deadline: number;
+  /** Safe to send again (GET, HEAD, OPTIONS, PUT, DELETE; gRPC methods marked idempotent). */
+  idempotent: boolean;
+  /** The request this call serves, when there is one (identity, trace context, hash key). */
+  ctx: RequestContext | undefined;
+  /** Set by the balancer; the transport uses the first target when none was chosen. */
+  target: Target | undefined;
+  /** 0 for the first try, 1.. for retries. */
+  attempt: number;
+}
+
+export interface HttpCall extends UpstreamCall {
+  method: string;
+  /** Path and query, already rewritten for the upstream. */
+  path: string;
+  headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>;
+  /** A stream is sent as it arrives; such a call cannot be retried once the body started. */
+  body: Readable | Buffer | string | null;
+}
+
+export interface HttpResult {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  /** The response body, streamed. The caller must consume or destroy it. */
+  body: Readable;
+  target: Target;
+}
+
+export interface GrpcCall extends UpstreamCall {
+  /** Method name within the service, e.g. `GetProducts`. */
+  method: string;
+  request: unknown;
+  metadata: Metadata | undefined;
+}
+
+export interface GrpcResult {
+  response: unknown;
+  target: Target;
+}
+
+export type Invoke<C extends UpstreamCall, R> = (call: C) => Promise<R>;
+
+/** Static facts about an upstream that interceptors may read. */
+export interface UpstreamInfo {
+  readonly name: string;
+  readonly protocol: 'http' | 'grpc';
+  readonly config: UpstreamConfig;
+  readonly targets: Target[];
+  /** True when a settled result counts as a failure (HTTP 5xx); thrown errors are classified by code. */
+  isFailure(result: unknown): boolean;
+}
+
+/**
+ * A cross-cutting behaviour around the transport. Built once per upstream at start-up;
+ * the returned function runs per call and must not allocate closures per call.
+ */
+export type Interceptor = <C extends UpstreamCall, R>(next: Invoke<C, R>, upstream: UpstreamInfo) => Invoke<C, R>;
+
+/** Something that wants to observe calls (metrics, logs, traces) without being an interceptor. */
+export interface UpstreamObserver {
+  onCallEnd?(upstream: string, outcome: string, durationMs: number, call: UpstreamCall): void;
+  onRetry?(upstream: string, attempt: number, reason: string): void;
+  onBreakerState?(upstream: string, state: 'closed' | 'half-open' | 'open'): void;
+  onTargetHealth?(upstream: string, target: string, healthy: boolean): void;
+}
