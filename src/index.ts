@@ -24,6 +24,8 @@ export interface StartOptions {
   host?: string;
   /** Start the demo upstreams in-process and point users/orders/catalog at them. */
   demo?: boolean;
+  /** Already-running demo upstreams to point users/orders/catalog at (tests). */
+  demoUpstreams?: DemoUpstreams;
   schemaDir?: string;
   resolversDir?: string;
   logger?: Logger;
@@ -68,7 +70,12 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     root: PROJECT_ROOT,
   });
   let demo: DemoUpstreams | undefined;
-  if (opts.demo) {
+  let ownDemo = false;
+  if (opts.demoUpstreams) {
+    demo = opts.demoUpstreams;
+    config = useDemoTargets(config, demo);
+  } else if (opts.demo) {
+    ownDemo = true;
     demo = await startDemoUpstreams();
     config = useDemoTargets(config, demo);
     logger.info({ users: demo.users.url, orders: demo.orders.url, catalog: demo.catalog.address }, 'demo upstreams started');
@@ -83,7 +90,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     demo,
     async close() {
       await gateway.close();
-      await demo?.close();
+      if (ownDemo) await demo?.close();
     },
   };
 }

@@ -3,6 +3,7 @@
  * environment, validate against {@link configSchema}. Every problem is collected and reported
  * at once, each named by its key path (`upstreams.users.targets[0].url: …`).
  */
+import { pendingProblems } from './pending.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, dirname, resolve } from 'node:path';
 import { parseDocument, parse as parseYamlScalar, isMap, isSeq, isScalar, type Node } from 'yaml';
@@ -126,6 +127,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
       }
     }
   }
+  problems.push(...pendingProblems(raw));
   if (problems.length || !result.success) throw new ConfigError(problems, file);
   return result.data;
 }

@@ -1,0 +1,67 @@
+/**
+ * Config keys the schema accepts but the engine does not act on yet. Using one is a config
+ * error ("not implemented yet"), never a silent no-op. Each capability removes its keys from
+ * this table when it lands; a test keeps the table and the README in step.
+ */
+import type { ConfigProblem } from './load.js';
+
+type Probe = (config: Record<string, unknown>) => Array<string>;
+
+function at(obj: unknown, path: string[]): unknown {
+  let cur = obj;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+/** A top-level (dotted) key: reported when present in the raw config. */
+function key(path: string): Probe {
+  const parts = path.split('.');
+  return (raw) => (at(raw, parts) === undefined ? [] : [path]);
+}
+
+/** A key inside every entry of a map (`upstreams.*.retry`) or list (`routes[].cache`). */
+function each(container: string, sub: string): Probe {
+  const cparts = container.split('.');
+  const sparts = sub.split('.');
+  return (raw) => {
+    const c = at(raw, cparts);
+    const out: string[] = [];
+    if (Array.isArray(c)) c.forEach((e, i) => at(e, sparts) !== undefined && out.push(`${container}[${i}].${sub}`));
+    else if (c && typeof c === 'object') for (const [k, e] of Object.entries(c)) if (at(e, sparts) !== undefined) out.push(`${container}.${k}.${sub}`);
+    return out;
+  };
+}
+
+/** Keys awaiting their implementation. Remove an entry in the change that implements it. */
+export const PENDING: Probe[] = [
+  // identity (auth, RBAC)
+  key('auth'), each('routes', 'auth'), each('routes', 'roles'),
+  // rate limits and demand control
+  key('redis'), key('rateLimit'), each('routes', 'rateLimit'),
+  key('graphql.maxDepth'), key('graphql.maxAliases'), key('graphql.maxCost'), key('graphql.fieldCosts'), key('graphql.exposeCost'),
+  // passthrough
+  key('server.cors'), key('server.ipFilter'), key('server.compression'),
+  each('routes', 'rewrite'), each('routes', 'requestHeaders'), each('routes', 'responseHeaders'), each('routes', 'cache'),
+  each('routes', 'grpc'), each('routes', 'contentTypes'),
+  // resilience
+  each('upstreams', 'balancer'), each('upstreams', 'hashOn'), each('upstreams', 'retry'), each('upstreams', 'circuitBreaker'),
+  each('upstreams', 'healthCheck'), each('upstreams', 'outlierDetection'),
+  // observability
+  key('server.metricsPort'),
+  // schema registry
+  key('graphql.persistedOperations'),
+];
+
+export { key as pendingKey, each as pendingEach };
+
+export function pendingProblems(raw: unknown): ConfigProblem[] {
+  if (!raw || typeof raw !== 'object') return [];
+  const problems: ConfigProblem[] = [];
+  for (const probe of PENDING) {
+    for (const path of probe(raw as Record<string, unknown>)) problems.push({ path, message: 'not implemented yet in this version of the gateway' });
+  }
+  return problems;
+}
