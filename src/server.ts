@@ -19,6 +19,7 @@ import type { GraphQLContext } from './graphql/define-resolvers.js';
 import { buildPluginChain, type PluginChain } from './plugins/index.js';
 import { RouteTable } from './proxy/route-table.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
+import { GatewayEvents } from './telemetry/events.js';
 import { Upstreams } from '../upstreams/create-upstreams.js';
 
 export interface GatewayOptions {
@@ -37,6 +38,8 @@ export interface Gateway {
   readonly config: GatewayConfig;
   readonly upstreams: Upstreams;
   readonly logger: Logger;
+  /** Upstream-layer events (breaker state, retries, call outcomes). */
+  readonly events: GatewayEvents;
   /** Starts listening; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** The base URL once listening, e.g. `http://127.0.0.1:4000`. */
@@ -76,6 +79,7 @@ class GatewayServer implements Gateway {
   readonly config: GatewayConfig;
   readonly upstreams: Upstreams;
   readonly logger: Logger;
+  readonly events: GatewayEvents;
   readonly #yoga: YogaServerInstance<ServerContext, GraphQLContext>;
   readonly #chain: PluginChain;
   readonly #routes: RouteTable;
@@ -90,7 +94,8 @@ class GatewayServer implements Gateway {
     this.config = opts.config;
     this.logger = opts.logger ?? createLogger({ level: opts.config.logging.level });
     this.#graphqlPath = opts.config.graphql.path;
-    this.#chain = buildPluginChain({ config: opts.config, logger: this.logger, projectRoot: opts.projectRoot, configDir: opts.configDir ?? opts.projectRoot, schema: opts.schema });
+    this.events = new GatewayEvents();
+    this.#chain = buildPluginChain({ config: opts.config, logger: this.logger, projectRoot: opts.projectRoot, configDir: opts.configDir ?? opts.projectRoot, schema: opts.schema, events: this.events });
     this.upstreams = new Upstreams(opts.config.upstreams, {
       projectRoot: opts.projectRoot,
       interceptorsFor: (name, info) => this.#chain.interceptorsFor(name, info.protocol),

@@ -13,6 +13,7 @@ import type { Interceptor } from '../../upstreams/types.js';
 import type { CompiledRoute, RouteMatch, RouteTable } from '../proxy/route-table.js';
 import { proxyRequest } from '../proxy/proxy-handler.js';
 import type { GatewayPlugin } from './types.js';
+import type { GatewayEvents } from '../telemetry/events.js';
 import { useRequestId } from './use-request-id.js';
 import { useClientIp } from './use-client-ip.js';
 import { useBodyLimit } from './use-body-limit.js';
@@ -25,6 +26,8 @@ export interface ChainOptions {
   projectRoot: string;
   configDir: string;
   schema: GraphQLSchema;
+  /** Upstream-layer events (breaker state, retries, call outcomes) for telemetry to observe. */
+  events: GatewayEvents;
 }
 
 export interface PluginChain {

@@ -1,0 +1,30 @@
+/**
+ * The gateway's internal observation bus: upstream-layer components (breakers, retries, health
+ * checks, transports) report what happens here, and telemetry (metrics, logs, traces) listens.
+ * One instance per gateway, created by the server and handed to every plugin.
+ */
+import type { UpstreamCall, UpstreamObserver } from '../../upstreams/types.js';
+
+export class GatewayEvents implements Required<UpstreamObserver> {
+  readonly #observers: UpstreamObserver[] = [];
+
+  add(observer: UpstreamObserver): void {
+    this.#observers.push(observer);
+  }
+
+  onCallEnd(upstream: string, outcome: string, durationMs: number, call: UpstreamCall): void {
+    for (const o of this.#observers) o.onCallEnd?.(upstream, outcome, durationMs, call);
+  }
+
+  onRetry(upstream: string, attempt: number, reason: string): void {
+    for (const o of this.#observers) o.onRetry?.(upstream, attempt, reason);
+  }
+
+  onBreakerState(upstream: string, state: 'closed' | 'half-open' | 'open'): void {
+    for (const o of this.#observers) o.onBreakerState?.(upstream, state);
+  }
+
+  onTargetHealth(upstream: string, target: string, healthy: boolean): void {
+    for (const o of this.#observers) o.onTargetHealth?.(upstream, target, healthy);
+  }
+}
