@@ -39,9 +39,6 @@ function each(container: string, sub: string): Probe {
 export const PENDING: Probe[] = [
   // identity (auth, RBAC)
   key('auth'), each('routes', 'auth'), each('routes', 'roles'),
-  // rate limits and demand control
-  key('redis'), key('rateLimit'), each('routes', 'rateLimit'),
-  key('graphql.maxDepth'), key('graphql.maxAliases'), key('graphql.maxCost'), key('graphql.fieldCosts'), key('graphql.exposeCost'),
   // passthrough
   key('server.cors'), key('server.ipFilter'), key('server.compression'),
   each('routes', 'rewrite'), each('routes', 'requestHeaders'), each('routes', 'responseHeaders'), each('routes', 'cache'),

@@ -19,6 +19,8 @@ import { useClientIp } from './use-client-ip.js';
 import { useBodyLimit } from './use-body-limit.js';
 import { useAccessLog } from './use-access-log.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
+import { useRateLimit } from './use-rate-limit.js';
+import { useDemandControl } from './use-demand-control.js';
 
 export interface ChainOptions {
   config: GatewayConfig;
@@ -54,6 +56,16 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useClientIp({ trustProxy: config.server.trustProxy }),
     // 2. Body limit before identity and limits: a declared oversize body is refused before any work.
     useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
+    // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
+    useRateLimit({
+      ...config.rateLimit,
+      routes: Object.fromEntries(config.routes.filter((r) => r.rateLimit).map((r) => [r.name, r.rateLimit!])),
+      schema: opts.schema,
+      redis: config.redis,
+      logger,
+    }),
+    // 2d. Demand control (GraphQL only, yoga hooks): depth/alias/cost checks before any resolver can call an upstream.
+    useDemandControl({ ...config.graphql, schema: opts.schema }),
     // 3. Upstream deadline: fixes the request's time budget before anything calls an upstream.
     useUpstreamDeadline({ routeTimeouts: Object.fromEntries(config.routes.filter((r) => r.timeoutMs).map((r) => [r.name, r.timeoutMs!])) }),
     // Last. Access log: only observes (onDone), so its place in the chain is free; kept last for reading order.

@@ -1,0 +1,96 @@
+/**
+ * What a per-client rate limit adds to a request, counted in memory vs in Redis.
+ *
+ *   node bin/tsx.js bench/rate-limit.ts [--seconds 5] [--connections 20]
+ *
+ * 1. The limiter alone: N sequential `consume()` calls, p50 / p99 per call.
+ * 2. End to end: autocannon against a passthrough route (GET /users/1 on the demo upstream)
+ *    with no limit, a memory limit and a Redis limit (windows large enough never to refuse);
+ *    p50 / p99 latency and requests per second.
+ * Needs Redis at REDIS_URL (default redis://127.0.0.1:6379).
+ */
+import { performance } from 'node:perf_hooks';
+import { parseConfig } from '../src/config/load.js';
+import { startGateway } from '../src/index.js';
+import { LimiterStore } from '../src/limits/limiter-store.js';
+import { createLogger } from '../src/telemetry/logger.js';
+import { startDemoUpstreams } from '../upstreams/demo/index.js';
+import { stringify } from 'yaml';
+
+interface CannonResult {
+  latency: { p50: number; p99: number };
+  requests: { average: number };
+  non2xx: number;
+}
+// autocannon ships no type declarations; this is the slice of its API used here.
+const autocannon = (await import('autocannon' as string)).default as (opts: { url: string; connections: number; duration: number }) => Promise<CannonResult>;
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? dflt : Number(process.argv[i + 1]);
+};
+const seconds = arg('seconds', 5);
+const connections = arg('connections', 20);
+const logger = createLogger({ level: 'silent' });
+const prefix = `gwbench:${process.pid}:`;
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function limiterAlone(kind: 'memory' | 'redis', n = 20_000): Promise<{ p50: number; p99: number }> {
+  const store = new LimiterStore({ redis: kind === 'redis' ? { url: REDIS_URL, keyPrefix: prefix } : undefined, logger });
+  const w = store.window('perClient', { points: 1_000_000_000, durationSec: 600 });
+  for (let i = 0; i < 1000; i++) await w.consume(`warm${i % 50}`);
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await w.consume(`client${i % 50}`);
+    times.push(performance.now() - t);
+  }
+  await store.close();
+  times.sort((a, b) => a - b);
+  return { p50: pct(times, 50), p99: pct(times, 99) };
+}
+
+async function endToEnd(kind: 'none' | 'memory' | 'redis') {
+  const demo = await startDemoUpstreams();
+  const raw: Record<string, any> = {
+    server: { port: 0, host: '127.0.0.1' },
+    logging: { level: 'silent', accessLog: false },
+    upstreams: {
+      users: { protocol: 'http', targets: [{ url: 'http://127.0.0.1:1' }] },
+      orders: { protocol: 'http', targets: [{ url: 'http://127.0.0.1:1' }] },
+      catalog: { protocol: 'grpc', targets: [{ url: '127.0.0.1:1' }] },
+    },
+    routes: [{ name: 'users-api', match: { pathPrefix: '/users' }, upstream: 'users' }],
+  };
+  if (kind !== 'none') raw.rateLimit = { perClient: { points: 1_000_000_000, durationSec: 600 } };
+  if (kind === 'redis') raw.redis = { url: REDIS_URL, keyPrefix: prefix };
+  const gw = await startGateway({ config: parseConfig(stringify(raw), {}), demoUpstreams: demo, port: 0, host: '127.0.0.1', logger });
+  await fetch(`${gw.url}/users/1`).then((r) => r.arrayBuffer());
+  const result = await autocannon({ url: `${gw.url}/users/1`, connections, duration: seconds });
+  await gw.close();
+  await demo.close();
+  return { p50: result.latency.p50, p99: result.latency.p99, rps: Math.round(result.requests.average), non2xx: result.non2xx };
+}
+
+const rows: string[] = [];
+for (const kind of ['memory', 'redis'] as const) {
+  const r = await limiterAlone(kind);
+  rows.push(`| limiter alone, ${kind} | ${(r.p50 * 1000).toFixed(0)} µs | ${(r.p99 * 1000).toFixed(0)} µs | |`);
+}
+for (const kind of ['none', 'memory', 'redis'] as const) {
+  const r = await endToEnd(kind);
+  rows.push(`| GET /users/1 via gateway, limit: ${kind} | ${r.p50} ms | ${r.p99} ms | ${r.rps} req/s${r.non2xx ? ` (${r.non2xx} non-2xx!)` : ''} |`);
+}
+console.log(`\n${connections} connections, ${seconds} s per run, node ${process.version}\n`);
+console.log('| scenario | p50 | p99 | throughput |\n| --- | --- | --- | --- |');
+console.log(rows.join('\n'));
+// Clean up the bench's own keys.
+const { Redis } = await import('ioredis');
+const client = new Redis(REDIS_URL);
+const keys = await client.keys(`${prefix}*`);
+if (keys.length) await client.del(...keys);
+client.disconnect();

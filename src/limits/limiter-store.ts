@@ -1,0 +1,225 @@
+/**
+ * Where rate-limit counters live: in this process (rate-limiter-flexible's `RateLimiterMemory`,
+ * the embedded default) or in Redis (`RateLimiterRedis` on ioredis), so that every instance
+ * sharing that Redis counts against the same windows.
+ *
+ * Redis outages:
+ * - `failOpen: true`: each Redis limiter carries a memory "insurance" limiter with the same
+ *   window, which rate-limiter-flexible uses whenever a Redis command fails or the connection
+ *   is not ready. Limits keep holding, per instance, and no request fails. When ioredis
+ *   reconnects, the Redis limiter is used again by itself (no restart).
+ * - `failOpen: false`: the limiter throws SERVICE_UNAVAILABLE (503) and says why.
+ * - A Redis that hangs (connection up, no answers) costs one command timeout; after that the
+ *   store skips Redis for {@link BYPASS_MS}, then tries it again.
+ * Either way the outage is logged once when it starts and once when it ends, not per request.
+ */
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateWindow, RedisConfig } from '../config/schema.js';
+import { ServiceUnavailable } from '../errors.js';
+import { createRedis, type RedisClient } from '../redis/client.js';
+import type { Logger } from '../telemetry/logger.js';
+
+/** After a failed command on a connected Redis, how long to count in memory before trying Redis again. */
+export const BYPASS_MS = 2000;
+
+/** The outcome of taking points from one window for one key. */
+export interface Decision {
+  allowed: boolean;
+  /** Points per window. */
+  limit: number;
+  /** Points left in the current window (0 when over). */
+  remaining: number;
+  /** Milliseconds until the window resets. */
+  resetMs: number;
+}
+
+export interface LimiterStoreOptions {
+  /** Absent: counters are in this process only. */
+  redis?: RedisConfig;
+  /** Redis unreachable: fall back to per-instance memory windows (true) or answer 503 (false). @default true */
+  failOpen?: boolean;
+  logger: Logger;
+  /** How long the first requests wait for the initial Redis connection before falling back. @default 1000 */
+  startupWaitMs?: number;
+}
+
+type RedisState = 'starting' | 'up' | 'down' | 'closed';
+
+/** Per-call options handed through rate-limiter-flexible to the insurance limiter, which marks them. */
+interface CallMark {
+  insured: boolean;
+}
+
+/** The insurance limiter: a memory window that notes on the call's options that it was used. */
+class InsuranceLimiter extends RateLimiterMemory {
+  override consume(key: string | number, points?: number, options?: Record<string, unknown>): Promise<RateLimiterRes> {
+    if (options) (options as unknown as CallMark).insured = true;
+    return super.consume(key, points, options);
+  }
+}
+
+/** A named window (`points` per `durationSec`), counted per key. */
+export class WindowLimiter {
+  readonly name: string;
+  readonly points: number;
+  readonly durationSec: number;
+  readonly #store: LimiterStore;
+  readonly #limiter: RateLimiterAbstract;
+  /** The memory window used while Redis is skipped (failOpen); undefined without Redis or without failOpen. */
+  readonly #insurance: RateLimiterAbstract | undefined;
+  readonly #redis: boolean;
+
+  constructor(store: LimiterStore, name: string, window: RateWindow, limiter: RateLimiterAbstract, insurance: RateLimiterAbstract | undefined, redis: boolean) {
+    this.#store = store;
+    this.name = name;
+    this.points = window.points;
+    this.durationSec = window.durationSec;
+    this.#limiter = limiter;
+    this.#insurance = insurance;
+    this.#redis = redis;
+  }
+
+  /** Takes `points` from `key`'s window. Throws SERVICE_UNAVAILABLE only when Redis is down and failOpen is off. */
+  async consume(key: string, points = 1): Promise<Decision> {
+    if (!this.#redis) return this.#decide(this.#limiter, key, points, undefined);
+    // Only the first requests after start-up wait here, for the first Redis connection attempt.
+    const starting = this.#store.starting;
+    if (starting) await starting;
+    if (this.#store.bypassing()) {
+      if (!this.#insurance) throw ServiceUnavailable(UNAVAILABLE);
+      return this.#decide(this.#insurance, key, points, undefined);
+    }
+    const mark: CallMark = { insured: false };
+    const d = await this.#decide(this.#limiter, key, points, mark);
+    this.#store.noteOutcome(mark.insured);
+    return d;
+  }
+
+  async #decide(limiter: RateLimiterAbstract, key: string, points: number, mark: CallMark | undefined): Promise<Decision> {
+    let res: RateLimiterRes;
+    let allowed = true;
+    try {
+      res = await limiter.consume(key, points, mark as unknown as Record<string, unknown>);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) {
+        this.#store.noteOutcome(true, err);
+        throw ServiceUnavailable(UNAVAILABLE);
+      }
+      res = err;
+      allowed = false;
+    }
+    return { allowed, limit: this.points, remaining: res.remainingPoints, resetMs: Math.max(0, res.msBeforeNext) };
+  }
+}
+
+const UNAVAILABLE = 'rate limiting is unavailable: Redis is unreachable and rateLimit.failOpen is false';
+
+export class LimiterStore {
+  readonly #client: RedisClient | undefined;
+  readonly #prefix: string;
+  readonly #failOpen: boolean;
+  readonly #logger: Logger;
+  #state: RedisState = 'starting';
+  #bypassUntil = 0;
+  /** Resolves once the first connection attempt settled; undefined afterwards (and without Redis). */
+  starting: Promise<void> | undefined;
+
+  constructor(opts: LimiterStoreOptions) {
+    this.#failOpen = opts.failOpen ?? true;
+    this.#logger = opts.logger;
+    this.#prefix = `${opts.redis?.keyPrefix ?? 'gw:'}rl:`;
+    if (!opts.redis) {
+      this.#state = 'up';
+      return;
+    }
+    const client = createRedis(opts.redis, { failFast: true });
+    this.#client = client;
+    let settle!: () => void;
+    const started = new Promise<void>((resolve) => (settle = resolve));
+    const timer = setTimeout(settle, opts.startupWaitMs ?? 1000);
+    timer.unref();
+    this.starting = started.then(() => {
+      clearTimeout(timer);
+      this.starting = undefined;
+    });
+    client.on('ready', () => {
+      this.#markUp();
+      settle();
+    });
+    client.on('error', (err: Error) => this.#markDown(err));
+    client.on('close', () => this.#markDown(undefined));
+    // The first failed attempt ends the start-up wait: requests then fall back at once.
+    client.once('error', () => settle());
+  }
+
+  /** True while counters are shared through Redis (false without Redis or during an outage). */
+  get shared(): boolean {
+    return this.#client ? this.#state === 'up' && !this.bypassing() : false;
+  }
+
+  /** True while Redis is skipped after a failed command on a connection that looked healthy. */
+  bypassing(): boolean {
+    return this.#bypassUntil !== 0 && this.#bypassUntil > Date.now();
+  }
+
+  /**
+   * Called after each Redis-backed decision. A fallback while the connection is up means the
+   * command itself failed (timeout, error reply): skip Redis for a while. A decision Redis made
+   * after an outage ends it.
+   */
+  noteOutcome(fellBack: boolean, err?: unknown): void {
+    if (!fellBack) {
+      if (this.#state === 'down' && this.#client?.status === 'ready') this.#markUp();
+      return;
+    }
+    if (this.#client?.status !== 'ready') return; // connection events already tell the story
+    this.#bypassUntil = Date.now() + BYPASS_MS;
+    this.#markDown(err instanceof Error ? err : new Error('a Redis command failed or timed out'));
+  }
+
+  #markUp(): void {
+    if (this.#state === 'closed') return;
+    this.#bypassUntil = 0;
+    if (this.#state === 'down') this.#logger.info('rate limits: Redis is reachable again; limits are shared across instances again');
+    this.#state = 'up';
+  }
+
+  #markDown(err: Error | undefined): void {
+    if (this.#state === 'down' || this.#state === 'closed') return;
+    if (this.#state === 'starting' && !err) return;
+    this.#state = 'down';
+    const consequence = this.#failOpen
+      ? 'limits fall back to per-instance memory windows until it is back'
+      : 'requests that need a limit are answered 503 until it is back';
+    this.#logger.warn({ err: err?.message }, `rate limits: Redis is unreachable; ${consequence}`);
+  }
+
+  /** Builds a limiter for one named window (`global`, `perClient`, `route:<name>`, `field:<Type.field>`). */
+  window(name: string, window: RateWindow): WindowLimiter {
+    const keyPrefix = `${this.#prefix}${name}`;
+    const base = { points: window.points, duration: window.durationSec, keyPrefix };
+    if (!this.#client) return new WindowLimiter(this, name, window, new RateLimiterMemory(base), undefined, false);
+    const insurance = this.#failOpen ? new InsuranceLimiter(base) : undefined;
+    const limiter = new RateLimiterRedis({
+      ...base,
+      storeClient: this.#client,
+      // Not-ready connection: go to the insurance limiter (or fail) at once instead of queueing.
+      rejectIfRedisNotReady: true,
+      // Once a key is over its window, reject it from memory until the window ends: abusers cost no Redis round trip.
+      inMemoryBlockOnConsumed: window.points + 1,
+      insuranceLimiter: insurance,
+    });
+    return new WindowLimiter(this, name, window, limiter, insurance, true);
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#state = 'closed';
+    if (!client) return;
+    if (client.status === 'ready') {
+      await client.quit().catch(() => client.disconnect());
+    } else {
+      client.disconnect();
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Rate limits: global, per client, per route (passthrough) and per GraphQL field, counted in
+ * memory or in Redis (see src/limits/limiter-store.ts for what happens when Redis fails).
+ *
+ * - The client is `ctx.identity.clientId` (JWT `sub`, else API-key owner, else IP; set by the
+ *   identity plugin, which runs before this one), or `ctx.ip` when there is no identity.
+ * - Request-level windows (global, per client, per route) apply to `/graphql` and to matched
+ *   passthrough routes; health, readiness and metrics endpoints are never limited. Over one:
+ *   429 RATE_LIMITED with `Retry-After` (whole seconds) for the whole request.
+ * - Order: per client, then per route, then global, stopping at the first refusal, so a client
+ *   over its own window does not also spend the shared global budget.
+ * - Where a per-client or per-route window applies, every response carries the
+ *   `X-RateLimit-*` trio for the most restrictive of them (and/or the IETF `RateLimit` /
+ *   `RateLimit-Policy` fields, per `rateLimit.headers`).
+ * - Field windows answer only that field with RATE_LIMITED and keep the rest of the data.
+ *
+ * For observers (metrics, access log), this plugin leaves on the request context:
+ * - `ctx.limits`: the decisions taken, e.g. `['perClient:ok', 'global:exceeded']`
+ *   (`field:Type.field:exceeded` for field refusals);
+ * - `ctx.state.rateLimited`: `{ clientId, route, limit }` ({@link RateLimitedMark}) set on the
+ *   first refusal of the request (request-level or field-level); absent when nothing was refused.
+ *   The observability plugin counts `gateway_rate_limit_exceeded_total{client_id,route}` from it.
+ */
+import type { GraphQLSchema } from 'graphql';
+import type { Plugin as YogaPlugin } from 'graphql-yoga';
+import type { RateWindow, RedisConfig } from '../config/schema.js';
+import type { RequestContext } from '../context.js';
+import { RateLimited } from '../errors.js';
+import type { Logger } from '../telemetry/logger.js';
+import { LimiterStore, type Decision, type WindowLimiter } from '../limits/limiter-store.js';
+import { applyFieldLimits, collectFieldWindows, createFieldLimiters, markRateLimited } from '../limits/field-limits.js';
+import {
+  advertisedWindow, mostRestrictive, retryAfterSeconds, writeRateLimitHeaders,
+  type AdvertisedWindow, type HeaderStyle,
+} from '../limits/headers.js';
+import type { GatewayPlugin } from './types.js';
+
+export type { RateLimitedMark } from '../limits/field-limits.js';
+
+/** Options for {@link useRateLimit}. */
+export interface RateLimitOptions {
+  /** One window for all traffic of this gateway (all instances with Redis). */
+  global?: RateWindow;
+  /** One window per client. */
+  perClient?: RateWindow;
+  /** Route name → window per client on that passthrough route (`routes[].rateLimit`). */
+  routes?: Record<string, RateWindow>;
+  /** `Type.field` → window per client for each resolution of that field (`rateLimit.fields`). */
+  fields?: Record<string, RateWindow>;
+  /** The composed schema: its `@rateLimit` directives add field windows. */
+  schema?: GraphQLSchema;
+  /** Which header fields to send. @default 'x-ratelimit' */
+  headers?: HeaderStyle;
+  /** Count in Redis (shared by every instance using it) instead of in this process. */
+  redis?: RedisConfig;
+  /** Redis unreachable: per-instance memory windows (true) or 503 (false). @default true */
+  failOpen?: boolean;
+  logger: Logger;
+}
+
+interface ClientWindow {
+  limiter: WindowLimiter;
+  advertised: AdvertisedWindow;
+}
+
+interface RouteLimits {
+  window: ClientWindow;
+  /** `RateLimit-Policy` value when this route's window applies (with the per-client one, if any). */
+  policyHeader: string;
+}
+
+/** A plugin that does nothing: no window configured anywhere. */
+const NONE: GatewayPlugin = { name: 'rate-limit' };
+
+export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
+  const fieldWindows = opts.schema ? collectFieldWindows(opts.schema, opts.fields ?? {}) : new Map<string, RateWindow>();
+  const routeWindows = Object.entries(opts.routes ?? {});
+  if (!opts.global && !opts.perClient && routeWindows.length === 0 && fieldWindows.size === 0) return NONE;
+
+  const store = new LimiterStore({ redis: opts.redis, failOpen: opts.failOpen, logger: opts.logger });
+  const style: HeaderStyle = opts.headers ?? 'x-ratelimit';
+  const global = opts.global ? store.window('global', opts.global) : undefined;
+  const perClient: ClientWindow | undefined = opts.perClient
+    ? { limiter: store.window('perClient', opts.perClient), advertised: advertisedWindow('client', opts.perClient.points, opts.perClient.durationSec) }
+    : undefined;
+  const clientPolicy = perClient?.advertised.policy ?? '';
+  const routes = new Map<string, RouteLimits>();
+  for (const [name, w] of routeWindows) {
+    const advertised = advertisedWindow(name, w.points, w.durationSec);
+    routes.set(name, {
+      window: { limiter: store.window(`route:${name}`, w), advertised },
+      policyHeader: clientPolicy ? `${clientPolicy}, ${advertised.policy}` : advertised.policy,
+    });
+  }
+  const fieldLimiters = createFieldLimiters(store, fieldWindows);
+  const requestLevel = !!(global || perClient);
+
+  /** Writes the header fields for the windows consulted so far. */
+  function report(ctx: RequestContext, windows: AdvertisedWindow[], decisions: Decision[], policy: string): void {
+    if (decisions.length === 0) return;
+    writeRateLimitHeaders(ctx.res, style, windows, decisions, mostRestrictive(decisions), policy);
+  }
+
+  function refuse(ctx: RequestContext, clientId: string, limit: string, d: Decision): never {
+    markRateLimited(ctx, clientId, limit);
+    const retry = retryAfterSeconds(d);
+    throw RateLimited(retry).withHeaders({ 'Retry-After': String(retry) });
+  }
+
+  async function check(ctx: RequestContext, route: RouteLimits | undefined): Promise<void> {
+    const clientId = ctx.identity?.clientId ?? ctx.ip;
+    const limits = (ctx.limits ??= []);
+    const windows: AdvertisedWindow[] = [];
+    const decisions: Decision[] = [];
+    const policy = route ? route.policyHeader : clientPolicy;
+    if (perClient) {
+      const d = await perClient.limiter.consume(clientId);
+      windows.push(perClient.advertised);
+      decisions.push(d);
+      limits.push(d.allowed ? 'perClient:ok' : 'perClient:exceeded');
+      if (!d.allowed) {
+        report(ctx, windows, decisions, policy);
+        refuse(ctx, clientId, 'perClient', d);
+      }
+    }
+    if (route) {
+      const d = await route.window.limiter.consume(clientId);
+      windows.push(route.window.advertised);
+      decisions.push(d);
+      limits.push(d.allowed ? 'route:ok' : 'route:exceeded');
+      if (!d.allowed) {
+        report(ctx, windows, decisions, policy);
+        refuse(ctx, clientId, 'route', d);
+      }
+    }
+    report(ctx, windows, decisions, policy);
+    if (global) {
+      const d = await global.consume('all');
+      limits.push(d.allowed ? 'global:ok' : 'global:exceeded');
+      if (!d.allowed) refuse(ctx, clientId, 'global', d);
+    }
+  }
+
+  const yogaPlugins: YogaPlugin[] = [];
+  if (fieldLimiters.size > 0) {
+    yogaPlugins.push({
+      // Runs whenever yoga's schema is set (at start-up, or when another plugin replaces it).
+      onSchemaChange({ schema, replaceSchema }) {
+        const next = applyFieldLimits(schema, fieldLimiters);
+        if (next !== schema) replaceSchema(next);
+      },
+    });
+  }
+
+  return {
+    name: 'rate-limit',
+    onRequest(ctx) {
+      const t = ctx.target;
+      let route: RouteLimits | undefined;
+      if (t.kind === 'route') route = routes.get(t.route.name);
+      else if (t.kind !== 'graphql') return;
+      if (!requestLevel && !route) return;
+      return check(ctx, route);
+    },
+    yogaPlugins,
+    close() {
+      return store.close();
+    },
+  };
+}
