@@ -11,6 +11,7 @@ import { CompositionError, composeSchema, type ComposedSchema } from './graphql/
 import { DEFAULT_CONFIG, PROJECT_ROOT, RESOLVERS_DIR, SCHEMA_DIR } from './paths.js';
 import { registerSchemaCommands } from './cli/schema-commands.js';
 import { registerTokenCommand } from './cli/token-command.js';
+import { registerStartCommand } from './cli/start-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
@@ -66,44 +67,7 @@ export function buildCli(io: CliIO, setExit: (code: number) => void): Command {
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
     .showHelpAfterError();
 
-  program
-    .command('start')
-    .description('start the gateway')
-    .option('--config <file>', 'config file', DEFAULT_CONFIG)
-    .option('--port <n>', 'port (0 = ephemeral)', (v) => Number.parseInt(v, 10))
-    .option('--host <host>', 'address to bind')
-    .option('--demo', 'start the demo upstreams in-process and use them')
-    .option('--schema-dir <dir>')
-    .option('--resolvers-dir <dir>')
-    .action(async (opts: { config: string; port?: number; host?: string; demo?: boolean; schemaDir?: string; resolversDir?: string }) => {
-      const { startGateway } = await import('./index.js');
-      let running;
-      try {
-        running = await startGateway({ config: opts.config, port: opts.port, host: opts.host, demo: opts.demo, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir });
-      } catch (err) {
-        setExit(reportFailure(err, io));
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          running.gateway.logger.info({ signal }, 'draining');
-          running.close().then(
-            () => {
-              running.gateway.logger.info('stopped');
-              resolve();
-            },
-            (err: unknown) => {
-              io.err.write(`shutdown failed: ${String(err)}\n`);
-              setExit(1);
-              resolve();
-            },
-          );
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
-      setExit(EXIT_OK);
-    });
+  registerStartCommand(program, io, setExit);
 
   const config = program.command('config').description('configuration commands');
   config

@@ -48,10 +48,42 @@ export interface Gateway {
   close(): Promise<void>;
   /** True between the start of close() and its end. */
   readonly draining: boolean;
+  /**
+   * The request listener, bound to this instance. Hot reload (src/reload.ts) points one listening
+   * server at a new instance's listener, so the socket is kept and nothing re-binds.
+   */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * Leaves service after a reload: lets this instance's in-flight requests finish (up to
+   * `server.drainMs`), then releases its plugins and upstreams. The listening socket is left alone.
+   */
+  retire(): Promise<void>;
 }
 
 const CTX = Symbol('gateway.ctx');
-type TrackedResponse = ServerResponse & { [CTX]?: RequestContext };
+const GW = Symbol('gateway.instance');
+type TrackedResponse = ServerResponse & { [CTX]?: RequestContext; [GW]?: GatewayServer };
+
+/** The node:http server with the gateway's limits and its answer to malformed requests. */
+export function createHttpServer(config: GatewayConfig['server'], listener: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: config.maxHeaderBytes,
+      keepAliveTimeout: 65_000,
+      requestTimeout: 0,
+      headersTimeout: 30_000,
+    },
+    listener,
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Malformed requests (bad header characters, oversized headers) never reach the chain.
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  return server;
+}
 
 /** Reads a request body into memory, stopping at `max` bytes. */
 export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
@@ -109,29 +141,17 @@ class GatewayServer implements Gateway {
       logger: this.logger,
       plugins: this.#chain.yogaPlugins,
     });
-    this.server = createServer(
-      {
-        maxHeaderSize: opts.config.server.maxHeaderBytes,
-        keepAliveTimeout: 65_000,
-        requestTimeout: 0,
-        headersTimeout: 30_000,
-      },
-      (req, res) => {
-        void this.#handle(req, res);
-      },
-    );
+    this.handle = (req, res) => {
+      void this.#handle(req, res);
+    };
+    this.server = createHttpServer(opts.config.server, this.handle);
     this.server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
     });
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      // Malformed requests (bad header characters, oversized headers) never reach the chain.
-      if (!socket.writable) return socket.destroy();
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    });
   }
+
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
 
   get url(): string {
     return this.#url;
@@ -144,6 +164,7 @@ class GatewayServer implements Gateway {
   async #handle(req: IncomingMessage, res: TrackedResponse): Promise<void> {
     const ctx = new RequestContext(req, res, performance.now());
     res[CTX] = ctx;
+    res[GW] = this;
     this.#inFlight++;
     res.once('close', onResponseClose);
     if (this.#draining) res.setHeader('Connection', 'close');
@@ -263,35 +284,52 @@ class GatewayServer implements Gateway {
     return this.#closed;
   }
 
+  retire(): Promise<void> {
+    this.#closed ??= this.#release();
+    return this.#closed;
+  }
+
   async #shutdown(): Promise<void> {
     this.#draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    await this.#waitInFlight(() => this.server.closeIdleConnections());
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+    await this.#releaseResources();
+  }
+
+  async #release(): Promise<void> {
+    this.#draining = true;
+    await this.#waitInFlight();
+    await this.#releaseResources();
+  }
+
+  async #waitInFlight(tick?: () => void): Promise<void> {
     const deadline = Date.now() + this.config.server.drainMs;
     while (this.#inFlight > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
-      this.server.closeIdleConnections();
+      tick?.();
     }
-    for (const s of this.#sockets) s.destroy();
-    await closed;
+  }
+
+  async #releaseResources(): Promise<void> {
     await this.#chain.close();
     await this.upstreams.close();
     this.logger.flush?.();
   }
 }
 
+/** Shared close handler: the response carries its gateway, so no closure per request (and after a reload the instance that took the request is the one that counts it done). */
 function onResponseClose(this: TrackedResponse): void {
   const ctx = this[CTX];
-  if (!ctx) return;
+  const gw = this[GW];
+  if (!ctx || !gw) return;
   this[CTX] = undefined;
-  GATEWAYS.get(ctx.req.socket)?.onResponseDone(ctx);
+  this[GW] = undefined;
+  gw.onResponseDone(ctx);
 }
 
-/** Sockets → their gateway, so the shared close handler finds the instance without a closure. */
-const GATEWAYS = new WeakMap<Socket, GatewayServer>();
-
 export function createGateway(opts: GatewayOptions): Gateway {
-  const gw = new GatewayServer(opts);
-  gw.server.on('connection', (socket: Socket) => GATEWAYS.set(socket, gw));
-  return gw;
+  return new GatewayServer(opts);
 }

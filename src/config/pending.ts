@@ -39,10 +39,6 @@ function each(container: string, sub: string): Probe {
 export const PENDING: Probe[] = [
   // identity (auth, RBAC)
   key('auth'), each('routes', 'auth'), each('routes', 'roles'),
-  // passthrough
-  key('server.cors'), key('server.ipFilter'), key('server.compression'),
-  each('routes', 'rewrite'), each('routes', 'requestHeaders'), each('routes', 'responseHeaders'), each('routes', 'cache'),
-  each('routes', 'grpc'), each('routes', 'contentTypes'),
   // resilience
   each('upstreams', 'balancer'), each('upstreams', 'hashOn'), each('upstreams', 'retry'), each('upstreams', 'circuitBreaker'),
   each('upstreams', 'healthCheck'), each('upstreams', 'outlierDetection'),

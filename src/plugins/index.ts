@@ -11,7 +11,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Upstreams } from '../../upstreams/create-upstreams.js';
 import type { Interceptor } from '../../upstreams/types.js';
 import type { CompiledRoute, RouteMatch, RouteTable } from '../proxy/route-table.js';
-import { proxyRequest } from '../proxy/proxy-handler.js';
+import { createPassthrough, type Passthrough } from '../proxy/proxy-handler.js';
 import type { GatewayPlugin } from './types.js';
 import type { GatewayEvents } from '../telemetry/events.js';
 import { useRequestId } from './use-request-id.js';
@@ -21,6 +21,10 @@ import { useAccessLog } from './use-access-log.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useRateLimit } from './use-rate-limit.js';
 import { useDemandControl } from './use-demand-control.js';
+import { useIpFilter } from './use-ip-filter.js';
+import { useCors } from './use-cors.js';
+import { useCompression } from './use-compression.js';
+import { useResponseCache } from './use-response-cache.js';
 
 export interface ChainOptions {
   config: GatewayConfig;
@@ -54,6 +58,10 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useRequestId(),
     // 1b. Client IP right after: the IP filter, limits and logs all key on it.
     useClientIp({ trustProxy: config.server.trustProxy }),
+    // 1c. IP filter as soon as the IP is known: a denied client gets nothing else, not even a preflight answer.
+    useIpFilter(config.server.ipFilter),
+    // 1d. CORS before body limit, auth and limits: preflights carry no credentials and are answered here.
+    useCors(config.server.cors),
     // 2. Body limit before identity and limits: a declared oversize body is refused before any work.
     useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
@@ -68,14 +76,21 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useDemandControl({ ...config.graphql, schema: opts.schema }),
     // 3. Upstream deadline: fixes the request's time budget before anything calls an upstream.
     useUpstreamDeadline({ routeTimeouts: Object.fromEntries(config.routes.filter((r) => r.timeoutMs).map((r) => [r.name, r.timeoutMs!])) }),
+    // 3b. Compression: only negotiates the encoding (and wraps GraphQL answers); the handler compresses.
+    useCompression({ enabled: config.server.compression }),
+    // 3c. Response cache last before the handler: a hit must have passed auth and limits like any call.
+    useResponseCache({
+      routes: Object.fromEntries(config.routes.filter((r) => r.cache).map((r) => [r.name, r.cache!.ttlSec])),
+      authRoutes: config.routes.filter((r) => r.auth !== 'none').map((r) => r.name),
+    }),
     // Last. Access log: only observes (onDone), so its place in the chain is free; kept last for reading order.
     useAccessLog({ logger, enabled: config.logging.accessLog }),
   ];
-  return createChain(plugins);
+  return createChain(plugins, createPassthrough({ trustProxy: config.server.trustProxy, maxBodyBytes: config.server.maxBodyBytes }));
 }
 
 /** Builds the runnable chain from plugins already in order. */
-export function createChain(plugins: GatewayPlugin[]): PluginChain {
+export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough = createPassthrough()): PluginChain {
   const onRequest = plugins.filter((p) => p.onRequest).map((p) => p.onRequest!.bind(p));
   const onDone = plugins.filter((p) => p.onDone).map((p) => p.onDone!.bind(p));
   const yogaPlugins = plugins.flatMap((p) => p.yogaPlugins ?? []);
@@ -115,15 +130,10 @@ export function createChain(plugins: GatewayPlugin[]): PluginChain {
     },
     attachUpstreams() {},
     matchRoute(ctx, table) {
-      return table.match({
-        method: ctx.method,
-        path: ctx.path,
-        headers: ctx.req.headers,
-        query: () => new URLSearchParams(ctx.query),
-      });
+      return passthrough.match(ctx, table);
     },
     proxy(ctx, route, upstreams) {
-      return proxyRequest(ctx, route, upstreams);
+      return passthrough.handle(ctx, route, upstreams);
     },
     async metrics(ctx) {
       throw NotFound(ctx.method, ctx.path);

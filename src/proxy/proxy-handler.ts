@@ -1,29 +1,109 @@
 /**
  * Passthrough: streams a matched request to its route's upstream through the shared upstream
- * layer and streams the answer back. Bodies are never buffered.
+ * layer (same interceptors as GraphQL resolvers) and streams the answer back. Bodies are never
+ * buffered beyond the small chunked-body window of ./request-body.ts.
+ *
+ *   normalise path (before matching) → 400 for a refused path → 415 for a refused media type
+ *   → body (413) → rewrite → headers → upstream call → response headers → compress/cache → client
  */
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { RequestContext } from '../context.js';
+import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
 import type { Upstreams } from '../../upstreams/create-upstreams.js';
-import type { CompiledRoute } from './route-table.js';
+import type { HttpResult } from '../../upstreams/types.js';
+import { normalizePath, type NormalizedPath } from './normalize-path.js';
+import type { CompiledRoute, RouteMatch, RouteTable } from './route-table.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import { BODY_TOO_LARGE, hasRequestBody, upstreamBody } from './request-body.js';
+import { sendStream } from './respond.js';
+import { proxyGrpc } from './grpc-route.js';
 
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer',
-  'transfer-encoding', 'upgrade', 'host', 'x-user-id', 'x-user-roles', 'x-client-id',
-]);
+/** Options for {@link createPassthrough}. */
+export interface PassthroughOptions {
+  /** Append to the client's X-Forwarded-* instead of replacing them. @default false */
+  trustProxy?: boolean;
+  /** Fallback body limit when the body-limit plugin did not set one. @default 1048576 */
+  maxBodyBytes?: number;
+}
 
-export async function proxyRequest(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void> {
-  const up = upstreams.http(route.upstream);
-  const headers: Record<string, string | string[] | undefined> = {};
-  const inHeaders = ctx.req.headers;
-  for (const name in inHeaders) if (!HOP_BY_HOP.has(name)) headers[name] = inHeaders[name];
-  headers['x-request-id'] = ctx.id;
-  const hasBody = ctx.req.headers['content-length'] !== undefined || ctx.req.headers['transfer-encoding'] !== undefined;
-  const path = ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path;
-  const result = await up.request(up.call(ctx, ctx.method, path, hasBody ? ctx.req : null, headers));
-  ctx.upstreamCalls++;
-  const out: Record<string, string | string[]> = {};
-  for (const name in result.headers) if (!HOP_BY_HOP.has(name)) out[name] = result.headers[name]!;
-  ctx.res.writeHead(result.statusCode, out);
-  await pipeline(result.body, ctx.res);
+export interface Passthrough {
+  /** Normalises the path and finds the route (see ./normalize-path.ts). */
+  match(ctx: RequestContext, table: RouteTable): RouteMatch;
+  /** Proxies the request to the route's upstream and answers the client. */
+  handle(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void>;
+}
+
+/** ctx.state key of the normalised path. */
+const PATH_KEY = 'proxy.path';
+
+function mediaType(value: string | undefined): string {
+  if (!value) return '';
+  const semi = value.indexOf(';');
+  return (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase();
+}
+
+function acceptsType(allowed: ReadonlySet<string>, type: string): boolean {
+  if (allowed.has(type)) return true;
+  const slash = type.indexOf('/');
+  return slash > 0 && allowed.has(`${type.slice(0, slash)}/*`);
+}
+
+export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
+  const forward = { trustProxy: opts.trustProxy ?? false };
+  const fallbackMax = opts.maxBodyBytes ?? 1_048_576;
+
+  async function handle(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void> {
+    const norm = (ctx.state[PATH_KEY] as NormalizedPath | undefined) ?? normalizePath(ctx.path);
+    if (norm.reject) throw BadRequest(norm.reject);
+    if (route.contentTypes && hasRequestBody(ctx.req)) {
+      const type = mediaType(ctx.req.headers['content-type']);
+      if (!acceptsType(route.contentTypes, type)) {
+        ctx.res.setHeader('Connection', 'close');
+        throw UnsupportedMediaType(type || '(none)');
+      }
+    }
+    const max = (ctx.state.maxBodyBytes as number | undefined) ?? fallbackMax;
+    if (route.grpcMethod) return proxyGrpc(ctx, route, norm.path, upstreams.grpc(route.upstream), max);
+
+    const body = await upstreamBody(ctx, max);
+    const path = ctx.query ? `${route.rewrite(norm.path)}?${ctx.query}` : route.rewrite(norm.path);
+    const headers = upstreamRequestHeaders(ctx, route, forward);
+    if (body !== null && Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
+    const up = upstreams.http(route.upstream);
+    const call = up.call(ctx, ctx.method, path, body, headers, route.config.timeoutMs ?? up.config.timeoutMs);
+    // A streamed body is consumed as it is sent: the call can never be replayed (retries look at this).
+    if (body !== null && !Buffer.isBuffer(body)) call.idempotent = false;
+    let result: HttpResult;
+    try {
+      result = await up.request(call);
+    } catch (err) {
+      if (ctx.state[BODY_TOO_LARGE]) {
+        ctx.res.setHeader('Connection', 'close');
+        throw PayloadTooLarge(max);
+      }
+      throw err;
+    }
+    ctx.upstreamCalls++;
+    const out = clientResponseHeaders(result.headers, route.responseHeaders);
+    try {
+      await sendStream(ctx, result.statusCode, out, result.body);
+    } catch (err) {
+      (result.body as Readable).destroy();
+      throw err;
+    }
+  }
+
+  return {
+    match(ctx, table) {
+      const norm = normalizePath(ctx.path);
+      ctx.state[PATH_KEY] = norm;
+      return table.match({
+        method: ctx.method,
+        path: norm.path,
+        headers: ctx.req.headers,
+        query: () => new URLSearchParams(ctx.query),
+      });
+    },
+    handle,
+  };
 }

@@ -4,6 +4,23 @@
  * tried from the longest segment boundary down, each one Map hit.
  */
 import type { RouteConfig } from '../config/schema.js';
+import { compileRewrite, type RewritePath } from './rewrite.js';
+
+/** `requestHeaders` / `responseHeaders`, compiled: lower-cased names to drop, pairs to set. */
+export interface HeaderOps {
+  readonly remove: ReadonlySet<string>;
+  readonly add: ReadonlyArray<readonly [string, string]>;
+}
+
+const NO_OPS: HeaderOps = { remove: new Set(), add: [] };
+
+function compileHeaderOps(ops: RouteConfig['requestHeaders']): HeaderOps {
+  if (!ops) return NO_OPS;
+  return {
+    remove: new Set(ops.remove.map((h) => h.toLowerCase())),
+    add: Object.entries(ops.add).map(([k, v]) => [k.toLowerCase(), v] as const),
+  };
+}
 
 export interface CompiledRoute {
   readonly name: string;
@@ -19,6 +36,16 @@ export interface CompiledRoute {
   /** The prefix (or exact path) this route was registered under, without a trailing slash. */
   readonly prefix: string;
   readonly exact: boolean;
+  /** Maps the matched (normalised) path to the upstream path. */
+  readonly rewrite: RewritePath;
+  readonly requestHeaders: HeaderOps;
+  readonly responseHeaders: HeaderOps;
+  /** Accepted request media types (lower-case, no parameters), or null for any. */
+  readonly contentTypes: ReadonlySet<string> | null;
+  /** REST → gRPC: the method name within the upstream's service, or undefined for HTTP routes. */
+  readonly grpcMethod: string | undefined;
+  /** Query parameters split on commas into repeated fields (gRPC routes). */
+  readonly grpcRepeated: ReadonlySet<string>;
 }
 
 export type RouteMatch =
@@ -45,6 +72,12 @@ export function compileRoute(config: RouteConfig): CompiledRoute {
     query: Object.entries(config.match.query),
     prefix: trimSlash(exact ? config.match.path! : config.match.pathPrefix!),
     exact,
+    rewrite: compileRewrite(config.rewrite),
+    requestHeaders: compileHeaderOps(config.requestHeaders),
+    responseHeaders: compileHeaderOps(config.responseHeaders),
+    contentTypes: config.contentTypes ? new Set(config.contentTypes.map((t) => t.toLowerCase())) : null,
+    grpcMethod: config.grpc ? config.grpc.method.slice(config.grpc.method.lastIndexOf('/') + 1) : undefined,
+    grpcRepeated: new Set(config.grpc?.repeated ?? []),
   };
 }
 

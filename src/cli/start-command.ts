@@ -1,0 +1,123 @@
+/**
+ * `gateway start`: one process (the default), or a primary with N workers sharing one port
+ * (`--workers N|auto`, or the GATEWAY_WORKERS environment variable). Either way SIGTERM /
+ * SIGINT drain and exit 0, and SIGHUP reloads the config file and the schema (see
+ * src/reload.ts); `--watch` reloads on file changes too (development).
+ */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import { loadConfigFile } from '../config/load.js';
+import { DEFAULT_CONFIG } from '../paths.js';
+import { serveGateway, type DemoTargets } from '../reload.js';
+import { createLogger } from '../telemetry/logger.js';
+import type { CliIO } from '../cli.js';
+import { EXIT_OK, reportFailure } from '../cli.js';
+import { startDemoUpstreams, type DemoUpstreams } from '../../upstreams/demo/index.js';
+import { runPrimary } from '../cluster/primary.js';
+import { runWorker } from '../cluster/worker.js';
+
+interface StartFlags {
+  config: string;
+  port?: number;
+  host?: string;
+  demo?: boolean;
+  schemaDir?: string;
+  resolversDir?: string;
+  workers?: string;
+  watch?: boolean;
+}
+
+/** `N` (≥ 1) or `auto` (one per available core); undefined means a single process. */
+export function parseWorkers(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`--workers must be a whole number from 1 to 1024, or auto; got "${value}"`);
+  return n;
+}
+
+function demoTargetsOf(demo: DemoUpstreams): DemoTargets {
+  return { users: demo.users.url, orders: demo.orders.url, catalog: demo.catalog.address };
+}
+
+function waitForStopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+export function registerStartCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('start')
+    .description('start the gateway')
+    .option('--config <file>', 'config file', DEFAULT_CONFIG)
+    .option('--port <n>', 'port (0 = ephemeral)', (v) => Number.parseInt(v, 10))
+    .option('--host <host>', 'address to bind')
+    .option('--demo', 'start the demo upstreams in-process and use them')
+    .option('--workers <n>', 'worker processes sharing the port: a number, or auto (one per core); env GATEWAY_WORKERS')
+    .option('--watch', 'reload when the config file or a schema file changes (development)')
+    .option('--schema-dir <dir>')
+    .option('--resolvers-dir <dir>')
+    .action(async (opts: StartFlags) => {
+      try {
+        setExit(await start(opts, io));
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith('--workers')) {
+          io.err.write(`${err.message}\n`);
+          setExit(1);
+          return;
+        }
+        setExit(reportFailure(err, io));
+      }
+    });
+}
+
+async function start(opts: StartFlags, io: CliIO): Promise<number> {
+  const serve = { configFile: opts.config, port: opts.port, host: opts.host, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir, watch: opts.watch };
+  if (cluster.isWorker) {
+    try {
+      return await runWorker(serve);
+    } catch (err) {
+      // A worker that cannot start (bad config, port taken) exits; the primary restarts it with backoff.
+      io.err.write(`worker ${process.pid} failed to start: ${(err as Error).message ?? String(err)}\n`);
+      return 1;
+    } finally {
+      // The IPC channel would keep the worker alive: drop it so the process ends once drained.
+      process.disconnect?.();
+    }
+  }
+
+  const workers = parseWorkers(opts.workers ?? process.env.GATEWAY_WORKERS);
+  const { config } = loadConfigFile(opts.config);
+  const logger = createLogger({ level: config.logging.level });
+  let demo: DemoUpstreams | undefined;
+  if (opts.demo) {
+    demo = await startDemoUpstreams();
+    logger.info({ users: demo.users.url, orders: demo.orders.url, catalog: demo.catalog.address }, 'demo upstreams started');
+  }
+  try {
+    if (workers !== undefined) {
+      return await runPrimary({ configFile: opts.config, workers, logger, demoTargets: demo && demoTargetsOf(demo), schemaDir: opts.schemaDir, resolversDir: opts.resolversDir });
+    }
+    const served = await serveGateway({ ...serve, demoTargets: demo && demoTargetsOf(demo), logger });
+    logger.info({ port: served.port, url: `${served.url}${config.graphql.path}` }, 'listening');
+    const onHangup = () => void served.reload();
+    process.on('SIGHUP', onHangup);
+    const signal = await waitForStopSignal();
+    process.off('SIGHUP', onHangup);
+    logger.info({ signal }, 'draining');
+    try {
+      await served.close();
+    } catch (err) {
+      io.err.write(`shutdown failed: ${String(err)}\n`);
+      return 1;
+    }
+    logger.info('stopped');
+    return EXIT_OK;
+  } finally {
+    await demo?.close();
+    logger.flush?.();
+  }
+}

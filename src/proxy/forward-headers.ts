@@ -1,0 +1,112 @@
+/**
+ * Header hygiene for passthrough, in both directions (RFC 9110 §7.6.1): hop-by-hop headers and
+ * those the `Connection` header names are dropped; the gateway's own forwarding headers,
+ * request id, W3C trace context and verified identity are set; the route's
+ * `requestHeaders` / `responseHeaders` operations apply last.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { RequestContext } from '../context.js';
+import type { CompiledRoute, HeaderOps } from './route-table.js';
+
+/** Never forwarded in either direction. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
+]);
+
+/** Request headers the gateway sets itself; a client's values are never passed on. */
+const GATEWAY_SET = new Set([
+  'host', 'x-user-id', 'x-user-roles', 'x-client-id', 'x-request-id', 'traceparent',
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+]);
+
+/** Header names listed in a `Connection` header, other than the usual keep-alive/close. */
+function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const v = Array.isArray(value) ? value.join(',') : value;
+  let out: Set<string> | undefined;
+  for (const raw of v.split(',')) {
+    const t = raw.trim().toLowerCase();
+    if (t && t !== 'keep-alive' && t !== 'close') (out ??= new Set()).add(t);
+  }
+  return out;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** W3C traceparent for the upstream hop: the caller's trace id (or a new one), a new span id. */
+export function nextTraceparent(incoming: string | string[] | undefined, traceId: string | undefined): string {
+  let flags = '01';
+  let trace = traceId;
+  if (typeof incoming === 'string') {
+    const m = TRACEPARENT.exec(incoming.trim());
+    if (m && m[1] !== '00000000000000000000000000000000' && m[2] !== '0000000000000000') {
+      trace ??= m[1];
+      flags = m[3]!;
+    }
+  }
+  trace ??= randomBytes(16).toString('hex');
+  return `00-${trace}-${randomBytes(8).toString('hex')}-${flags}`;
+}
+
+export interface ForwardOptions {
+  /** Trust the client's X-Forwarded-* (append to them) rather than replacing them. */
+  trustProxy: boolean;
+}
+
+/** The headers the upstream receives. */
+export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute, opts: ForwardOptions): Record<string, string | string[]> {
+  const inHeaders = ctx.req.headers;
+  const named = connectionNamed(inHeaders.connection);
+  const ops = route.requestHeaders;
+  const out: Record<string, string | string[]> = {};
+  for (const name in inHeaders) {
+    if (HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || ops.remove.has(name) || named?.has(name)) continue;
+    out[name] = inHeaders[name]!;
+  }
+  const xff = inHeaders['x-forwarded-for'];
+  out['x-forwarded-for'] = opts.trustProxy && typeof xff === 'string' && xff ? `${xff}, ${peerAddress(ctx)}` : ctx.ip || peerAddress(ctx);
+  const proto = opts.trustProxy ? inHeaders['x-forwarded-proto'] : undefined;
+  out['x-forwarded-proto'] = typeof proto === 'string' && proto ? proto : (ctx.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const fhost = opts.trustProxy ? inHeaders['x-forwarded-host'] : undefined;
+  const host = typeof fhost === 'string' && fhost ? fhost : inHeaders.host;
+  if (host) out['x-forwarded-host'] = host;
+  out['x-request-id'] = ctx.id;
+  out.traceparent = nextTraceparent(inHeaders.traceparent, ctx.traceId);
+  const id = ctx.identity;
+  if (id && id.kind !== 'anonymous') {
+    if (id.subject) out['x-user-id'] = id.subject;
+    out['x-user-roles'] = id.roles.join(',');
+    out['x-client-id'] = id.clientId;
+  }
+  for (const [name, value] of ops.add) out[name] = value;
+  return out;
+}
+
+function peerAddress(ctx: RequestContext): string {
+  const a = ctx.req.socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** The upstream's response headers as the client receives them (before compression). */
+export function clientResponseHeaders(headers: IncomingHttpHeaders, ops: HeaderOps): OutgoingHttpHeaders {
+  const named = connectionNamed(headers.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || ops.remove.has(name) || named?.has(name)) continue;
+    out[name] = headers[name];
+  }
+  for (const [name, value] of ops.add) out[name] = value;
+  return out;
+}
+
+/** Adds tokens to a Vary value without repeating one. */
+export function mergeVary(current: unknown, token: string): string {
+  if (current === undefined || current === null || current === '') return token;
+  const s = Array.isArray(current) ? current.join(', ') : String(current);
+  if (s === '*') return s;
+  const lower = token.toLowerCase();
+  for (const t of s.split(',')) if (t.trim().toLowerCase() === lower) return s;
+  return `${s}, ${token}`;
+}

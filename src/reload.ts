@@ -1,0 +1,262 @@
+/**
+ * A gateway that can be reloaded while it serves: one listening socket in front, one gateway
+ * instance ("generation") behind it at a time.
+ *
+ * Reload (SIGHUP, `--watch`, or {@link ServedGateway.reload}) builds the next generation from the
+ * config file and `schema/` first — load, validate, compose, construct — and only then points
+ * the listening server's request listener at it. Nothing re-binds, so no connection is refused
+ * during the switch; requests already running finish on the generation that took them, which
+ * then retires (waits up to `server.drainMs`, releases its pools). A config or schema that
+ * fails any step is refused with the reason logged, and the running generation keeps serving.
+ *
+ * What a reload cannot change: the bound port and host, and `server.maxHeaderBytes` (they
+ * belong to the socket); a change to them is logged and waits for a restart. Resolver modules
+ * are ES modules and stay cached: their code changes need a restart too (SDL changes do not).
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfigFile } from './config/load.js';
+import type { GatewayConfig } from './config/schema.js';
+import { composeSchema } from './graphql/compose.js';
+import { PROJECT_ROOT, RESOLVERS_DIR, SCHEMA_DIR } from './paths.js';
+import { createGateway, createHttpServer, type Gateway } from './server.js';
+import { createLogger, type Logger } from './telemetry/logger.js';
+
+/** Where the demo upstreams answer (`--demo`): users/orders over HTTP, catalog over gRPC. */
+export interface DemoTargets {
+  users: string;
+  orders: string;
+  catalog: string;
+}
+
+/** Options for {@link serveGateway}. */
+export interface ServeOptions {
+  /** The config file; read again on every reload. */
+  configFile: string;
+  /** Overrides `server.port` (0 = ephemeral). Fixed for the life of the process. */
+  port?: number;
+  /** Overrides `server.host`. Fixed for the life of the process. */
+  host?: string;
+  /** Points users/orders/catalog at these demo upstreams, in every generation. */
+  demoTargets?: DemoTargets;
+  schemaDir?: string;
+  resolversDir?: string;
+  logger?: Logger;
+  /** Reload when the config file or a schema file changes (development). @default false */
+  watch?: boolean;
+  /** Debounce for `watch`, so an editor's burst of writes makes one reload. @default 200 */
+  watchDebounceMs?: number;
+  /**
+   * Answers a request before any generation sees it, or returns false to pass it on. Cluster
+   * workers use it to serve `/metrics` aggregated across the process group.
+   */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+export type ReloadResult = { ok: true; generation: number } | { ok: false; generation: number; error: string };
+
+export interface ServedGateway {
+  /** The generation serving new requests. */
+  readonly gateway: Gateway;
+  /** 1 for the first, +1 per successful reload. */
+  readonly generation: number;
+  /** The listening server (kept across reloads). */
+  readonly server: Server;
+  readonly port: number;
+  readonly url: string;
+  readonly logger: Logger;
+  /** Builds and switches to a new generation; refuses (and keeps the old one) when it is invalid. */
+  reload(): Promise<ReloadResult>;
+  /** Stops accepting, drains in-flight requests of every generation (up to `server.drainMs`), releases everything. */
+  close(): Promise<void>;
+}
+
+/** Points the example domain's upstreams at the demo servers. */
+export function applyDemoTargets(config: GatewayConfig, demo: DemoTargets): GatewayConfig {
+  const upstreams = { ...config.upstreams };
+  for (const [name, url] of Object.entries(demo)) {
+    const u = upstreams[name];
+    if (u) upstreams[name] = { ...u, targets: [{ url, weight: 1 }] };
+  }
+  return { ...config, upstreams };
+}
+
+interface Built {
+  gateway: Gateway;
+  config: GatewayConfig;
+}
+
+class Served implements ServedGateway {
+  readonly server: Server;
+  readonly logger: Logger;
+  readonly #opts: ServeOptions;
+  #current: Built;
+  #generation = 1;
+  #port = 0;
+  #url = '';
+  /** Generations still finishing their requests after a reload. */
+  readonly #retiring = new Set<Promise<void>>();
+  /** Reloads run one at a time: a second SIGHUP during a reload waits for the first. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed: Promise<void> | undefined;
+  #watchers: FSWatcher[] = [];
+  #watchTimer: NodeJS.Timeout | undefined;
+  readonly #listener: (req: IncomingMessage, res: ServerResponse) => void;
+
+  constructor(opts: ServeOptions, first: Built, logger: Logger) {
+    this.#opts = opts;
+    this.#current = first;
+    this.logger = logger;
+    const intercept = opts.intercept;
+    // One listener for the life of the process; it forwards to whichever generation is current.
+    this.#listener = intercept
+      ? (req, res) => {
+          if (!intercept(req, res)) this.#current.gateway.handle(req, res);
+        }
+      : (req, res) => this.#current.gateway.handle(req, res);
+    this.server = createHttpServer(first.config.server, this.#listener);
+  }
+
+  get gateway(): Gateway {
+    return this.#current.gateway;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        this.#port = (this.server.address() as AddressInfo).port;
+        const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+        this.#url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${this.#port}`;
+        resolve(this.#port);
+      });
+    });
+  }
+
+  reload(): Promise<ReloadResult> {
+    const run = this.#queue.then(() => this.#reloadNow());
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #reloadNow(): Promise<ReloadResult> {
+    if (this.#closed) return { ok: false, generation: this.#generation, error: 'the gateway is shutting down' };
+    let next: Built;
+    try {
+      next = await buildGeneration(this.#opts, this.logger);
+    } catch (err) {
+      const error = (err as Error).message ?? String(err);
+      this.logger.error({ generation: this.#generation, reason: error }, 'reload refused: the running configuration keeps serving');
+      return { ok: false, generation: this.#generation, error };
+    }
+    if (this.#closed) {
+      await next.gateway.retire();
+      return { ok: false, generation: this.#generation, error: 'the gateway is shutting down' };
+    }
+    this.#warnFixedKeys(this.#current.config, next.config);
+    const previous = this.#current;
+    // The switch itself is synchronous: a request lands on the old or on the new generation, never on neither.
+    this.#current = next;
+    this.#generation++;
+    if (this.logger.level !== next.config.logging.level && !process.env.LOG_LEVEL) this.logger.level = next.config.logging.level;
+    const retired = previous.gateway.retire().catch((err: unknown) => this.logger.error({ err }, 'retiring the previous generation failed'));
+    this.#retiring.add(retired);
+    void retired.finally(() => this.#retiring.delete(retired));
+    this.logger.info({ generation: this.#generation }, 'reloaded');
+    return { ok: true, generation: this.#generation };
+  }
+
+  #warnFixedKeys(before: GatewayConfig, after: GatewayConfig): void {
+    const fixed: string[] = [];
+    if (this.#opts.port === undefined && before.server.port !== after.server.port) fixed.push('server.port');
+    if (this.#opts.host === undefined && before.server.host !== after.server.host) fixed.push('server.host');
+    if (before.server.maxHeaderBytes !== after.server.maxHeaderBytes) fixed.push('server.maxHeaderBytes');
+    if (fixed.length) this.logger.warn({ keys: fixed }, 'reload: these keys belong to the listening socket and take effect on the next restart');
+  }
+
+  startWatching(): void {
+    const debounce = this.#opts.watchDebounceMs ?? 200;
+    const trigger = () => {
+      clearTimeout(this.#watchTimer);
+      this.#watchTimer = setTimeout(() => void this.reload(), debounce);
+    };
+    for (const target of [this.#opts.configFile, this.#opts.schemaDir ?? SCHEMA_DIR]) {
+      try {
+        this.#watchers.push(watch(target, trigger));
+      } catch (err) {
+        this.logger.warn({ path: target, err: (err as Error).message }, 'watch: cannot watch this path');
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  async #shutdown(): Promise<void> {
+    for (const w of this.#watchers) w.close();
+    clearTimeout(this.#watchTimer);
+    await this.#queue;
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    // Keep-alive sockets become idle as their last response ends: close them as they do.
+    const sweeper = setInterval(() => this.server.closeIdleConnections(), 20);
+    try {
+      // The current generation turns /readyz to 503 and sends `Connection: close` while it drains.
+      await Promise.all([this.#current.gateway.close(), ...this.#retiring]);
+    } finally {
+      clearInterval(sweeper);
+    }
+    this.server.closeAllConnections();
+    await stopped;
+  }
+}
+
+/** Loads, validates and composes one generation; throws with the reason when any step fails. */
+async function buildGeneration(opts: ServeOptions, logger: Logger): Promise<Built> {
+  const loaded = loadConfigFile(opts.configFile);
+  let config = loaded.config;
+  if (opts.demoTargets) config = applyDemoTargets(config, opts.demoTargets);
+  const composed = await composeSchema({
+    schemaDir: opts.schemaDir ?? SCHEMA_DIR,
+    resolversDir: opts.resolversDir ?? RESOLVERS_DIR,
+    upstreams: Object.keys(config.upstreams),
+    root: PROJECT_ROOT,
+  });
+  const gateway = createGateway({ config, schema: composed.schema, projectRoot: PROJECT_ROOT, configDir: loaded.baseDir, logger });
+  return { gateway, config };
+}
+
+/**
+ * Starts a reloadable gateway from a config file and listens. Throws (ConfigError,
+ * CompositionError) when the first generation cannot be built, like `startGateway`.
+ */
+export async function serveGateway(opts: ServeOptions): Promise<ServedGateway> {
+  const firstConfig = loadConfigFile(opts.configFile).config;
+  const logger = opts.logger ?? createLogger({ level: firstConfig.logging.level });
+  const first = await buildGeneration(opts, logger);
+  const served = new Served(opts, first, logger);
+  try {
+    await served.listen(opts.port ?? first.config.server.port, opts.host ?? first.config.server.host);
+  } catch (err) {
+    await first.gateway.retire();
+    throw err;
+  }
+  if (opts.watch) served.startWatching();
+  return served;
+}
