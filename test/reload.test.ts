@@ -190,6 +190,18 @@ describe('hot reload', () => {
     expect(await fields()).toContain('gatewayVersion');
   });
 
+  it('--watch reloads when the config file changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-watch-'));
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, stringify(rawConfig()));
+    const served = await serveGateway({ configFile: file, port: 0, host: '127.0.0.1', logger: createLogger({ level: 'silent' }), watch: true, watchDebounceMs: 50 });
+    open = served;
+    expect((await fetch(`${served.url}/echo/w`)).status).toBe(404);
+    writeFileSync(file, stringify(rawConfig({ routes: [...rawConfig().routes, ECHO_ROUTE] })));
+    await waitFor(() => served.generation === 2);
+    expect((await fetch(`${served.url}/echo/w`)).status).toBe(200);
+  });
+
   describe.skipIf(noRedis)('with Redis', () => {
     const prefix = testPrefix('reload');
     afterAll(() => dropPrefix(prefix));

@@ -42,8 +42,6 @@ export const PENDING: Probe[] = [
   // resilience
   each('upstreams', 'balancer'), each('upstreams', 'hashOn'), each('upstreams', 'retry'), each('upstreams', 'circuitBreaker'),
   each('upstreams', 'healthCheck'), each('upstreams', 'outlierDetection'),
-  // observability
-  key('server.metricsPort'),
   // schema registry
   key('graphql.persistedOperations'),
 ];

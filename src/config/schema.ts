@@ -3,6 +3,7 @@
  * never passes silently. The inferred {@link GatewayConfig} type is what the engine reads.
  */
 import { z } from 'zod';
+import ipaddr from 'ipaddr.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -17,7 +18,9 @@ const window = z.strictObject({
   durationSec: positiveInt,
 });
 
-const cidr = z.string().refine((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s), 'must be an IP address or CIDR block');
+const cidr = z
+  .string()
+  .refine((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s) && (s.includes('/') ? ipaddr.isValidCIDR(s) : ipaddr.isValid(s)), 'must be an IP address or CIDR block');
 
 const server = z.strictObject({
   host: z.string().default('0.0.0.0'),
@@ -299,6 +302,9 @@ export const configSchema = z
       if (asym && !jwtCfg.publicKey && !jwtCfg.jwksUrl) {
         ctx.addIssue({ code: 'custom', path: ['auth', 'jwt'], message: 'asymmetric algorithms need publicKey or jwksUrl' });
       }
+    }
+    if (c.server.cors?.credentials && c.server.cors.origins.includes('*')) {
+      ctx.addIssue({ code: 'custom', path: ['server', 'cors', 'origins'], message: '"*" cannot be combined with credentials: list the allowed origins' });
     }
     if (c.redis && !c.redis.url && !c.redis.cluster && !c.redis.sentinel) {
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'set url, cluster or sentinel' });

@@ -12,6 +12,7 @@ import { createLoaders } from '../../upstreams/loaders.js';
 import type { GraphQLContext } from './define-resolvers.js';
 import type { GraphqlConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
+import { renderOfflineGraphiQL } from './graphiql-page.js';
 
 export interface ServerContext {
   gw: RequestContext;
@@ -70,6 +71,8 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
     schema: opts.schema,
     graphqlEndpoint: opts.config.path,
     graphiql: opts.config.graphiql ? { title: 'Gateway GraphiQL', defaultQuery: '{\n  user(id: "1") {\n    name\n    orders { status total items { quantity product { name price } } }\n  }\n}\n' } : false,
+    // Served from the gateway itself (no CDN): see graphiql-page.ts.
+    renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     healthCheckEndpoint: '/__yoga_health_unused',
     logging: {

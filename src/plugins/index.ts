@@ -18,6 +18,8 @@ import { useRequestId } from './use-request-id.js';
 import { useClientIp } from './use-client-ip.js';
 import { useBodyLimit } from './use-body-limit.js';
 import { useAccessLog } from './use-access-log.js';
+import { isMetricsPlugin, useMetrics } from './use-metrics.js';
+import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useRateLimit } from './use-rate-limit.js';
 import { useDemandControl } from './use-demand-control.js';
@@ -54,6 +56,10 @@ export interface PluginChain {
 export function buildPluginChain(opts: ChainOptions): PluginChain {
   const { config, logger } = opts;
   const plugins: GatewayPlugin[] = [
+    // 0. Tracing first: the server span must cover every later step, and its interceptor is the outermost (one client span per call, retries inside).
+    useTracing(),
+    // 0b. Metrics next: the in-flight gauge counts requests any later step refuses; its interceptor reports each call's outcome (retries inside).
+    useMetrics({ events: opts.events, upstreams: Object.keys(config.upstreams), metricsPort: config.server.metricsPort, host: config.server.host, logger }),
     // 1. Request id first: every later answer, error or log line carries it.
     useRequestId(),
     // 1b. Client IP right after: the IP filter, limits and logs all key on it.
@@ -82,6 +88,8 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useResponseCache({
       routes: Object.fromEntries(config.routes.filter((r) => r.cache).map((r) => [r.name, r.cache!.ttlSec])),
       authRoutes: config.routes.filter((r) => r.auth !== 'none').map((r) => r.name),
+      redis: config.redis,
+      logger,
     }),
     // Last. Access log: only observes (onDone), so its place in the chain is free; kept last for reading order.
     useAccessLog({ logger, enabled: config.logging.accessLog }),
@@ -94,6 +102,7 @@ export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough =
   const onRequest = plugins.filter((p) => p.onRequest).map((p) => p.onRequest!.bind(p));
   const onDone = plugins.filter((p) => p.onDone).map((p) => p.onDone!.bind(p));
   const yogaPlugins = plugins.flatMap((p) => p.yogaPlugins ?? []);
+  const metricsPlugin = plugins.find(isMetricsPlugin);
 
   async function runFrom(ctx: RequestContext, i: number, pending: Promise<void>): Promise<void> {
     await pending;
@@ -136,7 +145,8 @@ export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough =
       return passthrough.handle(ctx, route, upstreams);
     },
     async metrics(ctx) {
-      throw NotFound(ctx.method, ctx.path);
+      if (!metricsPlugin) throw NotFound(ctx.method, ctx.path);
+      return metricsPlugin.serveMetrics(ctx);
     },
     async close() {
       for (const p of plugins) await p.close?.();

@@ -55,7 +55,7 @@ export async function grpcRequestMessage(ctx: RequestContext, route: CompiledRou
   return message;
 }
 
-export async function proxyGrpc(ctx: RequestContext, route: CompiledRoute, _path: string, up: GrpcUpstream, max: number): Promise<void> {
+export async function proxyGrpc(ctx: RequestContext, route: CompiledRoute, up: GrpcUpstream, max: number): Promise<void> {
   const method = route.grpcMethod!;
   const service = route.config.grpc!.method.slice(0, route.config.grpc!.method.lastIndexOf('/'));
   if (service !== up.service.fullName || !up.service.methods.has(method)) {
@@ -64,5 +64,5 @@ export async function proxyGrpc(ctx: RequestContext, route: CompiledRoute, _path
   const message = await grpcRequestMessage(ctx, route, max);
   const response = await up.unary(ctx, method, message, { timeoutMs: route.config.timeoutMs });
   const body = Buffer.from(JSON.stringify(response ?? {}));
-  await sendBuffer(ctx, 200, { 'content-type': 'application/json; charset=utf-8' }, body);
+  sendBuffer(ctx, 200, { 'content-type': 'application/json; charset=utf-8' }, body);
 }

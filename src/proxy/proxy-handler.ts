@@ -63,7 +63,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
       }
     }
     const max = (ctx.state.maxBodyBytes as number | undefined) ?? fallbackMax;
-    if (route.grpcMethod) return proxyGrpc(ctx, route, norm.path, upstreams.grpc(route.upstream), max);
+    if (route.grpcMethod) return proxyGrpc(ctx, route, upstreams.grpc(route.upstream), max);
 
     const body = await upstreamBody(ctx, max);
     const path = ctx.query ? `${route.rewrite(norm.path)}?${ctx.query}` : route.rewrite(norm.path);
@@ -86,7 +86,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     ctx.upstreamCalls++;
     const out = clientResponseHeaders(result.headers, route.responseHeaders);
     try {
-      await sendStream(ctx, result.statusCode, out, result.body);
+      sendStream(ctx, result.statusCode, out, result.body);
     } catch (err) {
       (result.body as Readable).destroy();
       throw err;

@@ -102,6 +102,9 @@ export class RouteTable {
       list.push(r);
       table.set(r.prefix, list);
     }
+    // Among routes on the same path, the more specific (more header/query conditions, then a
+    // method list) is tried first; equal ones keep their config order (Array#sort is stable).
+    for (const list of [...this.#exact.values(), ...this.#prefix.values()]) list.sort((a, b) => specificity(b) - specificity(a));
     this.size = routes.length;
   }
 
@@ -134,6 +137,10 @@ export class RouteTable {
     }
     return allow !== undefined ? { kind: 'method-not-allowed', allow } : NONE;
   }
+}
+
+function specificity(r: CompiledRoute): number {
+  return (r.headers.length + r.query.length) * 2 + (r.methods ? 1 : 0);
 }
 
 function pick(candidates: CompiledRoute[], req: RouteRequest): RouteMatch {

@@ -1,0 +1,201 @@
+/**
+ * Prometheus metrics (src/telemetry/metrics.ts for the families and their labels).
+ *
+ * - Requests: counted and timed in `onDone`, from the route label the router set (so an
+ *   unmatched path is `route="unmatched"`, GraphQL is `route="graphql"`).
+ * - Rate limits: the rate-limit plugin leaves `ctx.state.rateLimited` ({@link RateLimitedMark})
+ *   on the first refusal of a request; this plugin counts it once per request.
+ * - Upstreams: an interceptor reports each call's outcome on the events bus; this plugin
+ *   listens there, and also for retries, breaker states and target health from the
+ *   resilience layer.
+ * - GraphQL: operations by name, type and first error code, from yoga's execute hook.
+ * - `/metrics` is served on the main port, or only on `server.metricsPort` when that is set.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { getOperationAST, type ExecutionResult } from 'graphql';
+import type { Plugin as YogaPlugin } from 'graphql-yoga';
+import type { RequestContext } from '../context.js';
+import { NotFound } from '../errors.js';
+import type { GatewayEvents } from '../telemetry/events.js';
+import type { Logger } from '../telemetry/logger.js';
+import { CIRCUIT_STATE_VALUE, GatewayMetrics, methodLabel } from '../telemetry/metrics.js';
+import { createOutcomeReporter } from '../telemetry/upstream-outcomes.js';
+import type { RateLimitedMark } from './use-rate-limit.js';
+import type { GatewayPlugin } from './types.js';
+
+/** Options for {@link useMetrics}. */
+export interface MetricsOptions {
+  /** The gateway's events bus (upstream outcomes, retries, breaker states). */
+  events: GatewayEvents;
+  /** Upstream names from the config (their circuit gauge starts at closed). */
+  upstreams: string[];
+  /** Serve `/metrics` on this port (0: any free port) instead of the main one. @default undefined */
+  metricsPort?: number;
+  /** Address the metrics port binds to. @default '0.0.0.0' */
+  host?: string;
+  /** Distinct `client_id` label values kept before folding into `other`. @default 1000 */
+  maxClientIds?: number;
+  logger: Logger;
+}
+
+/** A plugin that can answer `/metrics`; the chain hands it the internal endpoint. */
+export interface MetricsPlugin extends GatewayPlugin {
+  readonly metrics: GatewayMetrics;
+  /** Answers a `/metrics` request on the main port (404 when a separate port serves it). */
+  serveMetrics(ctx: RequestContext): Promise<void>;
+  /** The bound metrics port, once `server.metricsPort` is listening. */
+  readonly metricsPortBound: Promise<number> | undefined;
+}
+
+export function isMetricsPlugin(p: GatewayPlugin): p is MetricsPlugin {
+  return typeof (p as Partial<MetricsPlugin>).serveMetrics === 'function';
+}
+
+const ACTIVE = 'metrics.active';
+
+export function useMetrics(opts: MetricsOptions): MetricsPlugin {
+  const m = new GatewayMetrics({ upstreams: opts.upstreams, maxClientIds: opts.maxClientIds });
+  opts.events.add({
+    onCallEnd(upstream, outcome, durationMs) {
+      m.upstreamRequests.inc({ upstream, status: outcome });
+      m.upstreamDuration.observe({ upstream }, durationMs / 1000);
+    },
+    onRetry(upstream) {
+      m.upstreamRetries.inc({ upstream });
+    },
+    onBreakerState(upstream, state) {
+      m.circuitState.set({ upstream }, CIRCUIT_STATE_VALUE[state]);
+      m.circuitTransitions.inc({ upstream, state });
+    },
+    onTargetHealth(upstream, target, healthy) {
+      m.targetHealthy.set({ upstream, target }, healthy ? 1 : 0);
+    },
+  });
+  const reporter = createOutcomeReporter(opts.events);
+
+  const separate = opts.metricsPort !== undefined ? startMetricsServer(m, opts.metricsPort, opts.host ?? '0.0.0.0', opts.logger) : undefined;
+
+  const yogaPlugins: YogaPlugin[] = [
+    {
+      onExecute({ args }) {
+        const op = getOperationAST(args.document, args.operationName);
+        const name = op?.name?.value;
+        const labels = {
+          operation_name: name ? m.operationNames.value(name) : 'anonymous',
+          operation_type: op?.operation ?? 'unknown',
+          error_code: 'none',
+        };
+        return {
+          onExecuteDone({ result }) {
+            // Streamed results (defer, subscriptions) are counted once, without their error code.
+            if (Symbol.asyncIterator in result) return void m.graphqlOperations.inc(labels);
+            const errors = (result as ExecutionResult).errors;
+            if (errors?.length) {
+              for (const e of errors) m.graphqlErrors.inc({ code: String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR') });
+              labels.error_code = String(errors[0]!.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+            }
+            m.graphqlOperations.inc(labels);
+          },
+        };
+      },
+    },
+  ];
+
+  return {
+    name: 'metrics',
+    metrics: m,
+    metricsPortBound: separate?.bound,
+    yogaPlugins,
+    onRequest(ctx) {
+      m.activeConnections.inc();
+      ctx.state[ACTIVE] = true;
+    },
+    onDone(ctx) {
+      if (ctx.state[ACTIVE]) m.activeConnections.dec();
+      const res = ctx.res;
+      const method = methodLabel(ctx.method);
+      const route = ctx.routeLabel;
+      m.requests.inc({ method, route, status_code: res.writableFinished ? res.statusCode : 499 });
+      m.requestDuration.observe({ method, route }, (performance.now() - ctx.startedAt) / 1000);
+      const limited = ctx.state.rateLimited as RateLimitedMark | undefined;
+      if (limited) m.rateLimitExceeded.inc({ client_id: m.clientIds.value(limited.clientId), route: limited.route });
+      const cache = res.getHeader('x-cache');
+      if (cache === 'HIT' || cache === 'MISS') m.cacheLookups.inc({ route, result: cache === 'HIT' ? 'hit' : 'miss' });
+    },
+    interceptorsFor() {
+      return [reporter];
+    },
+    async serveMetrics(ctx) {
+      if (separate) throw NotFound(ctx.method, ctx.path);
+      const { body, contentType } = await m.render();
+      ctx.res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+      ctx.res.end(body);
+    },
+    async close() {
+      if (separate) await separate.close();
+    },
+  };
+}
+
+interface MetricsServer {
+  bound: Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * `/metrics` on its own port. A hot reload builds the new gateway before the old one lets go
+ * of the port, so binding retries for a few seconds on EADDRINUSE.
+ */
+function startMetricsServer(m: GatewayMetrics, port: number, host: string, logger: Logger): MetricsServer {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', code: 'NOT_FOUND' }));
+      return;
+    }
+    m.render().then(
+      ({ body, contentType }) => res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body),
+      () => res.writeHead(500).end(),
+    );
+  });
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const bound = new Promise<number>((resolve, reject) => {
+    let attempts = 0;
+    const tryListen = () => {
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        const p = (server.address() as AddressInfo).port;
+        logger.info({ port: p }, 'metrics listening');
+        resolve(p);
+      });
+    };
+    const onError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' && attempts++ < 25 && !closed) {
+        retry = setTimeout(tryListen, 200);
+        return;
+      }
+      logger.error({ err, port }, 'metrics port could not be bound');
+      reject(err);
+    };
+    tryListen();
+  });
+  bound.catch(() => {
+    // Reported in the log above; the main port keeps serving without metrics.
+  });
+  return {
+    bound,
+    close() {
+      closed = true;
+      clearTimeout(retry);
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

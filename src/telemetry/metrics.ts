@@ -1,0 +1,168 @@
+/**
+ * The gateway's Prometheus metrics: one prom-client Registry per gateway instance (never the
+ * global one), so several gateways in one process (tests, hot reload) keep their own counts.
+ *
+ * Label cardinality is bounded by construction: routes are names from the config (`graphql`,
+ * `internal`, `unmatched` otherwise, never a raw path), methods come from a fixed list,
+ * upstreams from the config, and the two client-controlled labels (`client_id`,
+ * `operation_name`) go through a {@link BoundedLabel} that folds new values into `other` once
+ * its cap is reached.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Circuit state as the CONTRACT encodes it in `gateway_circuit_state`. */
+export const CIRCUIT_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/** The label value values fold into once a {@link BoundedLabel} is full. */
+export const OVERFLOW_LABEL = 'other';
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE']);
+
+/** A request method as a label: one of the standard methods, else `OTHER`. */
+export function methodLabel(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : 'OTHER';
+}
+
+/**
+ * Keeps at most `max` distinct values of a label; later newcomers are reported as `other`.
+ * The first values seen keep their own series for the life of the gateway.
+ */
+export class BoundedLabel {
+  readonly #seen = new Set<string>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  value(v: string): string {
+    if (this.#seen.has(v)) return v;
+    if (this.#seen.size >= this.#max) return OVERFLOW_LABEL;
+    this.#seen.add(v);
+    return v;
+  }
+}
+
+export interface GatewayMetricsOptions {
+  /** Upstream names from the config: their circuit gauge starts at 0 (closed). */
+  upstreams?: string[];
+  /** Distinct `client_id` values kept before folding into `other`. @default 1000 */
+  maxClientIds?: number;
+  /** Distinct `operation_name` values kept before folding into `other`. @default 500 */
+  maxOperationNames?: number;
+  /** Also export process and Node.js runtime metrics (CPU, memory, event loop, GC). @default true */
+  processMetrics?: boolean;
+}
+
+/** Seconds; from a cache hit (sub-millisecond) to a slow fan-out. */
+const REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly clientIds: BoundedLabel;
+  readonly operationNames: BoundedLabel;
+
+  readonly requests = new Counter({
+    name: 'gateway_requests_total',
+    help: 'Requests answered by the gateway, by method, route name and HTTP status.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestDuration = new Histogram({
+    name: 'gateway_request_duration_seconds',
+    help: 'Time from request arrival to the end of the response, by method and route name.',
+    labelNames: ['method', 'route'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly activeConnections = new Gauge({
+    name: 'gateway_active_connections',
+    help: 'Requests in flight (client connections with a request being served).',
+    registers: [this.registry],
+  });
+
+  readonly rateLimitExceeded = new Counter({
+    name: 'gateway_rate_limit_exceeded_total',
+    help: 'Requests refused by a rate limit (whole request or one field), by client and route.',
+    labelNames: ['client_id', 'route'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamRequests = new Counter({
+    name: 'gateway_upstream_requests_total',
+    help: 'Calls to upstreams by outcome: HTTP status, OK for gRPC, else the gateway error code.',
+    labelNames: ['upstream', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: 'gateway_upstream_request_duration_seconds',
+    help: 'Duration of calls to upstreams (retries included), by upstream.',
+    labelNames: ['upstream'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly upstreamRetries = new Counter({
+    name: 'gateway_upstream_retries_total',
+    help: 'Retries sent to upstreams, by upstream.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
+  readonly circuitState = new Gauge({
+    name: 'gateway_circuit_state',
+    help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
+  readonly circuitTransitions = new Counter({
+    name: 'gateway_circuit_state_changes_total',
+    help: 'Circuit breaker state changes, by upstream and the state entered.',
+    labelNames: ['upstream', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly targetHealthy = new Gauge({
+    name: 'gateway_upstream_target_healthy',
+    help: 'Health of each upstream target as the health checks see it: 1 healthy, 0 not.',
+    labelNames: ['upstream', 'target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheLookups = new Counter({
+    name: 'gateway_cache_requests_total',
+    help: 'Response-cache lookups on cached routes, by route and result (hit or miss).',
+    labelNames: ['route', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly graphqlOperations = new Counter({
+    name: 'gateway_graphql_operations_total',
+    help: 'GraphQL operations executed, by operation name and type and the first error code (none when clean).',
+    labelNames: ['operation_name', 'operation_type', 'error_code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly graphqlErrors = new Counter({
+    name: 'gateway_graphql_errors_total',
+    help: 'GraphQL errors returned in responses, by error code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: GatewayMetricsOptions = {}) {
+    this.clientIds = new BoundedLabel(opts.maxClientIds ?? 1000);
+    this.operationNames = new BoundedLabel(opts.maxOperationNames ?? 500);
+    for (const u of opts.upstreams ?? []) this.circuitState.set({ upstream: u }, CIRCUIT_STATE_VALUE.closed);
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}

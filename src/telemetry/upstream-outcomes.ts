@@ -1,0 +1,42 @@
+/**
+ * The interceptor that reports every upstream call's outcome on the {@link GatewayEvents} bus
+ * (`onCallEnd`), where metrics and any other observer pick it up. It is the one reporter of
+ * `onCallEnd`: other components report retries, breaker states and target health.
+ *
+ * Placed outermost in an upstream's chain, it sees the logical call: retries are inside it,
+ * and a call refused by an open breaker is reported with the error code it failed with.
+ */
+import { performance } from 'node:perf_hooks';
+import { isGatewayError } from '../errors.js';
+import type { Interceptor, Invoke, UpstreamCall, UpstreamInfo } from '../../upstreams/types.js';
+import type { GatewayEvents } from './events.js';
+
+/**
+ * The outcome label of a call: the HTTP status (`200`, `503`), `OK` for a gRPC answer, the
+ * gateway error code a failed call ended with (`UPSTREAM_TIMEOUT`…), else `ERROR`.
+ */
+export function outcomeOf(result: unknown): string {
+  const status = (result as { statusCode?: number } | undefined)?.statusCode;
+  return typeof status === 'number' ? String(status) : 'OK';
+}
+
+export function errorOutcome(err: unknown): string {
+  return isGatewayError(err) ? err.code : 'ERROR';
+}
+
+export function createOutcomeReporter(events: GatewayEvents): Interceptor {
+  return (<C extends UpstreamCall, R>(next: Invoke<C, R>, upstream: UpstreamInfo): Invoke<C, R> => {
+    const name = upstream.name;
+    return async (call: C): Promise<R> => {
+      const t0 = performance.now();
+      try {
+        const result = await next(call);
+        events.onCallEnd(name, outcomeOf(result), performance.now() - t0, call);
+        return result;
+      } catch (err) {
+        events.onCallEnd(name, errorOutcome(err), performance.now() - t0, call);
+        throw err;
+      }
+    };
+  }) as Interceptor;
+}

@@ -1,0 +1,40 @@
+/** The passthrough response cache in Redis: one instance stores, another serves the hit. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
+import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/demo/index.js';
+
+describe.skipIf(noRedis)('response cache in redis', () => {
+  const prefix = testPrefix('passthrough-cache');
+  let demo: DemoUpstreams;
+  let a: TestGateway;
+  let b: TestGateway;
+
+  beforeAll(async () => {
+    demo = await startDemoUpstreams();
+    const configure = (c: Record<string, any>) => {
+      c.redis = { url: REDIS_URL, keyPrefix: prefix };
+      c.routes = [{ name: 'users-api', match: { pathPrefix: '/api/users' }, upstream: 'users', rewrite: { stripPrefix: '/api' }, cache: { ttlSec: 30 } }];
+    };
+    a = await startTestGateway({ demo, configure });
+    b = await startTestGateway({ demo, configure });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await demo.close();
+    await dropPrefix(prefix);
+  });
+
+  it('a miss on one instance is a hit on another, and the upstream saw one call', async () => {
+    const first = await fetch(`${a.url}/api/users/3`);
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    const firstBody = await first.json();
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await fetch(`${b.url}/api/users/3`);
+    expect(second.headers.get('x-cache')).toBe('HIT');
+    expect(second.headers.get('age')).toMatch(/^\d+$/);
+    expect(await second.json()).toEqual(firstBody);
+    expect(demo.users.recorder.callsTo('/users/3')).toHaveLength(1);
+  });
+});
