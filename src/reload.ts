@@ -8,6 +8,8 @@
  * during the switch; requests already running finish on the generation that took them, which
  * then retires (waits up to `server.drainMs`, releases its pools). A config or schema that
  * fails any step is refused with the reason logged, and the running generation keeps serving.
+ * Rate-limit windows carry over when their inputs (rateLimit, route windows, redis, schema)
+ * are unchanged: the new generation takes the serving one's limiter (src/plugins/carry.ts).
  *
  * What a reload cannot change: the bound port and host, and `server.maxHeaderBytes` (they
  * belong to the socket); a change to them is logged and waits for a restart. Resolver modules
@@ -21,6 +23,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { composeSchema } from './graphql/compose.js';
 import { PROJECT_ROOT, RESOLVERS_DIR, SCHEMA_DIR } from './paths.js';
 import { createGateway, createHttpServer, type Gateway } from './server.js';
+import { PluginCarry } from './plugins/carry.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 
 /** Where the demo upstreams answer (`--demo`): users/orders over HTTP, catalog over gRPC. */
@@ -103,9 +106,11 @@ class Served implements ServedGateway {
   #watchers: FSWatcher[] = [];
   #watchTimer: NodeJS.Timeout | undefined;
   readonly #listener: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly #carry: PluginCarry;
 
-  constructor(opts: ServeOptions, first: Built, logger: Logger) {
+  constructor(opts: ServeOptions, first: Built, logger: Logger, carry: PluginCarry) {
     this.#opts = opts;
+    this.#carry = carry;
     this.#current = first;
     this.logger = logger;
     const intercept = opts.intercept;
@@ -157,13 +162,15 @@ class Served implements ServedGateway {
     if (this.#closed) return { ok: false, generation: this.#generation, error: 'the gateway is shutting down' };
     let next: Built;
     try {
-      next = await buildGeneration(this.#opts, this.logger);
+      next = await buildGeneration(this.#opts, this.logger, this.#carry);
     } catch (err) {
+      this.#carry.abort();
       const error = (err as Error).message ?? String(err);
       this.logger.error({ generation: this.#generation, reason: error }, 'reload refused: the running configuration keeps serving');
       return { ok: false, generation: this.#generation, error };
     }
     if (this.#closed) {
+      this.#carry.abort();
       await next.gateway.retire();
       return { ok: false, generation: this.#generation, error: 'the gateway is shutting down' };
     }
@@ -171,6 +178,7 @@ class Served implements ServedGateway {
     const previous = this.#current;
     // The switch itself is synchronous: a request lands on the old or on the new generation, never on neither.
     this.#current = next;
+    this.#carry.commit();
     this.#generation++;
     if (this.logger.level !== next.config.logging.level && !process.env.LOG_LEVEL) this.logger.level = next.config.logging.level;
     const retired = previous.gateway.retire().catch((err: unknown) => this.logger.error({ err }, 'retiring the previous generation failed'));
@@ -228,7 +236,7 @@ class Served implements ServedGateway {
 }
 
 /** Loads, validates and composes one generation; throws with the reason when any step fails. */
-async function buildGeneration(opts: ServeOptions, logger: Logger): Promise<Built> {
+async function buildGeneration(opts: ServeOptions, logger: Logger, carry: PluginCarry): Promise<Built> {
   const loaded = loadConfigFile(opts.configFile);
   let config = loaded.config;
   if (opts.demoTargets) config = applyDemoTargets(config, opts.demoTargets);
@@ -238,7 +246,7 @@ async function buildGeneration(opts: ServeOptions, logger: Logger): Promise<Buil
     upstreams: Object.keys(config.upstreams),
     root: PROJECT_ROOT,
   });
-  const gateway = createGateway({ config, schema: composed.schema, projectRoot: PROJECT_ROOT, configDir: loaded.baseDir, logger });
+  const gateway = createGateway({ config, schema: composed.schema, projectRoot: PROJECT_ROOT, configDir: loaded.baseDir, logger, carry });
   return { gateway, config };
 }
 
@@ -249,8 +257,10 @@ async function buildGeneration(opts: ServeOptions, logger: Logger): Promise<Buil
 export async function serveGateway(opts: ServeOptions): Promise<ServedGateway> {
   const firstConfig = loadConfigFile(opts.configFile).config;
   const logger = opts.logger ?? createLogger({ level: firstConfig.logging.level });
-  const first = await buildGeneration(opts, logger);
-  const served = new Served(opts, first, logger);
+  const carry = new PluginCarry();
+  const first = await buildGeneration(opts, logger, carry);
+  carry.commit();
+  const served = new Served(opts, first, logger, carry);
   try {
     await served.listen(opts.port ?? first.config.server.port, opts.host ?? first.config.server.host);
   } catch (err) {

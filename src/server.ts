@@ -17,6 +17,8 @@ import { GatewayError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarg
 import { createGatewayYoga, type ServerContext } from './graphql/create-yoga.js';
 import type { GraphQLContext } from './graphql/define-resolvers.js';
 import { buildPluginChain, type PluginChain } from './plugins/index.js';
+import type { GatewayPlugin } from './plugins/types.js';
+import type { PluginCarry } from './plugins/carry.js';
 import { RouteTable } from './proxy/route-table.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayEvents } from './telemetry/events.js';
@@ -31,6 +33,8 @@ export interface GatewayOptions {
   /** Folder of the config file, for paths inside it. */
   configDir?: string;
   logger?: Logger;
+  /** Hot reload: hands unchanged plugins (and their state, e.g. rate-limit windows) from one generation to the next. */
+  carry?: PluginCarry;
 }
 
 export interface Gateway {
@@ -40,6 +44,8 @@ export interface Gateway {
   readonly logger: Logger;
   /** Upstream-layer events (breaker state, retries, call outcomes). */
   readonly events: GatewayEvents;
+  /** The plugin chain's plugins, in order (e.g. to find the metrics registry of this instance). */
+  readonly plugins: readonly GatewayPlugin[];
   /** Starts listening; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** The base URL once listening, e.g. `http://127.0.0.1:4000`. */
@@ -127,7 +133,7 @@ class GatewayServer implements Gateway {
     this.logger = opts.logger ?? createLogger({ level: opts.config.logging.level });
     this.#graphqlPath = opts.config.graphql.path;
     this.events = new GatewayEvents();
-    this.#chain = buildPluginChain({ config: opts.config, logger: this.logger, projectRoot: opts.projectRoot, configDir: opts.configDir ?? opts.projectRoot, schema: opts.schema, events: this.events });
+    this.#chain = buildPluginChain({ config: opts.config, logger: this.logger, projectRoot: opts.projectRoot, configDir: opts.configDir ?? opts.projectRoot, schema: opts.schema, events: this.events, carry: opts.carry });
     this.upstreams = new Upstreams(opts.config.upstreams, {
       projectRoot: opts.projectRoot,
       interceptorsFor: (name, info) => this.#chain.interceptorsFor(name, info.protocol),
@@ -155,6 +161,10 @@ class GatewayServer implements Gateway {
 
   get url(): string {
     return this.#url;
+  }
+
+  get plugins(): readonly GatewayPlugin[] {
+    return this.#chain.plugins;
   }
 
   get draining(): boolean {

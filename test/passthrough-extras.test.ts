@@ -117,6 +117,16 @@ describe('response cache', () => {
     expect(hits).toBe(1);
   });
 
+  it('keys on the normalised path: //cached//thing and /cached/./thing share the entry', async () => {
+    const { rawRequest } = await import('./helpers/raw-http.js');
+    await get('/cached/same');
+    const b = await rawRequest(gw.url, '//cached//same');
+    const c = await rawRequest(gw.url, '/cached/x/../same');
+    expect(b.headers['x-cache']).toBe('HIT');
+    expect(c.headers['x-cache']).toBe('HIT');
+    expect(hits).toBe(1);
+  });
+
   it('never stores no-store or private answers', async () => {
     await get('/cached/no-store');
     const again = await get('/cached/no-store');

@@ -71,4 +71,21 @@ describe('streaming passthrough', () => {
     expect(received).toBe(SIZE);
     expect(peak).toBeLessThan(BOUND);
   }, 60_000);
+
+  it('a client that goes away mid-download releases the upstream stream', async () => {
+    const ac = new AbortController();
+    const res = await request(`${gw.url}/files/download?bytes=${SIZE}&chunkMs=1`, { signal: ac.signal });
+    let got = 0;
+    await expect(
+      (async () => {
+        for await (const c of res.body) {
+          got += (c as Buffer).length;
+          if (got > 256 * 1024) ac.abort();
+        }
+      })(),
+    ).rejects.toThrow();
+    const target = gw.gateway.upstreams.http('users').targets[0]!;
+    for (let i = 0; i < 50 && target.active > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(target.active).toBe(0);
+  });
 });

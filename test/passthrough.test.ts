@@ -274,3 +274,29 @@ describe('identity headers', () => {
     expect(h['x-client-id']).toBe('u-42');
   });
 });
+
+describe('malformed requests are refused by the server', () => {
+  async function rawSocket(head: string): Promise<string> {
+    const { connect } = await import('node:net');
+    const url = new URL(gw.url);
+    return new Promise((resolve, reject) => {
+      const s = connect(Number(url.port), url.hostname, () => s.write(head));
+      let out = '';
+      s.on('data', (d) => (out += d.toString()));
+      s.on('end', () => resolve(out));
+      s.on('error', reject);
+    });
+  }
+
+  it('a header value with a bare CR or LF injection is 400, nothing reaches the upstream', async () => {
+    const out = await rawSocket('GET /api/users/1 HTTP/1.1\r\nHost: x\r\nX-Evil: a\rInjected: b\r\n\r\n');
+    expect(out).toMatch(/^HTTP\/1\.1 400/);
+    expect(gw.demo.users.recorder.calls).toHaveLength(0);
+  });
+
+  it('an oversized header block is 431', async () => {
+    const out = await rawSocket(`GET /api/users/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 431/);
+    expect(gw.demo.users.recorder.calls).toHaveLength(0);
+  });
+});

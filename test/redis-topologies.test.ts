@@ -77,15 +77,15 @@ async function until(what: string, check: () => Promise<boolean>, ms = 20_000): 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Three gateways sharing one Redis topology and one per-client window of `points`. */
-async function fleet(redis: Record<string, unknown>, points: number): Promise<TestGateway[]> {
+/** Three gateways sharing one Redis topology and one window (global or per client) of `points`. */
+async function fleet(redis: Record<string, unknown>, window: 'global' | 'perClient', points: number): Promise<TestGateway[]> {
   return Promise.all(
     [0, 1, 2].map(() =>
       startTestGateway({
         demo,
         configure(c) {
           c.redis = redis;
-          c.rateLimit = { perClient: { points, durationSec: 60 }, failOpen: false };
+          c.rateLimit = { [window]: { points, durationSec: 60 }, failOpen: false };
         },
       }),
     ),
@@ -119,9 +119,9 @@ describe.skipIf(!hasBinaries)('Redis Cluster', () => {
     });
   }, 60_000);
 
-  it('three gateways share one window through the cluster, whose counter lives on the slot owner', async () => {
+  it('three gateways keep one global limit through the cluster, whose counter lives on the slot owner', async () => {
     const prefix = testPrefix('topo-cluster');
-    const gws = await fleet({ cluster: nodes, keyPrefix: prefix }, 12);
+    const gws = await fleet({ cluster: nodes, keyPrefix: prefix }, 'global', 12);
     try {
       const statuses = await hammer(gws, 24);
       expect(statuses.filter((s) => s === 200)).toHaveLength(12);
@@ -135,7 +135,7 @@ describe.skipIf(!hasBinaries)('Redis Cluster', () => {
       await until('cluster client ready', async () => client.status === 'ready');
       const keys: string[] = [];
       for (const node of (client as import('ioredis').Cluster).nodes('master')) keys.push(...(await node.keys(`${prefix}*`)));
-      expect(keys).toEqual([`${prefix}rl:perClient:127.0.0.1`]);
+      expect(keys).toEqual([`${prefix}rl:global:all`]);
       expect(Number(await client.get(keys[0]!))).toBeGreaterThanOrEqual(12);
     } finally {
       client.disconnect();
@@ -174,7 +174,7 @@ describe.skipIf(!hasBinaries)('Redis Sentinel', () => {
   it('three gateways share one window through the Sentinel-managed primary, which keeps it across a failover', async () => {
     const prefix = testPrefix('topo-sentinel');
     const redis = { sentinel: { name: 'gwprimary', nodes: [`127.0.0.1:${sentinelPort}`] }, keyPrefix: prefix };
-    const gws = await fleet(redis, 10);
+    const gws = await fleet(redis, 'perClient', 10);
     try {
       const first = await hammer(gws, 6);
       expect(first.every((s) => s === 200)).toBe(true);

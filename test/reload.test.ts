@@ -190,6 +190,29 @@ describe('hot reload', () => {
     expect(await fields()).toContain('gatewayVersion');
   });
 
+  it('keeps in-process limit windows across a reload that leaves them unchanged, and starts new ones when they change', async () => {
+    const limited = (points: number) => rawConfig({ rateLimit: { perClient: { points, durationSec: 60 } } });
+    const h = await harness(limited(4));
+    const statuses: number[] = [];
+    const one = async () => statuses.push((await gql(h.served.url, '{ user(id: "1") { name } }')).status);
+    for (let i = 0; i < 3; i++) await one();
+    // Another key changes (a route is added): the window and its counts carry over.
+    h.write({ ...limited(4), routes: [...rawConfig().routes, ECHO_ROUTE] });
+    expect((await h.served.reload()).ok).toBe(true);
+    // The new route is served, and its request is the window's 4th point (a fresh window would say 1st).
+    const echo = await fetch(`${h.served.url}/echo/x`);
+    expect(echo.status).toBe(200);
+    expect(echo.headers.get('x-ratelimit-remaining')).toBe('0');
+    await one();
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    // The window itself changes: a new one, with the new size.
+    h.write(limited(6));
+    expect((await h.served.reload()).ok).toBe(true);
+    const after: number[] = [];
+    for (let i = 0; i < 7; i++) after.push((await gql(h.served.url, '{ user(id: "1") { name } }')).status);
+    expect(after).toEqual([200, 200, 200, 200, 200, 200, 429]);
+  });
+
   it('--watch reloads when the config file changes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-watch-'));
     const file = join(dir, 'gateway.yaml');

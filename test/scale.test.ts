@@ -51,6 +51,12 @@ async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
 }
 
 const workerLines = (gw: CliGateway) => gw.lines.filter((l) => l.msg === 'worker listening');
+/** Sum of `gateway_requests_total` over its GraphQL series. */
+const graphqlRequests = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('gateway_requests_total{') && l.includes('route="graphql"'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 const metricValue = (text: string, name: string) => {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
@@ -73,11 +79,13 @@ describe('gateway start --workers', () => {
       for (let i = 0; i < 12; i++) expect(await user(gw.url)).toBe('Ada Lovelace');
       await waitFor(() => new Set(gw.lines.filter((l) => l.msg === 'request').map((l) => l.pid)).size === 2);
 
-      // One scrape, whichever worker takes it, sees the whole group.
+      // One scrape, whichever worker takes it, sees the whole group: 12 GraphQL requests in all.
       for (let i = 0; i < 4; i++) {
         const res = await fetch(`${gw.url}/metrics`, { headers: { connection: 'close' } });
         expect(res.status).toBe(200);
-        expect(metricValue(await res.text(), 'gateway_cluster_workers')).toBe(2);
+        const text = await res.text();
+        expect(metricValue(text, 'gateway_cluster_workers')).toBe(2);
+        expect(graphqlRequests(text)).toBe(12);
       }
 
       // Kill one worker hard: the primary notices, the other keeps serving, a replacement joins the same port.

@@ -9,6 +9,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
+import { ServiceUnavailable } from '../errors.js';
+import { isMetricsPlugin } from '../plugins/use-metrics.js';
 import { serveGateway, type DemoTargets, type ServeOptions, type ServedGateway } from '../reload.js';
 import { ENV_DEMO_TARGETS, ENV_WORKER_SLOT, isMessage, type MetricsReply, type MetricsRequest, type ReloadReply, type ReloadRequest } from './messages.js';
 
@@ -26,15 +28,18 @@ interface PendingScrape {
 export async function runWorker(opts: WorkerOptions): Promise<number> {
   const send = (msg: ReloadReply | MetricsRequest) => process.send?.(msg);
   // Constructing it registers prom-client's worker-side listener, which answers the primary's
-  // requests for this worker's registry (the default one, where the metrics plugin registers).
+  // requests with this worker's registries (see syncRegistries).
   new client.AggregatorRegistry();
   // Each worker counts itself: summed by the aggregation, a scrape shows how many workers answered.
   new client.Gauge({ name: 'gateway_cluster_workers', help: 'Worker processes that answered this scrape', aggregator: 'sum' }).set(1);
 
   const scrapes = new Map<number, PendingScrape>();
   let nextScrape = 1;
+  let served: ServedGateway | undefined;
   const intercept = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'GET' || !isMetricsPath(req.url)) return false;
+    // With a dedicated metrics port, the main port's /metrics stays whatever the gateway makes of it.
+    if (served?.gateway.config.server.metricsPort !== undefined) return false;
     const id = nextScrape++;
     const timer = setTimeout(() => answerScrape(id, { type: 'gw:metrics-result', id, error: 'timed out waiting for the other workers' }), METRICS_TIMEOUT_MS);
     scrapes.set(id, { res, timer });
@@ -48,8 +53,9 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     clearTimeout(pending.timer);
     const { res } = pending;
     if (reply.text === undefined) {
-      const body = JSON.stringify({ error: `metrics aggregation failed: ${reply.error ?? 'no answer'}`, code: 'SERVICE_UNAVAILABLE' });
-      res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      const err = ServiceUnavailable(`metrics aggregation failed: ${reply.error ?? 'no answer'}`);
+      const body = JSON.stringify({ error: err.message, code: err.code });
+      res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;
     }
@@ -58,23 +64,33 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   }
 
   const demoTargets = process.env[ENV_DEMO_TARGETS] ? (JSON.parse(process.env[ENV_DEMO_TARGETS]) as DemoTargets) : undefined;
-  const served: ServedGateway = await serveGateway({
+  served = await serveGateway({
     ...opts,
     demoTargets,
     intercept,
   });
+  // What a scrape aggregates: prom-client's default registry (gateway_cluster_workers) and the
+  // metrics plugin's registry of the generation now serving (each generation has its own).
+  const syncRegistries = () => {
+    const plugin = served.gateway.plugins.find(isMetricsPlugin);
+    client.AggregatorRegistry.setRegistries(plugin ? [client.register, plugin.metrics.registry] : [client.register]);
+  };
+  syncRegistries();
   const slot = process.env[ENV_WORKER_SLOT];
   served.logger.info({ worker: slot, port: served.port }, 'worker listening');
 
   process.on('message', (msg: unknown) => {
     if (isMessage<ReloadRequest>(msg, 'gw:reload')) {
-      void served.reload().then((r) => send({ type: 'gw:reload-result', id: msg.id, ok: r.ok, generation: r.generation, error: r.ok ? undefined : r.error }));
+      void served.reload().then((r) => {
+        syncRegistries();
+        send({ type: 'gw:reload-result', id: msg.id, ok: r.ok, generation: r.generation, error: r.ok ? undefined : r.error });
+      });
     } else if (isMessage<MetricsReply>(msg, 'gw:metrics-result')) {
       answerScrape(msg.id, msg);
     }
   });
   // The primary forwards SIGHUP as a message; a SIGHUP sent to a worker directly reloads that worker.
-  process.on('SIGHUP', () => void served.reload());
+  process.on('SIGHUP', () => void served.reload().then(syncRegistries));
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

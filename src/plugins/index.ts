@@ -2,7 +2,7 @@
  * The plugin chain, in the one order it runs. Each line says why the step stands where it does.
  * Every request (GraphQL and passthrough alike) goes through the same chain.
  */
-import type { GraphQLSchema } from 'graphql';
+import { printSchema, type GraphQLSchema } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { GatewayConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
@@ -22,6 +22,7 @@ import { isMetricsPlugin, useMetrics } from './use-metrics.js';
 import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useRateLimit } from './use-rate-limit.js';
+import type { PluginCarry } from './carry.js';
 import { useDemandControl } from './use-demand-control.js';
 import { useIpFilter } from './use-ip-filter.js';
 import { useCors } from './use-cors.js';
@@ -36,6 +37,8 @@ export interface ChainOptions {
   schema: GraphQLSchema;
   /** Upstream-layer events (breaker state, retries, call outcomes) for telemetry to observe. */
   events: GatewayEvents;
+  /** Hot reload: plugins whose inputs did not change are taken over from the serving generation (src/plugins/carry.ts). */
+  carry?: PluginCarry;
 }
 
 export interface PluginChain {
@@ -55,6 +58,17 @@ export interface PluginChain {
 
 export function buildPluginChain(opts: ChainOptions): PluginChain {
   const { config, logger } = opts;
+  const carry = opts.carry;
+  const token = carry?.begin();
+  const rateLimitOptions = {
+    ...config.rateLimit,
+    routes: Object.fromEntries(config.routes.filter((r) => r.rateLimit).map((r) => [r.name, r.rateLimit!])),
+    schema: opts.schema,
+    redis: config.redis,
+    logger,
+  };
+  // Its windows hold the counters: a reload that changes none of its inputs keeps them.
+  const rateLimitKey = () => JSON.stringify([config.rateLimit, rateLimitOptions.routes, config.redis, printSchema(opts.schema)]);
   const plugins: GatewayPlugin[] = [
     // 0. Tracing first: the server span must cover every later step, and its interceptor is the outermost (one client span per call, retries inside).
     useTracing(),
@@ -71,13 +85,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 2. Body limit before identity and limits: a declared oversize body is refused before any work.
     useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
-    useRateLimit({
-      ...config.rateLimit,
-      routes: Object.fromEntries(config.routes.filter((r) => r.rateLimit).map((r) => [r.name, r.rateLimit!])),
-      schema: opts.schema,
-      redis: config.redis,
-      logger,
-    }),
+    carry ? carry.reuse('rate-limit', rateLimitKey(), () => useRateLimit(rateLimitOptions)) : useRateLimit(rateLimitOptions),
     // 2d. Demand control (GraphQL only, yoga hooks): depth/alias/cost checks before any resolver can call an upstream.
     useDemandControl({ ...config.graphql, schema: opts.schema }),
     // 3. Upstream deadline: fixes the request's time budget before anything calls an upstream.
@@ -94,11 +102,12 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // Last. Access log: only observes (onDone), so its place in the chain is free; kept last for reading order.
     useAccessLog({ logger, enabled: config.logging.accessLog }),
   ];
-  return createChain(plugins, createPassthrough({ trustProxy: config.server.trustProxy, maxBodyBytes: config.server.maxBodyBytes }));
+  const owns = carry && token ? (p: GatewayPlugin) => carry.owns(token, p) : undefined;
+  return createChain(plugins, createPassthrough({ trustProxy: config.server.trustProxy, maxBodyBytes: config.server.maxBodyBytes }), owns);
 }
 
 /** Builds the runnable chain from plugins already in order. */
-export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough = createPassthrough()): PluginChain {
+export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough = createPassthrough(), owns?: (p: GatewayPlugin) => boolean): PluginChain {
   const onRequest = plugins.filter((p) => p.onRequest).map((p) => p.onRequest!.bind(p));
   const onDone = plugins.filter((p) => p.onDone).map((p) => p.onDone!.bind(p));
   const yogaPlugins = plugins.flatMap((p) => p.yogaPlugins ?? []);
@@ -149,7 +158,8 @@ export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough =
       return metricsPlugin.serveMetrics(ctx);
     },
     async close() {
-      for (const p of plugins) await p.close?.();
+      // A plugin a newer generation took over (hot reload) is closed by that generation.
+      for (const p of plugins) if (!owns || owns(p)) await p.close?.();
     },
   };
 }

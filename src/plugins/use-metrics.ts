@@ -14,10 +14,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { getOperationAST, type ExecutionResult } from 'graphql';
+import { getOperationAST, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.js';
-import { NotFound } from '../errors.js';
+import { NotFound, isGatewayError } from '../errors.js';
 import type { GatewayEvents } from '../telemetry/events.js';
 import type { Logger } from '../telemetry/logger.js';
 import { CIRCUIT_STATE_VALUE, GatewayMetrics, methodLabel } from '../telemetry/metrics.js';
@@ -55,6 +55,12 @@ export function isMetricsPlugin(p: GatewayPlugin): p is MetricsPlugin {
 
 const ACTIVE = 'metrics.active';
 
+/** The code a client will see: masking runs after this hook, so a gateway error is read from its cause. */
+function graphqlErrorCode(e: GraphQLError): string {
+  const code = e.extensions?.code ?? (isGatewayError(e.originalError) ? e.originalError.code : undefined);
+  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
+}
+
 export function useMetrics(opts: MetricsOptions): MetricsPlugin {
   const m = new GatewayMetrics({ upstreams: opts.upstreams, maxClientIds: opts.maxClientIds });
   opts.events.add({
@@ -87,14 +93,17 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
           operation_type: op?.operation ?? 'unknown',
           error_code: 'none',
         };
+        const gw = (args.contextValue as { gw?: RequestContext }).gw;
         return {
           onExecuteDone({ result }) {
+            // The access log names the operation even when the client sent no `operationName`.
+            if (gw && name) gw.operationName ??= name;
             // Streamed results (defer, subscriptions) are counted once, without their error code.
             if (Symbol.asyncIterator in result) return void m.graphqlOperations.inc(labels);
             const errors = (result as ExecutionResult).errors;
             if (errors?.length) {
-              for (const e of errors) m.graphqlErrors.inc({ code: String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR') });
-              labels.error_code = String(errors[0]!.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+              for (const e of errors) m.graphqlErrors.inc({ code: graphqlErrorCode(e) });
+              labels.error_code = graphqlErrorCode(errors[0]!);
             }
             m.graphqlOperations.inc(labels);
           },
@@ -146,7 +155,7 @@ interface MetricsServer {
 
 /**
  * `/metrics` on its own port. A hot reload builds the new gateway before the old one lets go
- * of the port, so binding retries for a few seconds on EADDRINUSE.
+ * of the port, so binding retries on EADDRINUSE for up to 30 s.
  */
 function startMetricsServer(m: GatewayMetrics, port: number, host: string, logger: Logger): MetricsServer {
   const server: Server = createServer((req, res) => {
@@ -174,8 +183,10 @@ function startMetricsServer(m: GatewayMetrics, port: number, host: string, logge
       });
     };
     const onError = (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE' && attempts++ < 25 && !closed) {
-        retry = setTimeout(tryListen, 200);
+      // Up to 30 s: longer than a reload's drain normally takes, short enough to surface a real clash.
+      if (err.code === 'EADDRINUSE' && attempts++ < 120 && !closed) {
+        if (attempts === 1) logger.warn({ port }, 'metrics port busy; retrying (a previous generation may still hold it)');
+        retry = setTimeout(tryListen, 250);
         return;
       }
       logger.error({ err, port }, 'metrics port could not be bound');

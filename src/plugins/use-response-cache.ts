@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import type { RedisConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
 import { MemoryCacheStore, RedisCacheStore, type CacheStore, type CachedResponse } from '../proxy/cache-store.js';
+import { routedPath } from '../proxy/proxy-handler.js';
 import { RESPONSE_TAP_KEY, sendBuffer, type ResponseTap } from '../proxy/respond.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { GatewayPlugin } from './types.js';
@@ -116,7 +117,7 @@ export function useResponseCache(opts: ResponseCacheOptions): GatewayPlugin {
   const byCaller = new Set(opts.authRoutes ?? []);
 
   function keyOf(ctx: RequestContext, route: string): string {
-    const base = `${route}\n${ctx.path}\n${ctx.query}`;
+    const base = `${route}\n${routedPath(ctx)}\n${ctx.query}`;
     if (!byCaller.has(route)) return base;
     const id = ctx.identity;
     return `${base}\n${id ? `${id.kind}:${id.subject ?? id.clientId}` : `ip:${ctx.ip}`}`;

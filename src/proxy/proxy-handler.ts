@@ -36,6 +36,11 @@ export interface Passthrough {
 /** ctx.state key of the normalised path. */
 const PATH_KEY = 'proxy.path';
 
+/** The normalised path a passthrough request was routed by (the raw path when it was not routed). */
+export function routedPath(ctx: RequestContext): string {
+  return (ctx.state[PATH_KEY] as NormalizedPath | undefined)?.path ?? ctx.path;
+}
+
 function mediaType(value: string | undefined): string {
   if (!value) return '';
   const semi = value.indexOf(';');

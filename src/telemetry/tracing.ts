@@ -8,8 +8,12 @@
  * The SDK registers process-wide globals, so it is shared: every gateway in the process that
  * traces takes a reference, and the last one to close flushes and shuts the SDK down.
  */
+import { createRequire } from 'node:module';
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
+
+// The SDK (with every exporter it can build) takes seconds to import: loaded only when tracing is on.
+const requireSdk = createRequire(import.meta.url);
 
 /** The service name when `OTEL_SERVICE_NAME` does not set one. */
 export const DEFAULT_SERVICE_NAME = 'graphql-gateway';
@@ -37,7 +41,8 @@ let runtime: Runtime | undefined;
 /** Starts the SDK on first use and returns the gateway's tracer. Pair with {@link releaseTracing}. */
 export function acquireTracing(version = '1'): Tracer {
   if (!runtime) {
-    const sdk = new NodeSDK({
+    const { NodeSDK: Sdk } = requireSdk('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+    const sdk = new Sdk({
       serviceName: process.env.OTEL_SERVICE_NAME ? undefined : DEFAULT_SERVICE_NAME,
       // Traces only: the gateway's logs go to stdout (pino) and its metrics to /metrics.
       logRecordProcessors: [],

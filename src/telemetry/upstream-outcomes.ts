@@ -24,11 +24,21 @@ export function errorOutcome(err: unknown): string {
   return isGatewayError(err) ? err.code : 'ERROR';
 }
 
+/** Adds an upstream to the request's `upstream` field for the access log (`users,catalog`). */
+function noteUpstream(call: UpstreamCall, name: string): void {
+  const ctx = call.ctx;
+  if (!ctx) return;
+  const seen = ctx.upstream;
+  if (seen === undefined) ctx.upstream = name;
+  else if (seen !== name && !seen.split(',').includes(name)) ctx.upstream = `${seen},${name}`;
+}
+
 export function createOutcomeReporter(events: GatewayEvents): Interceptor {
   return (<C extends UpstreamCall, R>(next: Invoke<C, R>, upstream: UpstreamInfo): Invoke<C, R> => {
     const name = upstream.name;
     return async (call: C): Promise<R> => {
       const t0 = performance.now();
+      noteUpstream(call, name);
       try {
         const result = await next(call);
         events.onCallEnd(name, outcomeOf(result), performance.now() - t0, call);
