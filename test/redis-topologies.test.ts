@@ -141,6 +141,37 @@ describe.skipIf(!hasBinaries)('Redis Cluster', () => {
       client.disconnect();
     }
   }, 30_000);
+
+  it('shares the response cache through the cluster: an entry one gateway stored is a hit on another', async () => {
+    const prefix = testPrefix('topo-cache');
+    const route = { name: 'users-api', match: { pathPrefix: '/users', methods: ['GET'] }, upstream: 'users', cache: { ttlSec: 30 } };
+    const [a, b] = await Promise.all(
+      [0, 1].map(() => startTestGateway({ demo, configure: (c) => ((c.redis = { cluster: nodes, keyPrefix: prefix }), (c.routes = [route])) })),
+    );
+    try {
+      demo.users.recorder.reset();
+      const first = await fetch(`${a!.url}/users/5`);
+      expect(first.headers.get('x-cache')).toBe('MISS');
+      const body = await first.text();
+      // The store writes in the background: wait until the entry is in the cluster.
+      const client = createRedis({ cluster: nodes, keyPrefix: prefix }) as import('ioredis').Cluster;
+      try {
+        await until('entry stored in the cluster', async () => {
+          if (client.status !== 'ready') return false;
+          const found = await Promise.all(client.nodes('master').map((n) => n.keys(`${prefix}rc:*`)));
+          return found.flat().length === 1;
+        });
+      } finally {
+        client.disconnect();
+      }
+      const second = await fetch(`${b!.url}/users/5`);
+      expect(second.headers.get('x-cache')).toBe('HIT');
+      expect(await second.text()).toBe(body);
+      expect(demo.users.recorder.callsTo('/users/5')).toHaveLength(1);
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  }, 30_000);
 });
 
 describe.skipIf(!hasBinaries)('Redis Sentinel', () => {
