@@ -149,6 +149,11 @@ describe.skipIf(!hasBinaries)('Redis Cluster', () => {
       [0, 1].map(() => startTestGateway({ demo, configure: (c) => ((c.redis = { cluster: nodes, keyPrefix: prefix }), (c.routes = [route])) })),
     );
     try {
+      // The cache's cluster client connects in the background (writes before that are dropped):
+      // warm both gateways up on another path until each has a working connection.
+      for (const gw of [a!, b!]) {
+        await until('cache connected', async () => (await fetch(`${gw.url}/users/9`)).headers.get('x-cache') === 'HIT');
+      }
       demo.users.recorder.reset();
       const first = await fetch(`${a!.url}/users/5`);
       expect(first.headers.get('x-cache')).toBe('MISS');
@@ -159,7 +164,7 @@ describe.skipIf(!hasBinaries)('Redis Cluster', () => {
         await until('entry stored in the cluster', async () => {
           if (client.status !== 'ready') return false;
           const found = await Promise.all(client.nodes('master').map((n) => n.keys(`${prefix}rc:*`)));
-          return found.flat().length === 1;
+          return found.flat().length === 2;
         });
       } finally {
         client.disconnect();

@@ -46,6 +46,9 @@ export function acquireTracing(version = '1'): Tracer {
       serviceName: process.env.OTEL_SERVICE_NAME ? undefined : DEFAULT_SERVICE_NAME,
       // Traces only: the gateway's logs go to stdout (pino) and its metrics to /metrics.
       logRecordProcessors: [],
+      // No async-context manager: the gateway passes span contexts explicitly, and an
+      // AsyncLocalStorage manager would tax every promise in the process (null = none).
+      contextManager: null as never,
     });
     sdk.start();
     runtime = { sdk, tracer: trace.getTracer('graphql-gateway', version), users: 0 };
