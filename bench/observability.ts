@@ -46,7 +46,7 @@ const sinkPort = await new Promise<string>((resolve) => sink.stdout.once('data',
 const sinkUrl = `http://127.0.0.1:${sinkPort}`;
 
 async function run(tracing: boolean) {
-  if (tracing) Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+  if (tracing) Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_EXPORTER_OTLP_PROTOCOL: process.env.BENCH_OTLP_PROTOCOL ?? 'http/protobuf' });
   else delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const demo = await startDemoUpstreams();
   const raw = {

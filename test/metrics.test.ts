@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
+import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { serveGateway } from '../src/reload.js';
+import { startDemoUpstreams } from '../upstreams/demo/index.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { parseSamples, sampleValue, type Sample } from './helpers/prom-text.js';
 import { createLogger } from '../src/telemetry/logger.js';
@@ -157,6 +164,64 @@ describe('server.metricsPort', () => {
     }
   });
 });
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('server.metricsPort across a hot reload', () => {
+  it('keeps serving /metrics on the same port once the new generation takes over', async () => {
+    const demo = await startDemoUpstreams();
+    const metricsPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'gw-metrics-'));
+    const file = join(dir, 'gateway.yaml');
+    const config = (routes: unknown[]) => stringify({
+      server: { port: 0, host: '127.0.0.1', drainMs: 2000, metricsPort },
+      logging: { level: 'silent' },
+      upstreams: {
+        users: { protocol: 'http', targets: [{ url: demo.users.url }] },
+        orders: { protocol: 'http', targets: [{ url: demo.orders.url }] },
+        catalog: { protocol: 'grpc', targets: [{ url: demo.catalog.address }] },
+      },
+      routes,
+    });
+    writeFileSync(file, config([]));
+    const served = await serveGateway({ configFile: file, logger: createLogger({ level: 'silent' }) });
+    try {
+      await waitForScrape(metricsPort);
+      writeFileSync(file, config([{ name: 'echo', match: { pathPrefix: '/echo' }, upstream: 'users' }]));
+      expect((await served.reload()).ok).toBe(true);
+      expect((await fetch(`${served.url}/echo/x`)).status).toBe(200);
+      // The new generation binds once the old one has let go of the port.
+      const samples = await waitForScrape(metricsPort, (s) => sampleValue(s, 'gateway_requests_total', { route: 'echo' }) === 1);
+      expect(sampleValue(samples, 'gateway_requests_total', { method: 'GET', route: 'echo', status_code: '200' })).toBe(1);
+    } finally {
+      await served.close();
+      await demo.close();
+    }
+  });
+});
+
+async function waitForScrape(port: number, until: (s: Sample[]) => boolean = () => true): Promise<Sample[]> {
+  let last: Sample[] = [];
+  for (let i = 0; i < 100; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' } });
+      if (res.status === 200) {
+        last = parseSamples(await res.text());
+        if (until(last)) return last;
+      }
+    } catch {
+      // Not bound yet (between generations): try again.
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return last;
+}
 
 describe('bounded client_id label', () => {
   it('folds client ids past the cap into "other"', () => {

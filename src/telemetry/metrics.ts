@@ -8,7 +8,7 @@
  * `operation_name`) go through a {@link BoundedLabel} that folds new values into `other` once
  * its cap is reached.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, register as processRegistry } from 'prom-client';
 
 /** Circuit state as the CONTRACT encodes it in `gateway_circuit_state`. */
 export const CIRCUIT_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -52,6 +52,15 @@ export interface GatewayMetricsOptions {
   maxOperationNames?: number;
   /** Also export process and Node.js runtime metrics (CPU, memory, event loop, GC). @default true */
   processMetrics?: boolean;
+}
+
+/**
+ * Process and runtime metrics (CPU, memory, event-loop lag, GC) describe the process, not one
+ * gateway: they are collected once, into prom-client's process-wide registry (which a cluster
+ * worker also aggregates), however many gateways the process runs.
+ */
+function ensureProcessMetrics(): void {
+  if (!processRegistry.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics({ register: processRegistry });
 }
 
 /** Seconds; from a cache hit (sub-millisecond) to a slow fan-out. */
@@ -158,11 +167,16 @@ export class GatewayMetrics {
     this.clientIds = new BoundedLabel(opts.maxClientIds ?? 1000);
     this.operationNames = new BoundedLabel(opts.maxOperationNames ?? 500);
     for (const u of opts.upstreams ?? []) this.circuitState.set({ upstream: u }, CIRCUIT_STATE_VALUE.closed);
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.#withProcess = opts.processMetrics !== false;
+    if (this.#withProcess) ensureProcessMetrics();
   }
 
-  /** The exposition text and its content type. */
+  readonly #withProcess: boolean;
+
+  /** The exposition text (this gateway's registry, then the process-wide one) and its content type. */
   async render(): Promise<{ body: string; contentType: string }> {
-    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+    const own = await this.registry.metrics();
+    if (!this.#withProcess) return { body: own, contentType: this.registry.contentType };
+    return { body: `${own}\n${await processRegistry.metrics()}`, contentType: this.registry.contentType };
   }
 }
