@@ -117,7 +117,7 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
       const d = await perClient.limiter.consume(clientId);
       windows.push(perClient.advertised);
       decisions.push(d);
-      limits.push(d.allowed ? 'perClient:ok' : 'perClient:exceeded');
+      if (d.allowed) limits.push('perClient:ok'); // refusals are recorded once, by markRateLimited
       if (!d.allowed) {
         report(ctx, windows, decisions, policy);
         refuse(ctx, clientId, 'perClient', d);
@@ -127,7 +127,7 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
       const d = await route.window.limiter.consume(clientId);
       windows.push(route.window.advertised);
       decisions.push(d);
-      limits.push(d.allowed ? 'route:ok' : 'route:exceeded');
+      if (d.allowed) limits.push('route:ok'); // refusals are recorded once, by markRateLimited
       if (!d.allowed) {
         report(ctx, windows, decisions, policy);
         refuse(ctx, clientId, 'route', d);
@@ -136,7 +136,7 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
     report(ctx, windows, decisions, policy);
     if (global) {
       const d = await global.consume('all');
-      limits.push(d.allowed ? 'global:ok' : 'global:exceeded');
+      if (d.allowed) limits.push('global:ok'); // refusals are recorded once, by markRateLimited
       if (!d.allowed) refuse(ctx, clientId, 'global', d);
     }
   }
