@@ -108,3 +108,14 @@ describe('gateway config check', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('keys not implemented yet', () => {
+  it('are reported by key path instead of being ignored', async () => {
+    const { pendingKey, pendingEach } = await import('../src/config/pending.js');
+    const raw = { graphql: { later: 1 }, routes: [{ name: 'a' }, { name: 'b', later: {} }], upstreams: { u: { later: true }, v: {} } };
+    expect(pendingKey('graphql.later')(raw)).toEqual(['graphql.later']);
+    expect(pendingKey('server.later')(raw)).toEqual([]);
+    expect(pendingEach('routes', 'later')(raw)).toEqual(['routes[1].later']);
+    expect(pendingEach('upstreams', 'later')(raw)).toEqual(['upstreams.u.later']);
+  });
+});
