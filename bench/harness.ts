@@ -154,6 +154,8 @@ export interface RunResult {
   requests: number;
   /** non-2xx + socket errors + timeouts + body mismatches. */
   bad: number;
+  /** Responses that were not 2xx, or whose body differed from the expected one. */
+  wrong: number;
   mismatches: number;
 }
 
@@ -165,6 +167,7 @@ export function toRunResult(raw: CannonRaw): RunResult {
     p99: raw.latency.p99,
     requests: raw.requests.total,
     bad: raw.non2xx + raw.errors + raw.timeouts + (raw.mismatches ?? 0),
+    wrong: raw.non2xx + (raw.mismatches ?? 0),
     mismatches: raw.mismatches ?? 0,
   };
 }

@@ -41,7 +41,7 @@ export function createDomain(urls: UpstreamUrls) {
   const users = new Pool(urls.users, { connections: 16 });
   const orders = new Pool(urls.orders, { connections: 16 });
   const { ctor } = loadService(join(ROOT, 'upstreams/catalog/catalog.proto'), 'catalog.v1.Catalog');
-  const catalog = new ctor(urls.catalog, credentials.createInsecure()) as Client & {
+  const catalog = new ctor(urls.catalog, credentials.createInsecure()) as unknown as Client & {
     GetProducts(req: { ids: readonly string[] }, cb: (err: ServiceError | null, res: { products: Product[] }) => void): void;
   };
 
