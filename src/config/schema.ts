@@ -96,6 +96,8 @@ const jwt = z.strictObject({
   requiredClaims: z.array(z.string()).default([]),
   clockToleranceSec: nonNegativeInt.default(0),
   rolesClaim: z.string().default('roles'),
+  /** Minimum time between JWKS refetches caused by an unknown `kid`. @default 30000 */
+  jwksCooldownMs: nonNegativeInt.default(30_000),
   /** Cache verified tokens (never past their `exp`). @default 10000 entries */
   cacheSize: nonNegativeInt.default(10_000),
 });

@@ -6,6 +6,7 @@
 import { createYoga, type Plugin as YogaPlugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
 import { isGatewayError } from '../errors.js';
+import { applyFieldAuthorization } from '../auth/field-authorization.js';
 import type { RequestContext } from '../context.js';
 import type { Upstreams } from '../../upstreams/create-upstreams.js';
 import { createLoaders } from '../../upstreams/loaders.js';
@@ -68,7 +69,7 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
   const plugins: YogaPlugin[] = [useOperationName() as YogaPlugin, ...opts.plugins];
   if (!opts.config.introspection) plugins.unshift(useNoIntrospection());
   return createYoga<ServerContext, GraphQLContext>({
-    schema: opts.schema,
+    schema: applyFieldAuthorization(opts.schema),
     graphqlEndpoint: opts.config.path,
     graphiql: opts.config.graphiql ? { title: 'Gateway GraphiQL', defaultQuery: '{\n  user(id: "1") {\n    name\n    orders { status total items { quantity product { name price } } }\n  }\n}\n' } : false,
     // Served from the gateway itself (no CDN): see graphiql-page.ts.

@@ -21,6 +21,7 @@ import { useAccessLog } from './use-access-log.js';
 import { isMetricsPlugin, useMetrics } from './use-metrics.js';
 import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
+import { useIdentity } from './use-identity.js';
 import { useRateLimit } from './use-rate-limit.js';
 import type { PluginCarry } from './carry.js';
 import { useDemandControl } from './use-demand-control.js';
@@ -84,6 +85,8 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useCors(config.server.cors),
     // 2. Body limit before identity and limits: a declared oversize body is refused before any work.
     useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
+    // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
+    useIdentity({ auth: config.auth, routes: config.routes }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
     carry ? carry.reuse('rate-limit', rateLimitKey(), () => useRateLimit(rateLimitOptions)) : useRateLimit(rateLimitOptions),
     // 2d. Demand control (GraphQL only, yoga hooks): depth/alias/cost checks before any resolver can call an upstream.

@@ -1,0 +1,126 @@
+/**
+ * Establishes who is calling, for GraphQL and passthrough alike, and enforces the route's
+ * authentication requirement and roles.
+ *
+ * - `Authorization: Bearer <jwt>` is verified (src/auth/jwt-verifier.ts); an invalid token is a
+ *   401 for the whole request with `WWW-Authenticate: Bearer error="invalid_token"` and the reason.
+ * - The API-key header is looked up (src/auth/api-keys.ts); an unknown key is a 403.
+ * - `routes[].auth` (none | jwt | apiKey | any): a missing credential is a 401;
+ *   `routes[].roles`: an identity holding none of them is a 403.
+ * - Without a credential the identity is anonymous, keyed by client IP.
+ *
+ * Upstreams then receive the verified identity as X-User-Id / X-User-Roles / X-Client-Id
+ * (HTTP headers or gRPC metadata); copies sent by the client are always removed first.
+ */
+import type { JWTPayload } from 'jose';
+import type { AuthConfig, RouteConfig } from '../config/schema.js';
+import type { Identity, RequestContext } from '../context.js';
+import { Forbidden, Unauthenticated } from '../errors.js';
+import { ApiKeyStore } from '../auth/api-keys.js';
+import { JwtVerifier, reasonFor, type JwtVerifierOptions } from '../auth/jwt-verifier.js';
+import type { GatewayPlugin } from './types.js';
+
+/** Options for {@link useIdentity}. */
+export interface IdentityOptions {
+  /** The `auth` section of the config. */
+  auth: AuthConfig;
+  /** Routes, for their `auth` and `roles`. @default [] */
+  routes?: readonly RouteConfig[];
+  /** JWKS fetching behaviour. */
+  jwks?: JwtVerifierOptions;
+}
+
+interface RouteRule {
+  auth: RouteConfig['auth'];
+  roles: ReadonlySet<string> | null;
+}
+
+interface CachedToken {
+  identity: Identity;
+  /** ms epoch after which the cached verification is void. */
+  until: number;
+}
+
+const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
+
+function challenge(reason: string): Record<string, string> {
+  return { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${reason.replace(/"/g, "'")}"` };
+}
+
+const MISSING = { 'WWW-Authenticate': 'Bearer' };
+
+export function useIdentity(opts: IdentityOptions): GatewayPlugin {
+  const verifier = opts.auth.jwt ? new JwtVerifier(opts.auth.jwt, { jwksCooldownMs: opts.auth.jwt.jwksCooldownMs, ...opts.jwks }) : undefined;
+  const keys = opts.auth.apiKeys ? new ApiKeyStore(opts.auth.apiKeys) : undefined;
+  const rules = new Map<string, RouteRule>();
+  for (const r of opts.routes ?? []) {
+    if (r.auth !== 'none' || r.roles?.length) rules.set(r.name, { auth: r.auth, roles: r.roles?.length ? new Set(r.roles) : null });
+  }
+  const cacheSize = opts.auth.jwt?.cacheSize ?? 0;
+  const cache = new Map<string, CachedToken>();
+
+  function remember(token: string, identity: Identity, payload: JWTPayload): void {
+    if (cacheSize === 0) return;
+    const until = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000;
+    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
+    cache.set(token, { identity, until: Math.min(until, Date.now() + 300_000) });
+  }
+
+  async function fromToken(ctx: RequestContext, token: string): Promise<void> {
+    const hit = cache.get(token);
+    if (hit && hit.until > Date.now()) {
+      ctx.identity = hit.identity;
+      return;
+    }
+    if (hit) cache.delete(token);
+    let verified;
+    try {
+      verified = await verifier!.verify(token);
+    } catch (err) {
+      const reason = reasonFor(err);
+      throw Unauthenticated(`invalid token: ${reason}`).withHeaders(challenge(reason));
+    }
+    const sub = typeof verified.payload.sub === 'string' ? verified.payload.sub : undefined;
+    const identity: Identity = { kind: 'jwt', subject: sub, roles: verified.roles, clientId: sub ?? ctx.ip, claims: verified.payload };
+    ctx.identity = identity;
+    remember(token, identity, verified.payload);
+    enforce(ctx);
+  }
+
+  function enforce(ctx: RequestContext): void {
+    const t = ctx.target;
+    if (t.kind !== 'route') return;
+    const rule = rules.get(t.route.name);
+    if (!rule) return;
+    const id = ctx.identity!;
+    if (rule.auth === 'jwt' && id.kind !== 'jwt') throw Unauthenticated('this route needs a bearer token').withHeaders(MISSING);
+    if (rule.auth === 'apiKey' && id.kind !== 'apiKey') throw Unauthenticated(`this route needs an API key (${opts.auth.apiKeys?.header ?? 'X-API-Key'})`);
+    if (rule.auth === 'any' && id.kind === 'anonymous') throw Unauthenticated('this route needs a bearer token or an API key').withHeaders(MISSING);
+    if (rule.roles && !id.roles.some((r) => rule.roles!.has(r))) throw Forbidden(`this route needs one of the roles: ${[...rule.roles].join(', ')}`);
+  }
+
+  return {
+    name: 'identity',
+    onRequest(ctx) {
+      const t = ctx.target.kind;
+      if (t === 'internal' || t === 'none' || t === 'method-not-allowed') return;
+      const authz = ctx.req.headers.authorization;
+      if (authz !== undefined && verifier) {
+        const m = BEARER.exec(authz);
+        if (!m) throw Unauthenticated('invalid token: malformed authorization header').withHeaders(challenge('malformed authorization header'));
+        return fromToken(ctx, m[1]!);
+      }
+      if (keys) {
+        const presented = ctx.req.headers[keys.header];
+        if (presented !== undefined) {
+          const owner = typeof presented === 'string' ? keys.lookup(presented) : undefined;
+          if (!owner) throw Forbidden('unknown API key');
+          ctx.identity = { kind: 'apiKey', subject: owner.owner, roles: owner.roles, clientId: owner.owner, claims: undefined };
+          return enforce(ctx);
+        }
+      }
+      ctx.identity = { kind: 'anonymous', subject: undefined, roles: [], clientId: ctx.ip, claims: undefined };
+      enforce(ctx);
+    },
+  };
+}
