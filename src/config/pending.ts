@@ -37,9 +37,6 @@ function each(container: string, sub: string): Probe {
 
 /** Keys awaiting their implementation. Remove an entry in the change that implements it. */
 export const PENDING: Probe[] = [
-  // resilience
-  each('upstreams', 'balancer'), each('upstreams', 'hashOn'), each('upstreams', 'retry'), each('upstreams', 'circuitBreaker'),
-  each('upstreams', 'healthCheck'), each('upstreams', 'outlierDetection'),
   // schema registry
   key('graphql.persistedOperations'),
 ];

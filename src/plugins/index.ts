@@ -22,6 +22,7 @@ import { isMetricsPlugin, useMetrics } from './use-metrics.js';
 import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useIdentity } from './use-identity.js';
+import { useResilience } from './use-resilience.js';
 import { useRateLimit } from './use-rate-limit.js';
 import type { PluginCarry } from './carry.js';
 import { useDemandControl } from './use-demand-control.js';
@@ -102,6 +103,8 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
       redis: config.redis,
       logger,
     }),
+    // 3d. Resilience: contributes only upstream interceptors (retry → breaker → balancer), inside tracing and metrics.
+    useResilience({ upstreams: config.upstreams, events: opts.events }),
     // Last. Access log: only observes (onDone), so its place in the chain is free; kept last for reading order.
     useAccessLog({ logger, enabled: config.logging.accessLog }),
   ];
