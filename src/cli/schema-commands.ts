@@ -1,5 +1,136 @@
+/**
+ * `gateway schema check | publish | history | diff`: the schema registry from the command
+ * line, for operators and CI. Exit codes: 0 fine; 1 a breaking change (or a client operation
+ * that would break, or a refused publish); 2 the schema does not compose.
+ */
+import { buildSchema } from 'graphql';
 import type { Command } from 'commander';
-import type { CliIO } from '../cli.js';
+import { EXIT_INVALID, EXIT_OK, composeForCli, reportFailure, schemaSourceOptions, type CliIO, type SchemaSource } from '../cli.js';
+import { diffSdl, formatChange, type SchemaChange } from '../registry/diff.js';
+import { openRegistry } from '../registry/open-registry.js';
+import { checkOperations, type BrokenOperation } from '../registry/operations.js';
+import type { SchemaRegistry } from '../registry/types.js';
 
-/** `schema check | publish | history | diff` (the registry commands). */
-export function registerSchemaCommands(_schema: Command, _io: CliIO, _setExit: (code: number) => void): void {}
+interface CheckOptions extends SchemaSource {
+  registry: string;
+  operations?: string;
+  json?: boolean;
+}
+
+async function withRegistry<T>(reg: string, fn: (r: SchemaRegistry) => Promise<T>): Promise<T> {
+  const registry = openRegistry(reg);
+  try {
+    return await fn(registry);
+  } finally {
+    await registry.close();
+  }
+}
+
+function summary(changes: SchemaChange[]): Record<string, number> {
+  const out = { BREAKING: 0, DANGEROUS: 0, SAFE: 0 };
+  for (const c of changes) out[c.severity]++;
+  return out;
+}
+
+export function registerSchemaCommands(schema: Command, io: CliIO, setExit: (code: number) => void): void {
+  schemaSourceOptions(
+    schema
+      .command('check')
+      .description('compare the composed schema with the latest published version (and check client operations)')
+      .requiredOption('--registry <reg>', 'a folder, or a redis:// URL')
+      .option('--operations <path>', 'a .graphql file or a folder of client operations to validate')
+      .option('--json', 'machine-readable output'),
+  ).action(async (opts: CheckOptions) => {
+    try {
+      const composed = await composeForCli(opts);
+      await withRegistry(opts.registry, async (registry) => {
+        const latest = await registry.latest();
+        const changes = latest ? await diffSdl(latest.sdl, composed.sdl) : [];
+        let broken: BrokenOperation[] = [];
+        let checked = 0;
+        if (opts.operations) ({ broken, checked } = checkOperations(buildSchema(composed.sdl), opts.operations, process.cwd()));
+        const breaking = changes.some((c) => c.severity === 'BREAKING') || broken.length > 0;
+        if (opts.json) {
+          io.out.write(`${JSON.stringify({ registry: registry.location, baseVersion: latest?.version ?? null, breaking, summary: summary(changes), changes, operations: { checked, broken } }, null, 2)}\n`);
+        } else {
+          io.out.write(latest ? `comparing with version ${latest.version} in ${registry.location}\n` : `${registry.location} has no published version: nothing to compare\n`);
+          for (const c of changes) io.out.write(`${formatChange(c)}\n`);
+          const s = summary(changes);
+          io.out.write(`${changes.length} change(s): ${s.BREAKING} breaking, ${s.DANGEROUS} dangerous, ${s.SAFE} safe\n`);
+          if (opts.operations) {
+            for (const b of broken) io.out.write(`BROKEN    operation ${b.operation} (${b.file}): ${b.errors.join('; ')}\n`);
+            io.out.write(`${checked} client operation(s) checked, ${broken.length} broken\n`);
+          }
+        }
+        setExit(breaking ? EXIT_INVALID : EXIT_OK);
+      });
+    } catch (err) {
+      setExit(reportFailure(err, io));
+    }
+  });
+
+  schemaSourceOptions(
+    schema
+      .command('publish')
+      .description('publish the composed schema as a new version (no-op when unchanged)')
+      .requiredOption('--registry <reg>', 'a folder, or a redis:// URL')
+      .option('--force', 'publish even with breaking changes'),
+  ).action(async (opts: SchemaSource & { registry: string; force?: boolean }) => {
+    try {
+      const composed = await composeForCli(opts);
+      await withRegistry(opts.registry, async (registry) => {
+        const latest = await registry.latest();
+        if (latest) {
+          const breaking = (await diffSdl(latest.sdl, composed.sdl)).filter((c) => c.severity === 'BREAKING');
+          if (breaking.length && !opts.force) {
+            for (const c of breaking) io.err.write(`${formatChange(c)}\n`);
+            io.err.write(`refusing to publish ${breaking.length} breaking change(s) over version ${latest.version}; use --force to publish anyway\n`);
+            setExit(EXIT_INVALID);
+            return;
+          }
+        }
+        const { version, created } = await registry.publish(composed.sdl);
+        io.out.write(created ? `published version ${version.version} to ${registry.location}\n` : `unchanged: version ${version.version} is already the latest\n`);
+        setExit(EXIT_OK);
+      });
+    } catch (err) {
+      setExit(reportFailure(err, io));
+    }
+  });
+
+  schema
+    .command('history')
+    .description('list the published versions')
+    .requiredOption('--registry <reg>', 'a folder, or a redis:// URL')
+    .action(async (opts: { registry: string }) => {
+      await withRegistry(opts.registry, async (registry) => {
+        for (const v of await registry.list()) io.out.write(`${v.version}\t${v.publishedAt}\t${v.hash.slice(0, 12)}\n`);
+      });
+      setExit(EXIT_OK);
+    });
+
+  schema
+    .command('diff')
+    .description('changes between two published versions (default: the last two)')
+    .requiredOption('--registry <reg>', 'a folder, or a redis:// URL')
+    .option('--from <n>', 'older version', (v) => Number.parseInt(v, 10))
+    .option('--to <n>', 'newer version', (v) => Number.parseInt(v, 10))
+    .action(async (opts: { registry: string; from?: number; to?: number }) => {
+      await withRegistry(opts.registry, async (registry) => {
+        const all = await registry.list();
+        const to = opts.to ?? all[all.length - 1]?.version;
+        const from = opts.from ?? (to !== undefined ? to - 1 : undefined);
+        const a = from !== undefined ? await registry.get(from) : undefined;
+        const b = to !== undefined ? await registry.get(to) : undefined;
+        if (!a || !b) {
+          io.err.write(`versions ${from ?? '?'} and ${to ?? '?'} are not both in ${registry.location}\n`);
+          setExit(EXIT_INVALID);
+          return;
+        }
+        const changes = await diffSdl(a.sdl, b.sdl);
+        io.out.write(`version ${a.version} → ${b.version}\n`);
+        for (const c of changes) io.out.write(`${formatChange(c)}\n`);
+        setExit(EXIT_OK);
+      });
+    });
+}

@@ -1,0 +1,129 @@
+/**
+ * `gateway schema check / publish / history / diff` as CI runs them: real child processes
+ * against a folder registry (and a Redis one), on a private copy of the schema.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { copyProject, type ProjectCopy } from './helpers/project-copy.js';
+import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
+
+const copies: ProjectCopy[] = [];
+afterAll(() => copies.forEach((c) => c.remove()));
+
+function project(): ProjectCopy {
+  const c = copyProject();
+  copies.push(c);
+  return c;
+}
+
+const src = (p: ProjectCopy) => ['--schema-dir', p.schemaDir, '--resolvers-dir', p.resolversDir];
+
+describe('folder registry', () => {
+  const reg = mkdtempSync(join(tmpdir(), 'gw-registry-'));
+  const p = project();
+
+  it('publishes v1, and republishing the same schema is a no-op', async () => {
+    const first = await runCli(['schema', 'publish', '--registry', reg, ...src(p)]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('published version 1');
+    const again = await runCli(['schema', 'publish', '--registry', reg, ...src(p)]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('unchanged');
+  });
+
+  it('a safe change: check exits 0 and lists it as SAFE with its coordinate', async () => {
+    p.editSchema('catalog.graphql', (t) => t.replace('inStock: Boolean!', 'inStock: Boolean!\n  sku: String'));
+    const r = await runCli(['schema', 'check', '--registry', reg, ...src(p)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^SAFE\s+Product\.sku\s/m);
+    expect((await runCli(['schema', 'publish', '--registry', reg, ...src(p)])).stdout).toContain('published version 2');
+  });
+
+  it('a removed field is BREAKING: check exits 1, publish refuses, --force publishes', async () => {
+    p.editSchema('users.graphql', (t) => t.replace('  role: String!\n', ''));
+    const check = await runCli(['schema', 'check', '--registry', reg, ...src(p)]);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/^BREAKING\s+User\.role\s/m);
+
+    const json = await runCli(['schema', 'check', '--registry', reg, '--json', ...src(p)]);
+    const report = JSON.parse(json.stdout) as { breaking: boolean; baseVersion: number; changes: Array<{ severity: string; coordinate: string }> };
+    expect(report.breaking).toBe(true);
+    expect(report.baseVersion).toBe(2);
+    expect(report.changes).toContainEqual(expect.objectContaining({ severity: 'BREAKING', coordinate: 'User.role' }));
+
+    const refused = await runCli(['schema', 'publish', '--registry', reg, ...src(p)]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/refusing to publish/);
+    const forced = await runCli(['schema', 'publish', '--registry', reg, '--force', ...src(p)]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('published version 3');
+
+    const history = await runCli(['schema', 'history', '--registry', reg]);
+    expect(history.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['1', '2', '3']);
+    const diff = await runCli(['schema', 'diff', '--registry', reg, '--from', '2', '--to', '3']);
+    expect(diff.stdout).toMatch(/BREAKING\s+User\.role/);
+  });
+
+  it('--operations names the client operation a change breaks', async () => {
+    const q = project();
+    await runCli(['schema', 'publish', '--registry', mkdtempSync(join(tmpdir(), 'gw-ops-')), ...src(q)]);
+    const ops = join(q.dir, 'operations');
+    mkdirSync(join(ops, 'admin'), { recursive: true });
+    writeFileSync(join(ops, 'profile.graphql'), 'query Profile($id: ID!) { user(id: $id) { ...U } }\nfragment U on User { id name }\n');
+    writeFileSync(join(ops, 'admin', 'roles.graphql'), 'query AdminRoles { users(ids: ["1"]) { id role } }\n');
+    q.editSchema('users.graphql', (t) => t.replace('  role: String!\n', ''));
+    const reg2 = mkdtempSync(join(tmpdir(), 'gw-ops-'));
+    const base = copyProject();
+    copies.push(base);
+    await runCli(['schema', 'publish', '--registry', reg2, ...src(base)]);
+    const r = await runCli(['schema', 'check', '--registry', reg2, '--operations', ops, ...src(q)]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/BROKEN\s+operation AdminRoles \(.*roles\.graphql\)/);
+    expect(r.stdout).not.toMatch(/operation Profile/);
+    expect(r.stdout).toContain('2 client operation(s) checked, 1 broken');
+  });
+
+  it('exits 2 naming the file when the schema does not compose', async () => {
+    const bad = project();
+    bad.editSchema('orders.graphql', (t) => `${t}\ntype Broken {`);
+    const r = await runCli(['schema', 'check', '--registry', reg, ...src(bad)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/orders\.graphql/);
+  });
+
+  it('concurrent publishes of different schemas get distinct versions', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'gw-race-'));
+    const a = project();
+    const b = project();
+    a.editSchema('catalog.graphql', (t) => t.replace('inStock: Boolean!', 'inStock: Boolean!\n  a: String'));
+    b.editSchema('catalog.graphql', (t) => t.replace('inStock: Boolean!', 'inStock: Boolean!\n  b: String'));
+    // --force: whichever lands second drops the other's field, which is (rightly) breaking.
+    const [ra, rb] = await Promise.all([
+      runCli(['schema', 'publish', '--registry', fresh, '--force', ...src(a)]),
+      runCli(['schema', 'publish', '--registry', fresh, '--force', ...src(b)]),
+    ]);
+    expect(ra.code).toBe(0);
+    expect(rb.code).toBe(0);
+    const versions = [ra.stdout, rb.stdout].map((s) => /published version (\d+)/.exec(s)?.[1]).sort();
+    expect(versions).toEqual(['1', '2']);
+  });
+});
+
+describe.skipIf(noRedis)('redis registry', () => {
+  const prefix = testPrefix('registry');
+  afterAll(() => dropPrefix(prefix));
+  const reg = `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}`;
+
+  it('publishes, detects no-op and breaking changes', async () => {
+    const p = project();
+    expect((await runCli(['schema', 'publish', '--registry', reg, ...src(p)])).stdout).toContain('published version 1');
+    expect((await runCli(['schema', 'publish', '--registry', reg, ...src(p)])).stdout).toContain('unchanged');
+    p.editSchema('catalog.graphql', (t) => t.replace('  inStock: Boolean!\n', ''));
+    const r = await runCli(['schema', 'check', '--registry', reg, ...src(p)]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/BREAKING\s+Product\.inStock/);
+  });
+});
