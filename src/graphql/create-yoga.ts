@@ -75,6 +75,8 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
     // Served from the gateway itself (no CDN): see graphiql-page.ts.
     renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
+    // Trusted-document requests name their document by id (see use-persisted-operations.ts).
+    extraParamNames: ['documentId', 'id'],
     healthCheckEndpoint: '/__yoga_health_unused',
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),

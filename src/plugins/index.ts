@@ -25,6 +25,7 @@ import { useIdentity } from './use-identity.js';
 import { useResilience } from './use-resilience.js';
 import { useRateLimit } from './use-rate-limit.js';
 import type { PluginCarry } from './carry.js';
+import { usePersistedOperations } from './use-persisted-operations.js';
 import { useDemandControl } from './use-demand-control.js';
 import { useIpFilter } from './use-ip-filter.js';
 import { useCors } from './use-cors.js';
@@ -90,6 +91,10 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useIdentity({ auth: config.auth, routes: config.routes }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
     carry ? carry.reuse('rate-limit', rateLimitKey(), () => useRateLimit(rateLimitOptions)) : useRateLimit(rateLimitOptions),
+    // 2c'. Trusted documents / APQ (GraphQL only): swaps a hash or id for its document before anything parses it.
+    ...(config.graphql.persistedOperations
+      ? [usePersistedOperations({ ...config.graphql.persistedOperations, baseDir: opts.configDir, redis: config.redis })]
+      : []),
     // 2d. Demand control (GraphQL only, yoga hooks): depth/alias/cost checks before any resolver can call an upstream.
     useDemandControl({ ...config.graphql, schema: opts.schema }),
     // 3. Upstream deadline: fixes the request's time budget before anything calls an upstream.

@@ -1,0 +1,128 @@
+/**
+ * Trusted documents and automatic persisted queries (APQ) on /graphql.
+ *
+ * - A persisted-operations file (`graphql.persistedOperations.file`): a JSON map of id or
+ *   sha256 hash → document, as client tooling emits it. Requests may name a document by
+ *   `documentId` (or `id`) or by the APQ extension `{"persistedQuery":{"version":1,"sha256Hash":…}}`.
+ * - APQ: a hash without a query that nobody registered answers `PersistedQueryNotFound`
+ *   (code PERSISTED_QUERY_NOT_FOUND) so the client resends hash + query; a query whose sha256
+ *   does not match its hash is refused; registered queries are kept in a bounded in-memory LRU,
+ *   or in Redis (TTL 24 h) when `redis` is configured, so every instance knows them.
+ * - `onlyPersisted: true`: only documents from the file run; anything else is
+ *   PERSISTED_QUERY_ONLY (and APQ registration is off).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { GraphQLError } from 'graphql';
+import type { Plugin as YogaPlugin } from 'graphql-yoga';
+import type { RedisConfig } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import { PersistedQueryNotFound, PersistedQueryOnly, BadRequest, type ErrorDefinition } from '../errors.js';
+import { createRedis, type RedisClient } from '../redis/client.js';
+import type { GatewayPlugin } from './types.js';
+
+/** Options for {@link usePersistedOperations}. */
+export interface PersistedOperationsOptions {
+  /** JSON map of id/hash → document, resolved against `baseDir`. */
+  file?: string;
+  baseDir: string;
+  /** Reject every document not in the file. @default false */
+  onlyPersisted?: boolean;
+  /** Share APQ registrations across instances. */
+  redis?: RedisConfig;
+  /** Entries kept by the in-memory APQ store. @default 1000 */
+  maxEntries?: number;
+}
+
+const APQ_TTL_SEC = 86_400;
+
+function requestError(def: ErrorDefinition, ...args: Array<string | number>): GraphQLError {
+  const e = def(...args);
+  return new GraphQLError(e.message, { extensions: { code: e.code, http: { status: e.status } } });
+}
+
+function loadFile(file: string): Map<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([{ path: 'graphql.persistedOperations.file', message: `cannot read ${file}: ${(err as Error).message}` }]);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'string')) {
+    throw new ConfigError([{ path: 'graphql.persistedOperations.file', message: `${file} must be a JSON object of id/hash → document string` }]);
+  }
+  return new Map(Object.entries(parsed as Record<string, string>));
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export function usePersistedOperations(opts: PersistedOperationsOptions): GatewayPlugin {
+  const trusted = opts.file ? loadFile(resolve(opts.baseDir, opts.file)) : new Map<string, string>();
+  const only = opts.onlyPersisted ?? false;
+  const max = opts.maxEntries ?? 1000;
+  const memory = new Map<string, string>();
+  const redis: RedisClient | undefined = opts.redis && !only ? createRedis(opts.redis, { failFast: true }) : undefined;
+  const prefix = `${opts.redis?.keyPrefix ?? 'gw:'}apq:`;
+
+  async function lookup(hash: string): Promise<string | undefined> {
+    const known = trusted.get(hash) ?? memory.get(hash);
+    if (known !== undefined || !redis) return known;
+    try {
+      return (await redis.get(prefix + hash)) ?? undefined;
+    } catch {
+      // Redis down: the client resends the query, which is the APQ protocol's own fallback.
+      return undefined;
+    }
+  }
+
+  function remember(hash: string, query: string): void {
+    if (memory.size >= max) memory.delete(memory.keys().next().value!);
+    memory.set(hash, query);
+    if (!redis) return;
+    const store = () => void redis.set(prefix + hash, query, 'EX', APQ_TTL_SEC).catch(() => undefined);
+    // Registrations made while Redis is still connecting are written once it is ready.
+    if (redis.status === 'ready') store();
+    else redis.once('ready', store);
+  }
+
+  const yoga: YogaPlugin = {
+    async onParams({ params, setParams }) {
+      const p = params as typeof params & { documentId?: string; id?: string };
+      const docId = p.documentId ?? p.id;
+      if (typeof docId === 'string') {
+        const doc = trusted.get(docId);
+        if (doc === undefined) throw requestError(PersistedQueryNotFound);
+        setParams({ ...params, query: doc });
+        return;
+      }
+      const apq = (params.extensions as { persistedQuery?: { version?: number; sha256Hash?: unknown } } | undefined)?.persistedQuery;
+      if (apq) {
+        if (apq.version !== 1 || typeof apq.sha256Hash !== 'string') throw requestError(BadRequest, 'unsupported persistedQuery extension');
+        const hash = apq.sha256Hash.toLowerCase();
+        if (typeof params.query === 'string') {
+          if (sha256(params.query) !== hash) throw requestError(BadRequest, 'provided sha256Hash does not match the query');
+          if (only && !trusted.has(hash)) throw requestError(PersistedQueryOnly);
+          if (!trusted.has(hash)) remember(hash, params.query);
+          return;
+        }
+        const doc = await lookup(hash);
+        if (doc === undefined || (only && !trusted.has(hash))) throw requestError(PersistedQueryNotFound);
+        setParams({ ...params, query: doc });
+        return;
+      }
+      if (only) {
+        const q = params.query;
+        if (typeof q !== 'string' || !trusted.has(sha256(q))) throw requestError(PersistedQueryOnly);
+      }
+    },
+  };
+
+  return {
+    name: 'persisted-operations',
+    yogaPlugins: [yoga],
+    close() {
+      redis?.disconnect();
+    },
+  };
+}
