@@ -2,7 +2,8 @@
  * `gateway schema check / publish / history / diff` as CI runs them: real child processes
  * against a folder registry (and a Redis one), on a private copy of the schema.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { diffSdl } from '../src/registry/diff.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,29 @@ function project(): ProjectCopy {
 }
 
 const src = (p: ProjectCopy) => ['--schema-dir', p.schemaDir, '--resolvers-dir', p.resolversDir];
+
+describe('change classification', () => {
+  const BASE = `
+    type Query { user(id: ID!): User, users(ids: [ID!]!): [User] }
+    "A user"
+    type User { id: ID!, name: String!, age: Int, status: Status }
+    enum Status { ACTIVE, BLOCKED }
+  `;
+  const cases: Array<[string, string, string, string]> = [
+    ['field removed', BASE.replace('age: Int, ', ''), 'BREAKING', 'User.age'],
+    ['field type changed', BASE.replace('age: Int', 'age: String'), 'BREAKING', 'User.age'],
+    ['required argument added', BASE.replace('user(id: ID!)', 'user(id: ID!, tenant: String!)'), 'BREAKING', 'Query.user.tenant'],
+    ['enum value added', BASE.replace('ACTIVE, BLOCKED', 'ACTIVE, BLOCKED, DELETED'), 'DANGEROUS', 'Status.DELETED'],
+    ['field added', BASE.replace('age: Int', 'age: Int, nick: String'), 'SAFE', 'User.nick'],
+    ['description changed', BASE.replace('"A user"', '"Someone"'), 'SAFE', 'User'],
+  ];
+  for (const [name, next, severity, coordinate] of cases) {
+    it(`${name} → ${severity} at ${coordinate}`, async () => {
+      const changes = await diffSdl(BASE, next);
+      expect(changes).toContainEqual(expect.objectContaining({ severity, coordinate }));
+    });
+  }
+});
 
 describe('folder registry', () => {
   const reg = mkdtempSync(join(tmpdir(), 'gw-registry-'));
@@ -62,7 +86,10 @@ describe('folder registry', () => {
     expect(forced.stdout).toContain('published version 3');
 
     const history = await runCli(['schema', 'history', '--registry', reg]);
-    expect(history.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['1', '2', '3']);
+    const rows = history.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(rows.map((r) => r[0])).toEqual(['1', '2', '3']);
+    // Published from this git checkout: each version records the commit.
+    for (const r of rows) expect(r[3]).toMatch(/^[0-9a-f]{12}$/);
     const diff = await runCli(['schema', 'diff', '--registry', reg, '--from', '2', '--to', '3']);
     expect(diff.stdout).toMatch(/BREAKING\s+User\.role/);
   });
@@ -84,6 +111,23 @@ describe('folder registry', () => {
     expect(r.stdout).toMatch(/BROKEN\s+operation AdminRoles \(.*roles\.graphql\)/);
     expect(r.stdout).not.toMatch(/operation Profile/);
     expect(r.stdout).toContain('2 client operation(s) checked, 1 broken');
+    expect(r.stdout).toMatch(/BREAKING\s+User\.role\s.*\(used by AdminRoles\)/);
+  });
+
+  it('a breaking change no listed operation uses is reported as such; persisted JSON counts as operations; Markdown summary', async () => {
+    const q = project();
+    const reg3 = mkdtempSync(join(tmpdir(), 'gw-ops-'));
+    await runCli(['schema', 'publish', '--registry', reg3, ...src(q)]);
+    const persisted = join(q.dir, 'persisted.json');
+    writeFileSync(persisted, JSON.stringify({ abc123: 'query Names { users(ids: ["1"]) { name } }' }));
+    q.editSchema('catalog.graphql', (t) => t.replace('  inStock: Boolean!\n', ''));
+    const md = join(q.dir, 'summary.md');
+    const r = await runCli(['schema', 'check', '--registry', reg3, '--operations', persisted, '--markdown', md, ...src(q)]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/BREAKING\s+Product\.inStock\s.*\(no listed operation uses it\)/);
+    expect(r.stdout).toContain('1 client operation(s) checked, 0 broken');
+    const summary = readFileSync(md, 'utf8');
+    expect(summary).toContain('| BREAKING | `Product.inStock` |');
   });
 
   it('exits 2 naming the file when the schema does not compose', async () => {

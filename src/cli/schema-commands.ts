@@ -6,15 +6,18 @@
 import { buildSchema } from 'graphql';
 import type { Command } from 'commander';
 import { EXIT_INVALID, EXIT_OK, composeForCli, reportFailure, schemaSourceOptions, type CliIO, type SchemaSource } from '../cli.js';
-import { diffSdl, formatChange, type SchemaChange } from '../registry/diff.js';
+import { diffSdl, formatChange } from '../registry/diff.js';
 import { openRegistry } from '../registry/open-registry.js';
-import { checkOperations, type BrokenOperation } from '../registry/operations.js';
+import { loadOperations, usage, validateOperations } from '../registry/operations.js';
+import { currentCommit, renderMarkdown, renderText, summarize, type CheckReport } from '../registry/report.js';
+import { appendFileSync } from 'node:fs';
 import type { SchemaRegistry } from '../registry/types.js';
 
 interface CheckOptions extends SchemaSource {
   registry: string;
   operations?: string;
   json?: boolean;
+  markdown?: string;
 }
 
 async function withRegistry<T>(reg: string, fn: (r: SchemaRegistry) => Promise<T>): Promise<T> {
@@ -26,12 +29,6 @@ async function withRegistry<T>(reg: string, fn: (r: SchemaRegistry) => Promise<T
   }
 }
 
-function summary(changes: SchemaChange[]): Record<string, number> {
-  const out = { BREAKING: 0, DANGEROUS: 0, SAFE: 0 };
-  for (const c of changes) out[c.severity]++;
-  return out;
-}
-
 export function registerSchemaCommands(schema: Command, io: CliIO, setExit: (code: number) => void): void {
   schemaSourceOptions(
     schema
@@ -39,29 +36,29 @@ export function registerSchemaCommands(schema: Command, io: CliIO, setExit: (cod
       .description('compare the composed schema with the latest published version (and check client operations)')
       .requiredOption('--registry <reg>', 'a folder, or a redis:// URL')
       .option('--operations <path>', 'a .graphql file or a folder of client operations to validate')
-      .option('--json', 'machine-readable output'),
+      .option('--json', 'machine-readable output')
+      .option('--markdown <file>', 'append a Markdown summary (default: $GITHUB_STEP_SUMMARY when set)'),
   ).action(async (opts: CheckOptions) => {
     try {
       const composed = await composeForCli(opts);
       await withRegistry(opts.registry, async (registry) => {
         const latest = await registry.latest();
-        const changes = latest ? await diffSdl(latest.sdl, composed.sdl) : [];
-        let broken: BrokenOperation[] = [];
-        let checked = 0;
-        if (opts.operations) ({ broken, checked } = checkOperations(buildSchema(composed.sdl), opts.operations, process.cwd()));
-        const breaking = changes.some((c) => c.severity === 'BREAKING') || broken.length > 0;
-        if (opts.json) {
-          io.out.write(`${JSON.stringify({ registry: registry.location, baseVersion: latest?.version ?? null, breaking, summary: summary(changes), changes, operations: { checked, broken } }, null, 2)}\n`);
-        } else {
-          io.out.write(latest ? `comparing with version ${latest.version} in ${registry.location}\n` : `${registry.location} has no published version: nothing to compare\n`);
-          for (const c of changes) io.out.write(`${formatChange(c)}\n`);
-          const s = summary(changes);
-          io.out.write(`${changes.length} change(s): ${s.BREAKING} breaking, ${s.DANGEROUS} dangerous, ${s.SAFE} safe\n`);
-          if (opts.operations) {
-            for (const b of broken) io.out.write(`BROKEN    operation ${b.operation} (${b.file}): ${b.errors.join('; ')}\n`);
-            io.out.write(`${checked} client operation(s) checked, ${broken.length} broken\n`);
+        const changes: CheckReport['changes'] = latest ? await diffSdl(latest.sdl, composed.sdl) : [];
+        let operations: CheckReport['operations'] = null;
+        if (opts.operations) {
+          const { operations: ops, unreadable } = loadOperations(opts.operations, process.cwd());
+          const broken = [...unreadable, ...validateOperations(buildSchema(composed.sdl), ops)];
+          operations = { checked: ops.length, broken };
+          if (latest) {
+            const used = usage(buildSchema(latest.sdl), ops);
+            for (const c of changes) if (c.severity === 'BREAKING') c.usedBy = used.get(c.coordinate) ?? [];
           }
         }
+        const breaking = changes.some((c) => c.severity === 'BREAKING') || (operations?.broken.length ?? 0) > 0;
+        const report: CheckReport = { registry: registry.location, baseVersion: latest?.version ?? null, breaking, summary: summarize(changes), changes, operations };
+        io.out.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report, (io.out as { isTTY?: boolean }).isTTY === true));
+        const md = opts.markdown ?? process.env.GITHUB_STEP_SUMMARY;
+        if (md) appendFileSync(md, renderMarkdown(report));
         setExit(breaking ? EXIT_INVALID : EXIT_OK);
       });
     } catch (err) {
@@ -89,7 +86,7 @@ export function registerSchemaCommands(schema: Command, io: CliIO, setExit: (cod
             return;
           }
         }
-        const { version, created } = await registry.publish(composed.sdl);
+        const { version, created } = await registry.publish(composed.sdl, currentCommit());
         io.out.write(created ? `published version ${version.version} to ${registry.location}\n` : `unchanged: version ${version.version} is already the latest\n`);
         setExit(EXIT_OK);
       });
@@ -104,18 +101,20 @@ export function registerSchemaCommands(schema: Command, io: CliIO, setExit: (cod
     .requiredOption('--registry <reg>', 'a folder, or a redis:// URL')
     .action(async (opts: { registry: string }) => {
       await withRegistry(opts.registry, async (registry) => {
-        for (const v of await registry.list()) io.out.write(`${v.version}\t${v.publishedAt}\t${v.hash.slice(0, 12)}\n`);
+        for (const v of await registry.list()) io.out.write(`${v.version}\t${v.publishedAt}\t${v.hash.slice(0, 12)}\t${v.commit?.slice(0, 12) ?? '-'}\n`);
       });
       setExit(EXIT_OK);
     });
 
   schema
-    .command('diff')
+    .command('diff [from] [to]')
     .description('changes between two published versions (default: the last two)')
     .requiredOption('--registry <reg>', 'a folder, or a redis:// URL')
     .option('--from <n>', 'older version', (v) => Number.parseInt(v, 10))
     .option('--to <n>', 'newer version', (v) => Number.parseInt(v, 10))
-    .action(async (opts: { registry: string; from?: number; to?: number }) => {
+    .action(async (fromArg: string | undefined, toArg: string | undefined, opts: { registry: string; from?: number; to?: number }) => {
+      if (fromArg !== undefined) opts.from = Number.parseInt(fromArg, 10);
+      if (toArg !== undefined) opts.to = Number.parseInt(toArg, 10);
       await withRegistry(opts.registry, async (registry) => {
         const all = await registry.list();
         const to = opts.to ?? all[all.length - 1]?.version;

@@ -62,14 +62,14 @@ export class FileRegistry implements SchemaRegistry {
     }
   }
 
-  async publish(sdl: string): Promise<{ version: SchemaVersion; created: boolean }> {
+  async publish(sdl: string, commit?: string): Promise<{ version: SchemaVersion; created: boolean }> {
     const unlock = await this.#lock();
     try {
       const all = await this.list();
       const hash = sdlHash(sdl);
       const last = all[all.length - 1];
       if (last && last.hash === hash) return { version: (await this.get(last.version))!, created: false };
-      const meta: VersionMeta = { version: (last?.version ?? 0) + 1, hash, publishedAt: new Date().toISOString() };
+      const meta: VersionMeta = { version: (last?.version ?? 0) + 1, hash, publishedAt: new Date().toISOString(), ...(commit ? { commit } : {}) };
       await writeFile(join(this.#dir, `v${meta.version}.graphql`), sdl);
       const tmp = join(this.#dir, `.index.${process.pid}.tmp`);
       await writeFile(tmp, `${JSON.stringify([...all, meta], null, 2)}\n`);

@@ -17,7 +17,7 @@ if last then
 else
   ARGV[3] = '1'
 end
-local entry = cjson.encode({ version = tonumber(ARGV[3]), hash = ARGV[1], publishedAt = ARGV[2], sdl = ARGV[4] })
+local entry = cjson.encode({ version = tonumber(ARGV[3]), hash = ARGV[1], publishedAt = ARGV[2], sdl = ARGV[4], commit = ARGV[5] ~= '' and ARGV[5] or nil })
 redis.call('RPUSH', KEYS[1], entry)
 return '+' .. entry
 `;
@@ -57,8 +57,8 @@ export class RedisRegistry implements SchemaRegistry {
     return raw ? (JSON.parse(raw) as SchemaVersion) : undefined;
   }
 
-  async publish(sdl: string): Promise<{ version: SchemaVersion; created: boolean }> {
-    const out = (await this.#client.eval(PUBLISH, 1, this.#key, sdlHash(sdl), new Date().toISOString(), '', sdl)) as string;
+  async publish(sdl: string, commit?: string): Promise<{ version: SchemaVersion; created: boolean }> {
+    const out = (await this.#client.eval(PUBLISH, 1, this.#key, sdlHash(sdl), new Date().toISOString(), '', sdl, commit ?? '')) as string;
     const created = out.startsWith('+');
     return { version: JSON.parse(created ? out.slice(1) : out) as SchemaVersion, created };
   }

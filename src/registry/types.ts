@@ -5,6 +5,8 @@ export interface SchemaVersion {
   /** sha256 of the SDL, to tell "unchanged" without comparing text. */
   hash: string;
   publishedAt: string;
+  /** The git commit the schema was published from, when known (GITHUB_SHA, CI_COMMIT_SHA or `git rev-parse`). */
+  commit?: string;
   sdl: string;
 }
 
@@ -20,6 +22,6 @@ export interface SchemaRegistry {
    * Appends `sdl` as a new version unless it equals the latest (then returns the latest with
    * `created: false`). Atomic against concurrent publishers: each gets a distinct version.
    */
-  publish(sdl: string): Promise<{ version: SchemaVersion; created: boolean }>;
+  publish(sdl: string, commit?: string): Promise<{ version: SchemaVersion; created: boolean }>;
   close(): Promise<void>;
 }
