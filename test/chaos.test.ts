@@ -38,7 +38,7 @@ it('every request answers within its deadline with a valid status while upstream
     const m = MODES[Math.floor(rand() * MODES.length)]!;
     gw.demo.catalog.recorder.behaviour = { ...m, failStatus: m.failStatus ? 14 : 0 };
   }, 25);
-  const outcomes: Array<{ status: number; ms: number; kind: string }> = [];
+  const outcomes: Array<{ status: number; ms: number; kind: string; degraded: boolean }> = [];
   try {
     for (let round = 0; round < 10; round++) {
       await Promise.all(
@@ -47,11 +47,11 @@ it('every request answers within its deadline with a valid status while upstream
           if (i % 2 === 0) {
             const r = await gw.gql('{ users(ids: ["1", "2"]) { id orders { id items { product { name } } } } product(id: "p1") { name } }');
             expect(r.body.data !== undefined || r.body.errors !== undefined).toBe(true);
-            outcomes.push({ status: r.status, ms: Date.now() - started, kind: 'graphql' });
+            outcomes.push({ status: r.status, ms: Date.now() - started, kind: 'graphql', degraded: (r.body.errors?.length ?? 0) > 0 });
           } else {
             const res = await fetch(`${gw.url}/api/users/${i}`);
             await res.arrayBuffer();
-            outcomes.push({ status: res.status, ms: Date.now() - started, kind: 'rest' });
+            outcomes.push({ status: res.status, ms: Date.now() - started, kind: 'rest', degraded: res.status >= 500 });
           }
         }),
       );
@@ -66,7 +66,8 @@ it('every request answers within its deadline with a valid status while upstream
     // 300 ms upstream timeouts, a retry and scheduling slack on a loaded machine.
     expect(o.ms).toBeLessThan(2500);
   }
-  expect(new Set(outcomes.filter((o) => o.kind === 'rest').map((o) => o.status)).size).toBeGreaterThan(1);
+  // The chaos did reach clients, so the checks above were exercised under failure; recovery is checked below.
+  expect(outcomes.some((o) => o.degraded)).toBe(true);
   gw.demo.reset();
   await new Promise((r) => setTimeout(r, 150));
   expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);

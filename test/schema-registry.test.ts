@@ -45,7 +45,8 @@ describe('change classification', () => {
   }
 });
 
-describe('folder registry', () => {
+// Each CLI run is a fresh Node process compiling TypeScript: allow for a loaded 2-core machine.
+describe('folder registry', { timeout: 90_000 }, () => {
   const reg = mkdtempSync(join(tmpdir(), 'gw-registry-'));
   const p = project();
 
@@ -156,7 +157,7 @@ describe('folder registry', () => {
   });
 });
 
-describe.skipIf(noRedis)('redis registry', () => {
+describe.skipIf(noRedis)('redis registry', { timeout: 60_000 }, () => {
   const prefix = testPrefix('registry');
   afterAll(() => dropPrefix(prefix));
   const reg = `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}`;
