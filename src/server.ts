@@ -14,7 +14,8 @@ import type { GraphQLSchema } from 'graphql';
 import type { GatewayConfig } from './config/schema.js';
 import { RequestContext } from './context.js';
 import { GatewayError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge, isGatewayError } from './errors.js';
-import { createGatewayYoga, type ServerContext } from './graphql/create-yoga.js';
+import { createGatewayYoga, gatewayMaskError, type ServerContext } from './graphql/create-yoga.js';
+import { createGraphqlFastPath, type GraphqlFastPath } from './graphql/fast-path.js';
 import type { GraphQLContext } from './graphql/define-resolvers.js';
 import { buildPluginChain, type PluginChain } from './plugins/index.js';
 import type { GatewayPlugin } from './plugins/types.js';
@@ -119,6 +120,7 @@ class GatewayServer implements Gateway {
   readonly logger: Logger;
   readonly events: GatewayEvents;
   readonly #yoga: YogaServerInstance<ServerContext, GraphQLContext>;
+  readonly #fast: GraphqlFastPath | undefined;
   readonly #chain: PluginChain;
   readonly #routes: RouteTable;
   readonly #graphqlPath: string;
@@ -147,6 +149,11 @@ class GatewayServer implements Gateway {
       logger: this.logger,
       plugins: this.#chain.yogaPlugins,
     });
+    // Trusted-documents-only mode is enforced by a yoga hook (onParams), so such a gateway keeps yoga's full path.
+    const gql = opts.config.graphql;
+    this.#fast = gql.fastPath && !gql.persistedOperations?.onlyPersisted
+      ? createGraphqlFastPath(this.#yoga, { maskError: gatewayMaskError(this.logger), compressionThreshold: opts.config.server.compression ? 1024 : undefined })
+      : undefined;
     this.handle = (req, res) => {
       void this.#handle(req, res);
     };
@@ -233,7 +240,15 @@ class GatewayServer implements Gateway {
       ctx.body = await readBody(req, (ctx.state.maxBodyBytes as number | undefined) ?? this.config.server.maxBodyBytes);
       // yoga's node adapter takes an already-read body from `req.body`.
       req.body = ctx.body;
+      if (this.#fast) {
+        const done = this.#fast.handle(ctx);
+        if (done === true || (done !== false && (await done))) {
+          ctx.graphqlPath = 'direct';
+          return;
+        }
+      }
     }
+    ctx.graphqlPath = 'yoga';
     await this.#yoga.handle(req, ctx.res, { gw: ctx });
   }
 

@@ -47,6 +47,14 @@ describe('cors', () => {
     expect(evil.headers.get('vary')).toMatch(/Origin/);
     const q = await gw.gql('{ user(id: "1") { name } }', undefined, { Origin: APP });
     expect(q.headers.get('access-control-allow-origin')).toBe(APP);
+    // GraphQL answers follow the same allowlist (yoga's own CORS, which reflects any origin, is off).
+    const evilQ = await gw.gql('{ user(id: "1") { name } }', undefined, { Origin: 'https://evil.example' });
+    expect(evilQ.status).toBe(200);
+    expect(evilQ.headers.get('access-control-allow-origin')).toBeNull();
+    expect(evilQ.headers.get('access-control-allow-credentials')).toBeNull();
+    const evilGet = await fetch(`${gw.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { Origin: 'https://evil.example', accept: 'application/json' } });
+    expect(evilGet.status).toBe(200);
+    expect(evilGet.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('refuses "*" together with credentials in the config', () => {

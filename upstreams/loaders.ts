@@ -25,26 +25,45 @@ function ids(keys: readonly string[]): string {
   return keys.map(encodeURIComponent).join(',');
 }
 
-export function createLoaders(upstreams: Upstreams, ctx: RequestContext): Loaders {
-  const users = upstreams.http('users');
-  const orders = upstreams.http('orders');
-  const catalog = upstreams.grpc('catalog');
-  return {
-    userById: new DataLoader(async (keys) => {
-      const found = (await users.json<User[]>(ctx, 'GET', `/users?ids=${ids(keys)}`)) ?? [];
+/** One batch call per tick per endpoint; each loader is created on first use (S1 needs one of three). */
+class RequestLoaders implements Loaders {
+  readonly #upstreams: Upstreams;
+  readonly #ctx: RequestContext;
+  #userById: Loaders['userById'] | undefined;
+  #ordersByUserId: Loaders['ordersByUserId'] | undefined;
+  #productById: Loaders['productById'] | undefined;
+
+  constructor(upstreams: Upstreams, ctx: RequestContext) {
+    this.#upstreams = upstreams;
+    this.#ctx = ctx;
+  }
+
+  get userById(): Loaders['userById'] {
+    return (this.#userById ??= new DataLoader(async (keys) => {
+      const found = (await this.#upstreams.http('users').json<User[]>(this.#ctx, 'GET', `/users?ids=${ids(keys)}`)) ?? [];
       const byId = new Map(found.map((u) => [String(u.id), u]));
       return keys.map((k) => byId.get(k) ?? null);
-    }),
-    ordersByUserId: new DataLoader(async (keys) => {
-      const found = (await orders.json<Order[]>(ctx, 'GET', `/orders?userIds=${ids(keys)}`)) ?? [];
+    }));
+  }
+
+  get ordersByUserId(): Loaders['ordersByUserId'] {
+    return (this.#ordersByUserId ??= new DataLoader(async (keys) => {
+      const found = (await this.#upstreams.http('orders').json<Order[]>(this.#ctx, 'GET', `/orders?userIds=${ids(keys)}`)) ?? [];
       const byUser = new Map<string, Order[]>(keys.map((k) => [k, []]));
       for (const o of found) byUser.get(String(o.userId))?.push(o);
       return keys.map((k) => byUser.get(k)!);
-    }),
-    productById: new DataLoader(async (keys) => {
-      const res = await catalog.unary<{ products: Product[] }>(ctx, 'GetProducts', { ids: keys }, { idempotent: true });
+    }));
+  }
+
+  get productById(): Loaders['productById'] {
+    return (this.#productById ??= new DataLoader(async (keys) => {
+      const res = await this.#upstreams.grpc('catalog').unary<{ products: Product[] }>(this.#ctx, 'GetProducts', { ids: keys }, { idempotent: true });
       const byId = new Map(res.products.map((p) => [p.id, p]));
       return keys.map((k) => byId.get(k) ?? null);
-    }),
-  };
+    }));
+  }
+}
+
+export function createLoaders(upstreams: Upstreams, ctx: RequestContext): Loaders {
+  return new RequestLoaders(upstreams, ctx);
 }

@@ -74,6 +74,10 @@ const graphql = z.strictObject({
   fieldCosts: z.record(z.string(), nonNegativeInt).default({}),
   /** Report the computed cost in `extensions.cost` of every response. */
   exposeCost: z.boolean().default(false),
+  /** Execute queries and mutations with graphql-jit (compiled once per operation). */
+  jit: z.boolean().default(true),
+  /** Answer plain JSON POSTs without yoga's Fetch-API layer (src/graphql/fast-path.ts). */
+  fastPath: z.boolean().default(true),
   persistedOperations: z
     .strictObject({
       file: z.string().optional(),

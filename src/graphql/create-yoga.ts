@@ -14,6 +14,7 @@ import type { GraphQLContext } from './define-resolvers.js';
 import type { GraphqlConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { renderOfflineGraphiQL } from './graphiql-page.js';
+import { useCompiledExecution } from './compiled-execution.js';
 
 export interface ServerContext {
   gw: RequestContext;
@@ -64,10 +65,23 @@ export function toGraphQLError(error: unknown, message: string): Error {
   });
 }
 
+/** yoga's error masking with the gateway's rule: gateway errors keep their code, the rest is masked and logged. */
+export function gatewayMaskError(logger: Logger) {
+  return (error: unknown, message: string): Error => {
+    const out = toGraphQLError(error, message);
+    const original = (error as GraphQLError).originalError;
+    if (!isGatewayError(original) && !(original instanceof GraphQLError) && original) {
+      logger.error({ err: original }, 'resolver error');
+    }
+    return out;
+  };
+}
+
 export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<ServerContext, GraphQLContext> {
   const { upstreams, logger } = opts;
   const plugins: YogaPlugin[] = [useOperationName() as YogaPlugin, ...opts.plugins];
   if (!opts.config.introspection) plugins.unshift(useNoIntrospection());
+  if (opts.config.jit) plugins.push(useCompiledExecution());
   return createYoga<ServerContext, GraphQLContext>({
     schema: applyFieldAuthorization(opts.schema),
     graphqlEndpoint: opts.config.path,
@@ -84,16 +98,9 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
       warn: (...args) => logger.warn({ args }, 'yoga'),
       error: (...args) => logger.error({ args }, 'yoga'),
     },
-    maskedErrors: {
-      maskError: (error, message) => {
-        const out = toGraphQLError(error, message);
-        const original = (error as GraphQLError).originalError;
-        if (!isGatewayError(original) && !(original instanceof GraphQLError) && original) {
-          logger.error({ err: original }, 'resolver error');
-        }
-        return out;
-      },
-    },
+    maskedErrors: { maskError: gatewayMaskError(logger) },
+    // CORS is the gateway's (server.cors, src/plugins/use-cors.ts): yoga's default would reflect any origin.
+    cors: false,
     context: ({ gw }) => ({ gw, upstreams, loaders: createLoaders(upstreams, gw) }) as GraphQLContext,
     plugins,
   });

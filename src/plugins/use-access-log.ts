@@ -35,6 +35,7 @@ export function useAccessLog(opts: AccessLogOptions): GatewayPlugin {
           clientIp: ctx.ip || ctx.req.socket.remoteAddress,
           clientId: ctx.identity?.clientId,
           operationName: ctx.operationName,
+          graphql: ctx.graphqlPath,
           errorCode: ctx.errorCode,
           limits: ctx.limits,
           traceId: ctx.traceId,

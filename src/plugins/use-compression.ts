@@ -82,6 +82,11 @@ export function createEncoder(enc: Encoding): Transform {
   return enc === 'br' ? createBrotliCompress(BROTLI_PARAMS) : createGzip({ level: 6 });
 }
 
+/** Compresses a complete body (a GraphQL answer built in memory). */
+export function compressWhole(enc: Encoding, raw: Buffer): Promise<Buffer> {
+  return enc === 'br' ? brotliAsync(raw, BROTLI_PARAMS) : gzipAsync(raw);
+}
+
 /** Compresses whole GraphQL responses (they are small and already complete). */
 function yogaCompression(threshold: number): YogaPlugin {
   return {
@@ -99,10 +104,10 @@ function yogaCompression(threshold: number): YogaPlugin {
         setResponse(new fetchAPI.Response(raw, { status: response.status, statusText: response.statusText, headers: out }));
         return;
       }
-      const body = enc === 'br' ? await brotliAsync(raw, BROTLI_PARAMS) : await gzipAsync(raw);
+      const body = await compressWhole(enc, raw);
       out.set('content-encoding', enc);
       out.set('content-length', String(body.length));
-      setResponse(new fetchAPI.Response(body, { status: response.status, statusText: response.statusText, headers: out }));
+      setResponse(new fetchAPI.Response(new Uint8Array(body), { status: response.status, statusText: response.statusText, headers: out }));
     },
   };
 }

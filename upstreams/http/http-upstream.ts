@@ -13,13 +13,6 @@ import { createTargets } from '../targets.js';
 /** Headers that identify the caller; set by the gateway only. */
 export const IDENTITY_HEADERS = ['x-user-id', 'x-user-roles', 'x-client-id'] as const;
 
-class DeadlineExceeded extends Error {
-  constructor() {
-    super('deadline exceeded');
-  }
-}
-const DEADLINE = new DeadlineExceeded();
-
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
@@ -38,7 +31,7 @@ function errorCode(err: unknown): string | undefined {
 /** Maps a transport error to the gateway's upstream error codes. */
 export function mapTransportError(upstream: string, err: unknown, timeoutMs: number): GatewayError {
   if (isGatewayError(err)) return err;
-  if (err === DEADLINE || (err as Error)?.name === 'HeadersTimeoutError' || (err as { code?: string })?.code === 'UND_ERR_HEADERS_TIMEOUT' || (err as { code?: string })?.code === 'UND_ERR_BODY_TIMEOUT') {
+  if ((err as Error)?.name === 'HeadersTimeoutError' || (err as { code?: string })?.code === 'UND_ERR_HEADERS_TIMEOUT' || (err as { code?: string })?.code === 'UND_ERR_BODY_TIMEOUT') {
     return UpstreamTimeout(upstream, timeoutMs).asUpstreamFailure(err);
   }
   const code = errorCode(err);
@@ -146,31 +139,28 @@ export class HttpUpstream implements UpstreamInfo {
   async #send(call: HttpCall): Promise<HttpResult> {
     const target = call.target ?? this.targets[0]!;
     const pool = this.#pools[target.index]!;
-    const remaining = call.deadline - Date.now();
+    const remaining = Math.ceil(call.deadline - Date.now());
     if (remaining <= 0) throw UpstreamTimeout(this.name, this.config.timeoutMs).asUpstreamFailure();
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(DEADLINE), remaining);
     target.active++;
     let res;
     try {
+      // The deadline bounds the wait for the answer's head; once the body streams, it bounds each
+      // pause between chunks (a long download keeps going while data flows). undici's own timers
+      // serve both, so a call costs no AbortController and no timer of ours.
       res = await pool.request({
         method: call.method as 'GET',
         path: call.path,
         headers: call.headers as Record<string, string>,
         body: call.body,
-        signal: controller.signal,
-        headersTimeout: 0,
-        bodyTimeout: 0,
+        headersTimeout: remaining,
+        bodyTimeout: remaining,
       });
     } catch (err) {
-      clearTimeout(timer);
       target.active--;
-      throw mapTransportError(this.name, controller.signal.aborted ? DEADLINE : err, Math.round(remaining));
+      throw mapTransportError(this.name, err, remaining);
     }
     const body = res.body;
-    // The deadline keeps running while the body streams; it ends with the body.
     body.once('close', () => {
-      clearTimeout(timer);
       target.active--;
     });
     return { statusCode: res.statusCode, headers: res.headers, body, target };
