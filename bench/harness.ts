@@ -145,6 +145,8 @@ export interface LoadSpec {
   expectBody?: string;
   connections: number;
   durationSec: number;
+  /** Steady load: at most this many requests per second in all (autocannon's overallRate). */
+  overallRate?: number;
 }
 
 export interface RunResult {
@@ -181,6 +183,7 @@ export async function load(spec: LoadSpec): Promise<RunResult> {
     expectBody: spec.expectBody,
     connections: spec.connections,
     duration: spec.durationSec,
+    ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
   });
   return toRunResult(raw);
 }
