@@ -105,6 +105,14 @@ describe('bearer tokens', () => {
     expect(res.status).toBe(403);
     expect(body.code).toBe('FORBIDDEN');
   });
+
+  it('a token verified once (and remembered) is still held to each route\'s auth and roles', async () => {
+    const customer = `Bearer ${await good({ roles: ['customer'] })}`;
+    // Verified and remembered on a route without roles...
+    expect((await get('/echo/x', { authorization: customer })).res.status).toBe(200);
+    // ...then refused on a route that needs a role it lacks, every time.
+    for (let i = 0; i < 3; i++) expect((await get('/admin/x', { authorization: customer })).res.status).toBe(403);
+  });
 });
 
 describe('JWKS rotation', () => {
@@ -120,6 +128,21 @@ describe('JWKS rotation', () => {
     const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await get('/echo/x', { authorization: `Bearer ${await good({}, stranger)}` })).res.status));
     expect(new Set(statuses)).toEqual(new Set([401]));
     expect(jwks.hits - before).toBeLessThanOrEqual(2);
+  });
+
+  it('a key removed from the JWKS stops working once the set is refetched, even for a token verified before', async () => {
+    const retiring = await createSigningKey('RS256', 'rsa-retiring');
+    jwks.keys.push(retiring);
+    await new Promise((r) => setTimeout(r, 350));
+    const token = `Bearer ${await good({}, retiring)}`;
+    expect((await get('/echo/x', { authorization: token })).res.status).toBe(200);
+    expect((await get('/echo/x', { authorization: token })).res.status).toBe(200); // remembered
+    jwks.keys.splice(jwks.keys.indexOf(retiring), 1);
+    await new Promise((r) => setTimeout(r, 350));
+    // Any unknown kid makes the gateway refetch the set; the retired key is gone from it.
+    const newcomer = await createSigningKey('RS256', 'rsa-newcomer');
+    expect((await get('/echo/x', { authorization: `Bearer ${await good({}, newcomer)}` })).res.status).toBe(401);
+    expect((await get('/echo/x', { authorization: token })).res.status).toBe(401);
   });
 });
 

@@ -3,6 +3,11 @@
  * against a PEM public key or a remote JWKS (cached; refetched on an unknown `kid`, at most
  * once per cooldown so a flood of unknown kids cannot hammer the identity provider).
  * Every failure becomes a short, client-safe reason for the 401.
+ *
+ * A verified token is remembered (by its exact text) so that a client sending the same token
+ * on every request pays for one signature check, not one per request. An entry never outlives
+ * the token's `exp` (nor a few minutes without one), and is dropped as soon as the JWKS it was
+ * checked against has been refetched (key rotation). The table is bounded.
  */
 import { createRemoteJWKSet, importSPKI, jwtVerify, errors, type JWTPayload, type JWTVerifyGetKey, type CryptoKey, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
 import type { JwtConfig } from '../config/schema.js';
@@ -43,15 +48,32 @@ export function reasonFor(err: unknown): string {
   return 'invalid token';
 }
 
+/** How long a token without `exp` is remembered. */
+const NO_EXP_TTL_MS = 5 * 60_000;
+
+interface Remembered {
+  result: VerifiedToken;
+  /** Date.now() after which the token is verified again. */
+  until: number;
+  /** The JWKS document it was checked against (undefined without a JWKS). */
+  keys: unknown;
+}
+
+type RemoteJwks = ReturnType<typeof createRemoteJWKSet>;
+
 export class JwtVerifier {
   readonly #config: JwtConfig;
   readonly #secret: Uint8Array | undefined;
-  readonly #jwks: JWTVerifyGetKey | undefined;
+  readonly #jwks: RemoteJwks | undefined;
+  readonly #remembered = new Map<string, Remembered>();
+  /** Most verified tokens remembered at once (`auth.jwt.cacheSize`; 0: none); the oldest goes first. */
+  readonly #maxRemembered: number;
   readonly #spki = new Map<string, Promise<CryptoKey>>();
   readonly #getKey: JWTVerifyGetKey;
 
   constructor(config: JwtConfig, opts: JwtVerifierOptions = {}) {
     this.#config = config;
+    this.#maxRemembered = config.cacheSize;
     this.#secret = config.secret ? new TextEncoder().encode(config.secret) : undefined;
     this.#jwks = config.jwksUrl
       ? createRemoteJWKSet(new URL(config.jwksUrl), {
@@ -84,7 +106,20 @@ export class JwtVerifier {
     throw new TokenRejected('algorithm not allowed');
   }
 
+  /** A token verified earlier and still valid, without checking its signature again. */
+  remembered(token: string): VerifiedToken | undefined {
+    const hit = this.#remembered.get(token);
+    if (!hit) return undefined;
+    if (Date.now() >= hit.until || (this.#jwks && this.#jwks.jwks() !== hit.keys)) {
+      this.#remembered.delete(token);
+      return undefined;
+    }
+    return hit.result;
+  }
+
   async verify(token: string): Promise<VerifiedToken> {
+    const known = this.remembered(token);
+    if (known) return known;
     const c = this.#config;
     const { payload } = await jwtVerify(token, this.#getKey, {
       algorithms: c.algorithms,
@@ -93,7 +128,14 @@ export class JwtVerifier {
       requiredClaims: c.requiredClaims,
       clockTolerance: c.clockToleranceSec,
     });
-    return { payload, roles: rolesFrom(payload, c.rolesClaim) };
+    const result = { payload, roles: rolesFrom(payload, c.rolesClaim) };
+    const now = Date.now();
+    const until = typeof payload.exp === 'number' ? Math.min(payload.exp * 1000, now + NO_EXP_TTL_MS) : now + NO_EXP_TTL_MS;
+    if (until > now && this.#maxRemembered > 0) {
+      if (this.#remembered.size >= this.#maxRemembered) this.#remembered.delete(this.#remembered.keys().next().value!);
+      this.#remembered.set(token, { result, until, keys: this.#jwks?.jwks() });
+    }
+    return result;
   }
 }
 

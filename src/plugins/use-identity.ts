@@ -12,7 +12,6 @@
  * Upstreams then receive the verified identity as X-User-Id / X-User-Roles / X-Client-Id
  * (HTTP headers or gRPC metadata); copies sent by the client are always removed first.
  */
-import type { JWTPayload } from 'jose';
 import type { AuthConfig, RouteConfig } from '../config/schema.js';
 import type { Identity, RequestContext } from '../context.js';
 import { Forbidden, Unauthenticated } from '../errors.js';
@@ -35,12 +34,6 @@ interface RouteRule {
   roles: ReadonlySet<string> | null;
 }
 
-interface CachedToken {
-  identity: Identity;
-  /** ms epoch after which the cached verification is void. */
-  until: number;
-}
-
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 
 function challenge(reason: string): Record<string, string> {
@@ -56,23 +49,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   for (const r of opts.routes ?? []) {
     if (r.auth !== 'none' || r.roles?.length) rules.set(r.name, { auth: r.auth, roles: r.roles?.length ? new Set(r.roles) : null });
   }
-  const cacheSize = opts.auth.jwt?.cacheSize ?? 0;
-  const cache = new Map<string, CachedToken>();
-
-  function remember(token: string, identity: Identity, payload: JWTPayload): void {
-    if (cacheSize === 0) return;
-    const until = typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000;
-    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
-    cache.set(token, { identity, until: Math.min(until, Date.now() + 300_000) });
-  }
-
   async function fromToken(ctx: RequestContext, token: string): Promise<void> {
-    const hit = cache.get(token);
-    if (hit && hit.until > Date.now()) {
-      ctx.identity = hit.identity;
-      return;
-    }
-    if (hit) cache.delete(token);
     let verified;
     try {
       verified = await verifier!.verify(token);
@@ -83,7 +60,6 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
     const sub = typeof verified.payload.sub === 'string' ? verified.payload.sub : undefined;
     const identity: Identity = { kind: 'jwt', subject: sub, roles: verified.roles, clientId: sub ?? ctx.ip, claims: verified.payload };
     ctx.identity = identity;
-    remember(token, identity, verified.payload);
     enforce(ctx);
   }
 
