@@ -260,3 +260,30 @@ export function summarise(samples: Sample[], gateway = 'gateway'): { systems: Sy
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * Latency without load: `count` requests one after another on one keep-alive connection,
+ * timed with performance.now() (autocannon's whole-millisecond buckets cannot show a
+ * sub-millisecond difference). Returns p50 and p99 in microseconds.
+ */
+export async function unloadedLatency(url: string, count: number, headers: Record<string, string> = {}): Promise<{ p50Us: number; p99Us: number }> {
+  const { Pool } = await import('undici');
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections: 1 });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count + 500; i++) {
+      const t0 = performance.now();
+      const res = await pool.request({ method: 'GET', path: u.pathname + u.search, headers });
+      await res.body.dump();
+      if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}`);
+      if (i >= 500) times.push(performance.now() - t0); // the first 500 warm the connection and the JIT
+    }
+  } finally {
+    await pool.close();
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 1000);
+  return { p50Us: at(0.5), p99Us: at(0.99) };
+}
+

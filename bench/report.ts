@@ -13,6 +13,8 @@ export interface ScenarioReport {
   ratios: Ratio[];
   skipped: Array<{ system: string; reason: string }>;
   samples: Sample[];
+  /** Sequential requests on an idle machine state (no other load), per system, in µs. */
+  unloaded?: Array<{ system: string; p50Us: number; p99Us: number }>;
 }
 
 export interface BenchReport {
@@ -43,7 +45,14 @@ export function renderMarkdown(r: BenchReport): string {
     }
     const direct = s.systems.find((m) => m.system === 'direct');
     const lead = s.systems.find((m) => m.system === s.lead);
-    if (direct && lead) lines.push(`- added latency over the direct call: p50 +${lead.p50 - direct.p50} ms, p99 +${lead.p99 - direct.p99} ms`);
+    if (direct && lead) lines.push(`- added latency over the direct call under this load: p50 +${lead.p50 - direct.p50} ms, p99 +${lead.p99 - direct.p99} ms`);
+    const quiet = s.unloaded;
+    const qLead = quiet?.find((q) => q.system === s.lead);
+    const qDirect = quiet?.find((q) => q.system === 'direct');
+    if (quiet?.length) {
+      lines.push(`- without load (one connection, requests one after another), p50 / p99 in µs: ${quiet.map((q) => `${q.system} ${q.p50Us} / ${q.p99Us}`).join('; ')}`);
+      if (qLead && qDirect) lines.push(`- added latency over the direct call without load: p50 +${qLead.p50Us - qDirect.p50Us} µs, p99 +${qLead.p99Us - qDirect.p99Us} µs`);
+    }
     for (const k of s.skipped) lines.push(`- skipped ${k.system}: ${k.reason}`);
   }
   return lines.join('\n');

@@ -15,7 +15,7 @@ import { cpus, totalmem, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { SignJWT } from 'jose';
-import { ROOT, load, procStats, spawnNode, stopChild, summarise, type Sample, type Spawned } from './harness.js';
+import { ROOT, load, unloadedLatency, procStats, spawnNode, stopChild, summarise, type Sample, type Spawned } from './harness.js';
 import { renderMarkdown, renderSvg, spliceReadme, type BenchReport, type ScenarioReport } from './report.js';
 import { S1_QUERY, S2_QUERY, S3_PATH, S3_UPSTREAM_PATH, gqlBody } from './scenarios.js';
 
@@ -257,9 +257,18 @@ async function main(): Promise<void> {
     }
   }
 
+  // Passthrough latency without load, where a sub-millisecond difference is visible.
+  const unloaded = new Map<string, ScenarioReport['unloaded']>();
+  for (const sc of scenarios.filter((x) => x.id === 'S3')) {
+    const out: NonNullable<ScenarioReport['unloaded']> = [];
+    for (const s of sc.systems) out.push({ system: s.name, ...(await unloadedLatency(s.url, smoke ? 200 : 2000, s.headers)) });
+    unloaded.set(sc.id, out);
+    log(`S3 without load (µs p50/p99): ${out.map((q) => `${q.system} ${q.p50Us}/${q.p99Us}`).join(', ')}`);
+  }
+
   const reports: ScenarioReport[] = scenarios.map((sc) => {
     const { systems, ratios } = summarise(samples.get(sc.id)!, sc.lead);
-    return { id: sc.id, title: sc.title, lead: sc.lead, systems, ratios, skipped: sc.skipped, samples: samples.get(sc.id)! };
+    return { id: sc.id, title: sc.title, lead: sc.lead, systems, ratios, skipped: sc.skipped, samples: samples.get(sc.id)!, unloaded: unloaded.get(sc.id) };
   });
   const report: BenchReport = {
     date: new Date().toISOString(),
