@@ -6,12 +6,15 @@
  *
  * RSS is read from /proc every 10 s. The figure that matters is the growth of RSS from the
  * end of the warm-up (the first 60 s, or a tenth of a short run) to the end. Heap in use is
- * read from the gateway's own /metrics after a full collection (forced by the heap-snapshot
- * signal, `--heapsnapshot-signal`), once before the load and once after it stopped, so
- * "the heap returns to baseline" is a measured pair of numbers, not the sawtooth of lazy GC.
+ * read from the gateway's own /metrics after a full collection (asked for over the inspector
+ * protocol, `HeapProfiler.collectGarbage`, on a loopback-only inspector port), once before the
+ * load and once after it stopped, so "the heap returns to baseline" is a measured pair of
+ * numbers, not the sawtooth of a lazily collected heap.
  * Every response is checked against the expected body; a wrong one fails the run.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { WebSocket } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -36,12 +39,26 @@ function rssMb(pid: number): number {
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
 }
 
-async function heapAfterFullGc(gw: Spawned, base: string): Promise<number> {
-  // Writing a heap snapshot starts with a full, compacting collection; the snapshot is discarded.
-  gw.child.kill('SIGUSR2');
-  for (let i = 0; i < 600 && !readdirSync(work).some((f) => f.endsWith('.heapsnapshot')); i++) await sleep(100);
-  await sleep(2000);
-  for (const f of readdirSync(work)) if (f.endsWith('.heapsnapshot')) rmSync(join(work, f), { force: true });
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Runs a full collection in the gateway through its inspector port, then reads heap in use from /metrics. */
+async function heapAfterFullGc(inspectorPort: number, base: string): Promise<number> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const ws = new WebSocket(target!.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    ws.onerror = () => reject(new Error('inspector connection failed'));
+    ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+    ws.onmessage = (ev) => {
+      if ((JSON.parse(String(ev.data)) as { id?: number }).id === 1) resolve();
+    };
+  });
+  ws.close();
   const text = await (await fetch(`${base}/metrics`)).text();
   const m = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text);
   return m ? Math.round(Number(m[1]) / 104857.6) / 10 : NaN;
@@ -60,8 +77,9 @@ async function main(): Promise<void> {
       catalog: { protocol: 'grpc', targets: [{ url: upstreams.line.catalog }], idempotentMethods: ['GetProducts'] },
     },
   }));
+  const inspectorPort = await freePort();
   const gw = await spawnNode(['bin/gateway.js', 'start', '--config', file], (l) => l.msg === 'listening', {
-    NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${work}`,
+    NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}`,
   });
   running.push(gw);
   const pid = gw.child.pid!;
@@ -72,7 +90,7 @@ async function main(): Promise<void> {
   const s1 = { url, method: 'POST' as const, headers, body: gqlBody(S1_QUERY), expectBody: await expect(S1_QUERY) };
   const s2 = { url, method: 'POST' as const, headers, body: gqlBody(S2_QUERY), expectBody: await expect(S2_QUERY) };
 
-  const heapBefore = await heapAfterFullGc(gw, base);
+  const heapBefore = await heapAfterFullGc(inspectorPort, base);
   const rssStart = rssMb(pid);
   log(`soak: ${seconds} s at ${rate} req/s S1 + ${Math.round(rate / 20)} req/s S2; warm-up ${warmupSec} s; RSS at start ${rssStart} MB, heap after full GC ${heapBefore} MB`);
 
@@ -86,7 +104,7 @@ async function main(): Promise<void> {
   clearInterval(timer);
   const rssEnd = rssMb(pid);
   await sleep(5000);
-  const heapAfter = await heapAfterFullGc(gw, base);
+  const heapAfter = await heapAfterFullGc(inspectorPort, base);
 
   const afterWarmup = samples.find((s) => s.t >= warmupSec)?.rssMb ?? samples[0]?.rssMb ?? rssStart;
   const growthPct = Math.round(((rssEnd - afterWarmup) / afterWarmup) * 1000) / 10;

@@ -152,7 +152,11 @@ class GatewayServer implements Gateway {
     // Trusted-documents-only mode is enforced by a yoga hook (onParams), so such a gateway keeps yoga's full path.
     const gql = opts.config.graphql;
     this.#fast = gql.fastPath && !gql.persistedOperations?.onlyPersisted
-      ? createGraphqlFastPath(this.#yoga, { maskError: gatewayMaskError(this.logger), compressionThreshold: opts.config.server.compression ? 1024 : undefined })
+      ? createGraphqlFastPath(this.#yoga, {
+          maskError: gatewayMaskError(this.logger),
+          compressionThreshold: opts.config.server.compression ? 1024 : undefined,
+          reuseValidation: !this.#chain.plugins.some((p) => p.observesEveryParse),
+        })
       : undefined;
     this.handle = (req, res) => {
       void this.#handle(req, res);

@@ -2,21 +2,14 @@
  * Internal errors are masked (code INTERNAL_SERVER_ERROR, no details) and logged with the
  * request id; bodies over the limit are refused before they are read.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { pino } from 'pino';
 import { createGateway, type Gateway } from '../src/server.js';
 import { configFrom, baseConfig } from './helpers/gateway.js';
 import { ROOT } from './helpers/cli.js';
+import { captureLogs } from './helpers/log-capture.js';
 
-const logged: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    for (const line of chunk.toString().split('\n')) if (line) logged.push(JSON.parse(line) as Record<string, unknown>);
-    cb();
-  },
-});
+const { lines: logged, logger } = captureLogs();
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -33,7 +26,7 @@ beforeAll(async () => {
   });
   const raw = baseConfig();
   raw.server.maxBodyBytes = 2048;
-  gw = createGateway({ config: configFrom(raw), schema, projectRoot: ROOT, logger: pino({ level: 'info', messageKey: 'msg' }, sink) });
+  gw = createGateway({ config: configFrom(raw), schema, projectRoot: ROOT, logger });
   await gw.listen(0, '127.0.0.1');
 });
 afterAll(() => gw.close());

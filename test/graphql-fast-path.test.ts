@@ -4,19 +4,12 @@
  * same requests; status, media type and body must match, and the access log must show which
  * path answered (so a case silently falling back to yoga cannot pass as "direct").
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/demo/index.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { captureLogs } from './helpers/log-capture.js';
 
-const lines: Array<Record<string, any>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, any>);
-    cb();
-  },
-});
+const { lines, logger } = captureLogs();
 
 let demo: DemoUpstreams;
 let direct: TestGateway;
@@ -25,7 +18,7 @@ let full: TestGateway;
 const graphqlConfig = { maxDepth: 6, maxAliases: 5, maxCost: 5000, exposeCost: true };
 beforeAll(async () => {
   demo = await startDemoUpstreams();
-  direct = await startTestGateway({ demo, logger: pino({ level: 'info', messageKey: 'msg' }, sink), configure: (c) => (c.graphql = { ...graphqlConfig }) });
+  direct = await startTestGateway({ demo, logger, configure: (c) => (c.graphql = { ...graphqlConfig }) });
   full = await startTestGateway({ demo, configure: (c) => (c.graphql = { ...graphqlConfig, fastPath: false }) });
 });
 afterAll(async () => {
@@ -84,6 +77,17 @@ describe('answered directly, same as yoga', () => {
       expect({ status: a.status, type: a.type, body: a.body }).toEqual({ status: b.status, type: b.type, body: b.body });
     });
   }
+
+  it('a repeated document text reuses its parse and validation result with the same answers', async () => {
+    for (const body of [{ query: '{ user(id: "2") { name } }' }, { query: '{ user(id: "2") { nope } }' }, { query: '{ a: __typename b: __typename c: __typename d: __typename e: __typename f: __typename }' }]) {
+      const first = await ask(direct, JSON.stringify(body), { accept: GQL });
+      const again = await ask(direct, JSON.stringify(body), { accept: GQL });
+      const reference = await ask(full, JSON.stringify(body), { accept: GQL });
+      expect(again.path).toBe('direct');
+      expect({ status: again.status, body: again.body }).toEqual({ status: first.status, body: first.body });
+      expect({ status: again.status, body: again.body }).toEqual({ status: reference.status, body: reference.body });
+    }
+  });
 
   it('a failing upstream gives the same partial data and code', async () => {
     demo.users.recorder.behaviour.failStatus = 500;

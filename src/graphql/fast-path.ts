@@ -12,7 +12,7 @@
  * (GraphQL over HTTP: `application/graphql-response+json` answers request errors with 4xx,
  * `application/json` with 200); test/graphql-fast-path.test.ts compares both paths.
  */
-import { GraphQLError, getOperationAST, type ExecutionResult } from 'graphql';
+import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../context.js';
@@ -51,11 +51,23 @@ interface Params {
   operationName?: string | null;
 }
 
+/** What parsing and validating one document text gave, kept for the next request with that text. */
+type Prepared = { document: DocumentNode; errors: undefined } | { document: undefined; errors: readonly GraphQLError[] };
+
+/** Document texts remembered at once; the oldest is forgotten first. */
+const MAX_PREPARED = 1000;
+
 export interface FastPathOptions {
   /** yoga's error masking, applied to errors thrown before execution (as yoga does). */
   maskError: (error: unknown, message: string) => Error;
   /** Compress answers above this many bytes when the client accepts br/gzip; undefined: off. */
   compressionThreshold: number | undefined;
+  /**
+   * Reuse a document's parse and validation result for later requests with the same text
+   * (false when a plugin must see every parse, e.g. tracing). Schema and rules never change
+   * within one gateway instance; a reload builds a new one.
+   */
+  reuseValidation: boolean;
 }
 
 export interface GraphqlFastPath {
@@ -183,7 +195,20 @@ export function createGraphqlFastPath(
   yoga: YogaServerInstance<ServerContext, GraphQLContext>,
   opts: FastPathOptions,
 ): GraphqlFastPath {
-  const { maskError, compressionThreshold } = opts;
+  const { maskError, compressionThreshold, reuseValidation } = opts;
+  const prepared = new Map<string, Prepared>();
+
+  /** Parses and validates through envelop (every hook runs), remembering the outcome when allowed. */
+  function prepare(enveloped: Enveloped, query: string): Prepared {
+    const document = enveloped.parse(query);
+    const errors = enveloped.validate(enveloped.schema, document);
+    const out: Prepared = errors.length > 0 ? { document: undefined, errors } : { document, errors: undefined };
+    if (reuseValidation) {
+      if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
+      prepared.set(query, out);
+    }
+    return out;
+  }
 
   function send(ctx: RequestContext, result: ExecutionResult, media: string): void | Promise<void> {
     const { status, headers: extra } = responseInit(result, media);
@@ -237,9 +262,8 @@ export function createGraphqlFastPath(
       const enveloped = yoga.getEnveloped(context as never);
       let result: unknown;
       try {
-        const document = enveloped.parse(params.query);
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) {
+        const { document, errors } = prepared.get(params.query) ?? prepare(enveloped, params.query);
+        if (errors) {
           result = { errors };
         } else {
           const op = getOperationAST(document, params.operationName ?? undefined);

@@ -18,6 +18,12 @@ export interface GatewayPlugin {
   onDone?(ctx: RequestContext): void;
   /** GraphQL-only behaviour (field auth, field limits, depth checks) as yoga/envelop plugins. */
   yogaPlugins?: YogaPlugin[];
+  /**
+   * True when its yoga plugins must see every request's parse and validate steps (tracing spans).
+   * Otherwise those steps depend on the document alone, and the direct GraphQL path reuses a
+   * document's parse and validation result for the next request carrying the same text.
+   */
+  observesEveryParse?: boolean;
   /** Upstream interceptors this plugin contributes, outermost first. */
   interceptorsFor?(upstream: string, protocol: 'http' | 'grpc'): Interceptor[];
   /** Called when the gateway shuts down. */

@@ -154,6 +154,7 @@ export function useTracing(opts: TracingOptions = {}): GatewayPlugin {
   return {
     name: 'tracing',
     yogaPlugins: [graphqlSpans(tracer)],
+    observesEveryParse: true,
     onRequest(ctx) {
       const parent = propagation.extract(ROOT_CONTEXT, ctx.req.headers);
       const span = tracer.startSpan(

@@ -2,23 +2,16 @@
  * Regression: a refused request listed its refusal twice in the access log's `limits`
  * (once by the check, once when the refusal was recorded).
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { captureLogs } from '../helpers/log-capture.js';
 
-const lines: Array<Record<string, any>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, cb) {
-    for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, any>);
-    cb();
-  },
-});
+const { lines, logger } = captureLogs();
 
 let gw: TestGateway;
 beforeAll(async () => {
   gw = await startTestGateway({
-    logger: pino({ level: 'info', messageKey: 'msg' }, sink),
+    logger,
     configure(c) {
       c.rateLimit = { perClient: { points: 1, durationSec: 60 } };
     },
