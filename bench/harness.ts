@@ -262,28 +262,40 @@ export function summarise(samples: Sample[], gateway = 'gateway'): { systems: Sy
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /**
- * Latency without load: `count` requests one after another on one keep-alive connection,
- * timed with performance.now() (autocannon's whole-millisecond buckets cannot show a
- * sub-millisecond difference). Returns p50 and p99 in microseconds.
+ * Latency without load: requests one after another on one keep-alive connection, timed with
+ * performance.now() (autocannon's whole-millisecond buckets cannot show a sub-millisecond
+ * difference). `systems` are sampled in interleaved passes, so that a drift in the machine's
+ * state (CPU wake-up latency on an idle VM) hits them alike. Returns p50 and p99 in µs.
  */
-export async function unloadedLatency(url: string, count: number, headers: Record<string, string> = {}): Promise<{ p50Us: number; p99Us: number }> {
+export async function unloadedLatency(
+  systems: Array<{ name: string; url: string; headers?: Record<string, string> }>,
+  perSystem: number,
+  passes = 10,
+): Promise<Array<{ system: string; p50Us: number; p99Us: number }>> {
   const { Pool } = await import('undici');
-  const u = new URL(url);
-  const pool = new Pool(u.origin, { connections: 1 });
-  const times: number[] = [];
+  const pools = systems.map((s) => {
+    const u = new URL(s.url);
+    return { s, path: u.pathname + u.search, pool: new Pool(u.origin, { connections: 1 }), times: [] as number[] };
+  });
+  const once = async (p: (typeof pools)[number]) => {
+    const t0 = performance.now();
+    const res = await p.pool.request({ method: 'GET', path: p.path, headers: p.s.headers });
+    await res.body.dump();
+    if (res.statusCode !== 200) throw new Error(`${p.s.url} answered ${res.statusCode}`);
+    return performance.now() - t0;
+  };
   try {
-    for (let i = 0; i < count + 500; i++) {
-      const t0 = performance.now();
-      const res = await pool.request({ method: 'GET', path: u.pathname + u.search, headers });
-      await res.body.dump();
-      if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}`);
-      if (i >= 500) times.push(performance.now() - t0); // the first 500 warm the connection and the JIT
+    for (const p of pools) for (let i = 0; i < 500; i++) await once(p); // warm the connection and the JIT
+    const per = Math.ceil(perSystem / passes);
+    for (let pass = 0; pass < passes; pass++) {
+      for (const p of pools) for (let i = 0; i < per; i++) p.times.push(await once(p));
     }
   } finally {
-    await pool.close();
+    await Promise.all(pools.map((p) => p.pool.close()));
   }
-  times.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 1000);
-  return { p50Us: at(0.5), p99Us: at(0.99) };
+  return pools.map((p) => {
+    const t = p.times.sort((a, b) => a - b);
+    const at = (q: number) => Math.round(t[Math.min(t.length - 1, Math.floor(q * t.length))]! * 1000);
+    return { system: p.s.name, p50Us: at(0.5), p99Us: at(0.99) };
+  });
 }
-

@@ -260,8 +260,7 @@ async function main(): Promise<void> {
   // Passthrough latency without load, where a sub-millisecond difference is visible.
   const unloaded = new Map<string, ScenarioReport['unloaded']>();
   for (const sc of scenarios.filter((x) => x.id === 'S3')) {
-    const out: NonNullable<ScenarioReport['unloaded']> = [];
-    for (const s of sc.systems) out.push({ system: s.name, ...(await unloadedLatency(s.url, smoke ? 200 : 2000, s.headers)) });
+    const out = await unloadedLatency(sc.systems, smoke ? 200 : 2000);
     unloaded.set(sc.id, out);
     log(`S3 without load (µs p50/p99): ${out.map((q) => `${q.system} ${q.p50Us}/${q.p99Us}`).join(', ')}`);
   }
