@@ -3,6 +3,7 @@
  * in its own process, reading its CPU time and peak RSS from /proc, one autocannon run turned
  * into a flat result, and the round-by-round ratios. bench/run.ts puts them together.
  */
+import { createServer } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,15 @@ export interface Spawned {
   /** The first JSON line the process printed that satisfied `ready`. */
   line: Record<string, any>;
   stop(): Promise<void>;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for servers that must be told their port up front). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
 }
 
 /** Starts `node args…` and resolves once a JSON line on its stdout satisfies `ready`. */

@@ -10,12 +10,11 @@
  */
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { SignJWT } from 'jose';
-import { ROOT, load, unloadedLatency, procStats, spawnNode, stopChild, summarise, type Sample, type Spawned } from './harness.js';
+import { ROOT, freePort, load, unloadedLatency, procStats, spawnNode, stopChild, summarise, type Sample, type Spawned } from './harness.js';
 import { renderMarkdown, renderSvg, spliceReadme, type BenchReport, type ScenarioReport } from './report.js';
 import { S1_QUERY, S2_QUERY, S3_PATH, S3_UPSTREAM_PATH, gqlBody } from './scenarios.js';
 
@@ -37,14 +36,6 @@ const SECRET = 'bench-secret-bench-secret-bench-secret!';
 
 const running: Spawned[] = [];
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function startGateway(name: string, extra: Record<string, unknown>, up: Record<string, string>): Promise<Spawned> {
   const file = join(work, `${name}.yaml`);

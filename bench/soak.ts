@@ -13,12 +13,11 @@
  * Every response is checked against the expected body; a wrong one fails the run.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { WebSocket } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { load, spawnNode, type Spawned } from './harness.js';
+import { freePort, load, spawnNode, type Spawned } from './harness.js';
 import { S1_QUERY, S2_QUERY, gqlBody } from './scenarios.js';
 
 const argv = process.argv.slice(2);
@@ -37,14 +36,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** Runs a full collection in the gateway through its inspector port, then reads heap in use from /metrics. */

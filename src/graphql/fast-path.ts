@@ -56,6 +56,8 @@ type Prepared = { document: DocumentNode; errors: undefined } | { document: unde
 
 /** Document texts remembered at once; the oldest is forgotten first. */
 const MAX_PREPARED = 1000;
+/** Longer texts are not remembered, so the table stays small whatever clients send. */
+const MAX_PREPARED_TEXT = 16 * 1024;
 
 export interface FastPathOptions {
   /** yoga's error masking, applied to errors thrown before execution (as yoga does). */
@@ -203,7 +205,7 @@ export function createGraphqlFastPath(
     const document = enveloped.parse(query);
     const errors = enveloped.validate(enveloped.schema, document);
     const out: Prepared = errors.length > 0 ? { document: undefined, errors } : { document, errors: undefined };
-    if (reuseValidation) {
+    if (reuseValidation && query.length <= MAX_PREPARED_TEXT) {
       if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
       prepared.set(query, out);
     }
