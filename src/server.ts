@@ -148,6 +148,7 @@ class GatewayServer implements Gateway {
       upstreams: this.upstreams,
       logger: this.logger,
       plugins: this.#chain.yogaPlugins,
+      transformSchema: (schema) => this.#chain.transformSchema(schema),
     });
     // Trusted-documents-only mode is enforced by a yoga hook (onParams), so such a gateway keeps yoga's full path.
     const gql = opts.config.graphql;

@@ -26,6 +26,8 @@ export interface GatewayYogaOptions {
   upstreams: Upstreams;
   logger: Logger;
   plugins: YogaPlugin[];
+  /** Resolver wrappers from the plugin chain (field limits); field authorization wraps their result. */
+  transformSchema?: (schema: GraphQLSchema) => GraphQLSchema;
 }
 
 function useNoIntrospection(): YogaPlugin {
@@ -83,7 +85,8 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
   if (!opts.config.introspection) plugins.unshift(useNoIntrospection());
   if (opts.config.jit) plugins.push(useCompiledExecution());
   return createYoga<ServerContext, GraphQLContext>({
-    schema: applyFieldAuthorization(opts.schema),
+    // Authorization outermost: a refused call never reaches field limits or the resolver.
+    schema: applyFieldAuthorization(opts.transformSchema ? opts.transformSchema(opts.schema) : opts.schema),
     graphqlEndpoint: opts.config.path,
     graphiql: opts.config.graphiql ? { title: 'Gateway GraphiQL', defaultQuery: '{\n  user(id: "1") {\n    name\n    orders { status total items { quantity product { name price } } }\n  }\n}\n' } : false,
     // Served from the gateway itself (no CDN): see graphiql-page.ts.

@@ -47,6 +47,8 @@ export interface ChainOptions {
 export interface PluginChain {
   readonly plugins: readonly GatewayPlugin[];
   readonly yogaPlugins: YogaPlugin[];
+  /** Every plugin's schema transform, in chain order (resolver wrappers such as field limits). */
+  transformSchema(schema: GraphQLSchema): GraphQLSchema;
   /** Runs every onRequest hook in order; stops early once a hook answered the request. */
   run(ctx: RequestContext): void | Promise<void>;
   /** Runs every onDone hook (after the response). */
@@ -122,6 +124,7 @@ export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough =
   const onRequest = plugins.filter((p) => p.onRequest).map((p) => p.onRequest!.bind(p));
   const onDone = plugins.filter((p) => p.onDone).map((p) => p.onDone!.bind(p));
   const yogaPlugins = plugins.flatMap((p) => p.yogaPlugins ?? []);
+  const transforms = plugins.filter((p) => p.transformSchema).map((p) => p.transformSchema!.bind(p));
   const metricsPlugin = plugins.find(isMetricsPlugin);
 
   async function runFrom(ctx: RequestContext, i: number, pending: Promise<void>): Promise<void> {
@@ -137,6 +140,9 @@ export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough =
   return {
     plugins,
     yogaPlugins,
+    transformSchema(schema) {
+      return transforms.reduce((s, t) => t(s), schema);
+    },
     run(ctx) {
       // Synchronous hooks run without promise overhead; the first async one switches modes.
       for (let i = 0; i < onRequest.length; i++) {

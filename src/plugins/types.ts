@@ -2,6 +2,7 @@
  * The gateway's plugin shape. One capability = one factory in `src/plugins/use-<name>.ts`
  * returning only the hooks it needs. The order of the chain is fixed in `./index.ts`.
  */
+import type { GraphQLSchema } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.js';
 import type { Interceptor } from '../../upstreams/types.js';
@@ -16,8 +17,13 @@ export interface GatewayPlugin {
   onRequest?(ctx: RequestContext): void | Promise<void>;
   /** Runs once the response has finished or the connection closed (logs, metrics). */
   onDone?(ctx: RequestContext): void;
-  /** GraphQL-only behaviour (field auth, field limits, depth checks) as yoga/envelop plugins. */
+  /** GraphQL-only behaviour (depth checks, spans, metrics) as yoga/envelop plugins. */
   yogaPlugins?: YogaPlugin[];
+  /**
+   * Wraps resolvers of the executable schema (field limits). Applied once, in chain order, and
+   * inside field authorization: a caller a field refuses never reaches these wrappers.
+   */
+  transformSchema?(schema: GraphQLSchema): GraphQLSchema;
   /**
    * True when its yoga plugins must see every request's parse and validate steps (tracing spans).
    * Otherwise those steps depend on the document alone, and the direct GraphQL path reuses a

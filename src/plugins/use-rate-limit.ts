@@ -22,7 +22,6 @@
  *   The observability plugin counts `gateway_rate_limit_exceeded_total{client_id,route}` from it.
  */
 import type { GraphQLSchema } from 'graphql';
-import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { RateWindow, RedisConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
 import { RateLimited } from '../errors.js';
@@ -141,17 +140,6 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
     }
   }
 
-  const yogaPlugins: YogaPlugin[] = [];
-  if (fieldLimiters.size > 0) {
-    yogaPlugins.push({
-      // Runs whenever yoga's schema is set (at start-up, or when another plugin replaces it).
-      onSchemaChange({ schema, replaceSchema }) {
-        const next = applyFieldLimits(schema, fieldLimiters);
-        if (next !== schema) replaceSchema(next);
-      },
-    });
-  }
-
   return {
     name: 'rate-limit',
     onRequest(ctx) {
@@ -162,7 +150,8 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
       if (!requestLevel && !route) return;
       return check(ctx, route);
     },
-    yogaPlugins,
+    // Field windows wrap the resolvers; field authorization (create-yoga.ts) wraps them in turn.
+    transformSchema: fieldLimiters.size > 0 ? (schema) => applyFieldLimits(schema, fieldLimiters) : undefined,
     close() {
       return store.close();
     },
