@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-interface CannonRaw {
+/** The slice of autocannon's result the benchmarks read. */
+export interface CannonRaw {
   requests: { average: number; total: number };
   latency: { p50: number; p99: number; average: number };
   non2xx: number;
@@ -20,7 +21,13 @@ interface CannonRaw {
   duration: number;
 }
 // autocannon ships no type declarations; this is the slice of its API used here.
-const autocannon = (await import('autocannon' as string)).default as (opts: Record<string, unknown>) => Promise<CannonRaw>;
+export const autocannon = (await import('autocannon' as string)).default as (opts: Record<string, unknown>) => Promise<CannonRaw>;
+
+/** `--name N` from the command line, or the default. */
+export function numberArg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? dflt : Number(process.argv[i + 1]);
+}
 
 export interface Spawned {
   child: ChildProcess;

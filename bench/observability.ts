@@ -20,21 +20,11 @@ import { useMetrics } from '../src/plugins/use-metrics.js';
 import { GatewayEvents } from '../src/telemetry/events.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { startDemoUpstreams } from '../upstreams/demo/index.js';
+import { autocannon, numberArg, type CannonRaw } from './harness.js';
 
-interface CannonResult {
-  latency: { p50: number; p99: number };
-  requests: { average: number };
-  non2xx: number;
-}
-// autocannon ships no type declarations; this is the slice of its API used here.
-const autocannon = (await import('autocannon' as string)).default as (opts: Record<string, unknown>) => Promise<CannonResult>;
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(process.argv[i + 1]);
-};
-const seconds = arg('seconds', 5);
-const connections = arg('connections', 20);
+const seconds = numberArg('seconds', 5);
+const connections = numberArg('connections', 20);
 const logger = createLogger({ level: 'silent' });
 const QUERY = JSON.stringify({ query: '{ user(id: "1") { name orders { id items { quantity product { name } } } } }' });
 
@@ -60,7 +50,7 @@ async function run(tracing: boolean) {
     routes: [{ name: 'users-api', match: { pathPrefix: '/users' }, upstream: 'users' }],
   };
   const gw = await startGateway({ config: parseConfig(stringify(raw), {}), demoUpstreams: demo, port: 0, host: '127.0.0.1', logger });
-  const out: Record<string, CannonResult> = {};
+  const out: Record<string, CannonRaw> = {};
   out.graphql = await autocannon({ url: `${gw.url}/graphql`, method: 'POST', headers: { 'content-type': 'application/json' }, body: QUERY, connections, duration: seconds });
   out.passthrough = await autocannon({ url: `${gw.url}/users/1`, connections, duration: seconds });
   await gw.close();
@@ -86,12 +76,12 @@ function metricsHookCost(n = 200_000): number {
 }
 
 /** Best of each, with off/on runs alternated, so load from other processes hits both alike. */
-function best(a: Record<string, CannonResult>, b: Record<string, CannonResult>): Record<string, CannonResult> {
-  const out: Record<string, CannonResult> = {};
+function best(a: Record<string, CannonRaw>, b: Record<string, CannonRaw>): Record<string, CannonRaw> {
+  const out: Record<string, CannonRaw> = {};
   for (const k of Object.keys(a)) out[k] = a[k]!.requests.average >= b[k]!.requests.average ? a[k]! : b[k]!;
   return out;
 }
-const rounds = arg('rounds', 2);
+const rounds = numberArg('rounds', 2);
 let off = await run(false);
 let on = await run(true);
 for (let i = 1; i < rounds; i++) {
@@ -109,7 +99,7 @@ console.log(rows.join('\n'));
 console.log(`\nmetrics plugin onRequest+onDone: ~${metricsHookCost()} ns per request`);
 console.log(`throughput cost of tracing: graphql ${pctDrop(off.graphql!, on.graphql!)}%, passthrough ${pctDrop(off.passthrough!, on.passthrough!)}%`);
 
-function pctDrop(a: CannonResult, b: CannonResult): number {
+function pctDrop(a: CannonRaw, b: CannonRaw): number {
   return Math.round((1 - b.requests.average / a.requests.average) * 1000) / 10;
 }
 process.exit(0);

@@ -16,22 +16,12 @@ import { LimiterStore } from '../src/limits/limiter-store.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { startDemoUpstreams } from '../upstreams/demo/index.js';
 import { stringify } from 'yaml';
+import { autocannon, numberArg, type CannonRaw } from './harness.js';
 
-interface CannonResult {
-  latency: { p50: number; p99: number };
-  requests: { average: number };
-  non2xx: number;
-}
-// autocannon ships no type declarations; this is the slice of its API used here.
-const autocannon = (await import('autocannon' as string)).default as (opts: { url: string; connections: number; duration: number }) => Promise<CannonResult>;
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(process.argv[i + 1]);
-};
-const seconds = arg('seconds', 5);
-const connections = arg('connections', 20);
+const seconds = numberArg('seconds', 5);
+const connections = numberArg('connections', 20);
 const logger = createLogger({ level: 'silent' });
 const prefix = `gwbench:${process.pid}:`;
 

@@ -8,23 +8,12 @@
  * loop) and autocannon runs here: on a 2-core machine all three compete for the same cores,
  * which caps what a second worker can add. Access logs are off (stdout is not what is measured).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { ROOT, autocannon, spawnNode } from './harness.js';
 
-interface CannonResult {
-  latency: { p50: number; p99: number };
-  requests: { average: number };
-  non2xx: number;
-  errors: number;
-}
-// autocannon ships no type declarations; this is the slice of its API used here.
-const autocannon = (await import('autocannon' as string)).default as (opts: Record<string, unknown>) => Promise<CannonResult>;
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? dflt : process.argv[i + 1]!;
@@ -34,31 +23,8 @@ const connections = Number(arg('connections', '50'));
 const workerCounts = arg('workers', '1,2').split(',').map(Number);
 const QUERY = JSON.stringify({ query: '{ users(ids: ["1","2","3"]) { name orders { status total } } }' });
 
-/** Spawns a process and resolves with it once a stdout JSON line satisfies `ready`. */
-function spawnUntil(args: string[], ready: (line: Record<string, any>) => boolean, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; line: Record<string, any> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) !== -1) {
-        const text = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const line = JSON.parse(text) as Record<string, any>;
-          if (ready(line)) resolve({ child, line });
-        } catch {
-          // Not a JSON line: ignore.
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
-
 // Ephemeral ports (0) for the demo upstreams, so the benchmark never collides with anything.
-const demo = await spawnUntil([join(ROOT, 'bin', 'tsx.js'), join(ROOT, 'upstreams', 'demo', 'main.ts')], (l) => l.msg === 'demo upstreams listening', {
+const demo = await spawnNode([join(ROOT, 'bin', 'tsx.js'), join(ROOT, 'upstreams', 'demo', 'main.ts')], (l) => l.msg === 'demo upstreams listening', {
   USERS_PORT: '0',
   ORDERS_PORT: '0',
   CATALOG_PORT: '0',
@@ -78,14 +44,13 @@ writeFileSync(
 );
 
 async function measure(label: string, extra: string[]): Promise<void> {
-  const gw = await spawnUntil([join(ROOT, 'bin', 'gateway.js'), 'start', '--config', file, ...extra], (l) => l.msg === 'listening');
+  const gw = await spawnNode([join(ROOT, 'bin', 'gateway.js'), 'start', '--config', file, ...extra], (l) => l.msg === 'listening');
   const url = `http://127.0.0.1:${gw.line.port}/graphql`;
   const opts = { url, method: 'POST', headers: { 'content-type': 'application/json' }, body: QUERY, connections };
   await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, connections
   const r = await autocannon({ ...opts, duration: seconds });
   console.log(`${label.padEnd(22)} ${Math.round(r.requests.average).toString().padStart(6)} req/s   p50 ${r.latency.p50} ms   p99 ${r.latency.p99} ms   non-2xx ${r.non2xx}   errors ${r.errors}`);
-  gw.child.kill('SIGTERM');
-  await new Promise((r2) => gw.child.once('exit', r2));
+  await gw.stop();
 }
 
 console.log(`autocannon: ${connections} connections, ${seconds} s, POST /graphql users(3) { orders }`);
@@ -93,5 +58,5 @@ try {
   await measure('single process', []);
   for (const n of workerCounts) await measure(`--workers ${n}`, ['--workers', String(n)]);
 } finally {
-  demo.child.kill('SIGTERM');
+  await demo.stop();
 }
