@@ -13,8 +13,11 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 
-/** `null`: graphql-jit declined this operation; the default executor runs it. */
-type Compiled = CompiledQuery | null;
+/**
+ * A compiled operation with its executor, built once (no closure per request); `null`:
+ * graphql-jit declined the operation and the default executor runs it.
+ */
+type Compiled = { query: CompiledQuery; execute: (args: ExecutionArgs) => ReturnType<CompiledQuery['query']> } | null;
 
 const compiledBySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, Compiled>>>();
 const ANONYMOUS = '\u0000';
@@ -39,22 +42,18 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
   if (!op || op.operation === 'subscription') return null;
   try {
     const out = compileQuery(schema, document, operationName, { disablingCapturingStackErrors: true });
-    return isCompiledQuery(out) ? out : null;
+    if (!isCompiledQuery(out)) return null;
+    return { query: out, execute: (args) => out.query(args.rootValue, args.contextValue, args.variableValues ?? undefined) };
   } catch {
     return null;
   }
 }
 
-/** Runs an operation whose compiled form exists (looked up again: no closure per request). */
-function executeCompiled(args: ExecutionArgs) {
-  const compiled = compiledOperation(args.schema, args.document, args.operationName)!;
-  return compiled.query(args.rootValue, args.contextValue, args.variableValues ?? undefined);
-}
-
 export function useCompiledExecution(): YogaPlugin {
   return {
     onExecute({ args, setExecuteFn }) {
-      if (compiledOperation(args.schema, args.document, args.operationName)) setExecuteFn(executeCompiled as never);
+      const compiled = compiledOperation(args.schema, args.document, args.operationName);
+      if (compiled) setExecuteFn(compiled.execute as never);
     },
   };
 }

@@ -13,10 +13,10 @@
  * (HTTP headers or gRPC metadata); copies sent by the client are always removed first.
  */
 import type { AuthConfig, RouteConfig } from '../config/schema.js';
-import type { Identity, RequestContext } from '../context.js';
+import type { RequestContext } from '../context.js';
 import { Forbidden, Unauthenticated } from '../errors.js';
 import { ApiKeyStore } from '../auth/api-keys.js';
-import { JwtVerifier, reasonFor, type JwtVerifierOptions } from '../auth/jwt-verifier.js';
+import { JwtVerifier, reasonFor, type JwtVerifierOptions, type VerifiedToken } from '../auth/jwt-verifier.js';
 import type { GatewayPlugin } from './types.js';
 
 /** Options for {@link useIdentity}. */
@@ -41,6 +41,7 @@ function challenge(reason: string): Record<string, string> {
 }
 
 const MISSING = { 'WWW-Authenticate': 'Bearer' };
+const NO_ROLES: string[] = Object.freeze([]) as unknown as string[];
 
 export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   const verifier = opts.auth.jwt ? new JwtVerifier(opts.auth.jwt, { jwksCooldownMs: opts.auth.jwt.jwksCooldownMs, ...opts.jwks }) : undefined;
@@ -49,6 +50,13 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   for (const r of opts.routes ?? []) {
     if (r.auth !== 'none' || r.roles?.length) rules.set(r.name, { auth: r.auth, roles: r.roles?.length ? new Set(r.roles) : null });
   }
+  /** Sets the identity a verified token carries, then applies the route's rule. */
+  function fromVerified(ctx: RequestContext, verified: VerifiedToken): void {
+    const sub = typeof verified.payload.sub === 'string' ? verified.payload.sub : undefined;
+    ctx.identity = { kind: 'jwt', subject: sub, roles: verified.roles, clientId: sub ?? ctx.ip, claims: verified.payload };
+    enforce(ctx);
+  }
+
   async function fromToken(ctx: RequestContext, token: string): Promise<void> {
     let verified;
     try {
@@ -57,10 +65,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
       const reason = reasonFor(err);
       throw Unauthenticated(`invalid token: ${reason}`).withHeaders(challenge(reason));
     }
-    const sub = typeof verified.payload.sub === 'string' ? verified.payload.sub : undefined;
-    const identity: Identity = { kind: 'jwt', subject: sub, roles: verified.roles, clientId: sub ?? ctx.ip, claims: verified.payload };
-    ctx.identity = identity;
-    enforce(ctx);
+    fromVerified(ctx, verified);
   }
 
   function enforce(ctx: RequestContext): void {
@@ -84,7 +89,9 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
       if (authz !== undefined && verifier) {
         const m = BEARER.exec(authz);
         if (!m) throw Unauthenticated('invalid token: malformed authorization header').withHeaders(challenge('malformed authorization header'));
-        return fromToken(ctx, m[1]!);
+        // A token verified before is answered synchronously, so the rest of the chain stays synchronous too.
+        const known = verifier.remembered(m[1]!);
+        return known ? fromVerified(ctx, known) : fromToken(ctx, m[1]!);
       }
       if (keys) {
         const presented = ctx.req.headers[keys.header];
@@ -95,7 +102,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
           return enforce(ctx);
         }
       }
-      ctx.identity = { kind: 'anonymous', subject: undefined, roles: [], clientId: ctx.ip, claims: undefined };
+      ctx.identity = { kind: 'anonymous', subject: undefined, roles: NO_ROLES, clientId: ctx.ip, claims: undefined };
       enforce(ctx);
     },
   };
