@@ -16,6 +16,7 @@ import { RequestContext } from './context.js';
 import { GatewayError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge, isGatewayError } from './errors.js';
 import { createGatewayYoga, gatewayMaskError, type ServerContext } from './graphql/create-yoga.js';
 import { createGraphqlFastPath, type GraphqlFastPath } from './graphql/fast-path.js';
+import { DEFAULT_COMPRESSION_THRESHOLD } from './plugins/use-compression.js';
 import type { GraphQLContext } from './graphql/define-resolvers.js';
 import { buildPluginChain, type PluginChain } from './plugins/index.js';
 import type { GatewayPlugin } from './plugins/types.js';
@@ -155,7 +156,7 @@ class GatewayServer implements Gateway {
     this.#fast = gql.fastPath && !gql.persistedOperations?.onlyPersisted
       ? createGraphqlFastPath(this.#yoga, {
           maskError: gatewayMaskError(this.logger),
-          compressionThreshold: opts.config.server.compression ? 1024 : undefined,
+          compressionThreshold: opts.config.server.compression ? DEFAULT_COMPRESSION_THRESHOLD : undefined,
           reuseValidation: !this.#chain.plugins.some((p) => p.observesEveryParse),
         })
       : undefined;

@@ -3,7 +3,8 @@
  * once and looked up by digest; the digest is then compared in constant time, so neither
  * the lookup nor the comparison leaks how much of a key matched.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from '../hash.js';
 import type { ApiKeysConfig } from '../config/schema.js';
 
 export interface ApiKeyOwner {
@@ -30,8 +31,4 @@ export class ApiKeyStore {
     if (!entry) return undefined;
     return timingSafeEqual(entry.digest, Buffer.from(hex, 'hex')) ? entry.owner : undefined;
   }
-}
-
-export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
 }

@@ -18,7 +18,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../context.js';
 import type { ServerContext } from './create-yoga.js';
 import type { GraphQLContext } from './define-resolvers.js';
-import { compressWhole, isCompressible, negotiateEncoding } from '../plugins/use-compression.js';
+import { compressWhole, wholeBodyEncoding } from '../plugins/use-compression.js';
 
 const JSON_MEDIA = 'application/json';
 const GQL_MEDIA = 'application/graphql-response+json';
@@ -218,9 +218,9 @@ export function createGraphqlFastPath(
     const headers: OutgoingHttpHeaders = { 'content-type': CONTENT_TYPE[media] };
     if (extra) Object.assign(headers, extra);
     const size = Buffer.byteLength(text);
-    if (compressionThreshold !== undefined && size > compressionThreshold) {
-      const enc = negotiateEncoding(ctx.req.headers['accept-encoding']);
-      if (enc && isCompressible(headers['content-type'])) return sendCompressed(ctx, status, headers, text, enc);
+    if (compressionThreshold !== undefined) {
+      const enc = wholeBodyEncoding(ctx.req.headers['accept-encoding'], headers['content-type'], size, compressionThreshold);
+      if (enc) return sendCompressed(ctx, status, headers, text, enc);
     }
     headers['content-length'] = size;
     ctx.res.writeHead(status, headers);

@@ -13,11 +13,14 @@ import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.js';
 import type { GatewayPlugin } from './types.js';
 
+/** Smallest body (bytes) worth compressing unless configured otherwise. */
+export const DEFAULT_COMPRESSION_THRESHOLD = 1024;
+
 /** Options for {@link useCompression}. */
 export interface CompressionOptions {
   /** Compress at all. @default true */
   enabled?: boolean;
-  /** Smallest body (bytes) worth compressing; bodies of unknown length count as large. @default 1024 */
+  /** Smallest body (bytes) worth compressing; bodies of unknown length count as large. @default DEFAULT_COMPRESSION_THRESHOLD */
   thresholdBytes?: number;
 }
 
@@ -87,6 +90,15 @@ export function compressWhole(enc: Encoding, raw: Buffer): Promise<Buffer> {
   return enc === 'br' ? brotliAsync(raw, BROTLI_PARAMS) : gzipAsync(raw);
 }
 
+/**
+ * The encoding for a complete answer of `size` bytes built in memory (the direct GraphQL path),
+ * or undefined: not asked for, not compressible, or not over the threshold.
+ */
+export function wholeBodyEncoding(acceptEncoding: string | undefined, contentType: unknown, size: number, threshold: number): Encoding | undefined {
+  if (size <= threshold || !isCompressible(contentType)) return undefined;
+  return negotiateEncoding(acceptEncoding);
+}
+
 /** Compresses whole GraphQL responses (they are small and already complete). */
 function yogaCompression(threshold: number): YogaPlugin {
   return {
@@ -120,7 +132,7 @@ function varyWith(current: string | null, token: string): string {
 /** Negotiates the response encoding once per request, and compresses GraphQL answers. */
 export function useCompression(opts: CompressionOptions = {}): GatewayPlugin {
   if (opts.enabled === false) return { name: 'compression' };
-  const threshold = opts.thresholdBytes ?? 1024;
+  const threshold = opts.thresholdBytes ?? DEFAULT_COMPRESSION_THRESHOLD;
   return {
     name: 'compression',
     onRequest(ctx) {

@@ -11,7 +11,7 @@
  * - `onlyPersisted: true`: only documents from the file run; anything else is
  *   PERSISTED_QUERY_ONLY (and APQ registration is off).
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../hash.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GraphQLError } from 'graphql';
@@ -55,7 +55,6 @@ function loadFile(file: string): Map<string, string> {
   return new Map(Object.entries(parsed as Record<string, string>));
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export function usePersistedOperations(opts: PersistedOperationsOptions): GatewayPlugin {
   const trusted = opts.file ? loadFile(resolve(opts.baseDir, opts.file)) : new Map<string, string>();
@@ -101,7 +100,7 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
         if (apq.version !== 1 || typeof apq.sha256Hash !== 'string') throw requestError(BadRequest, 'unsupported persistedQuery extension');
         const hash = apq.sha256Hash.toLowerCase();
         if (typeof params.query === 'string') {
-          if (sha256(params.query) !== hash) throw requestError(BadRequest, 'provided sha256Hash does not match the query');
+          if (sha256Hex(params.query) !== hash) throw requestError(BadRequest, 'provided sha256Hash does not match the query');
           if (only && !trusted.has(hash)) throw requestError(PersistedQueryOnly);
           if (!trusted.has(hash)) remember(hash, params.query);
           return;
@@ -113,7 +112,7 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
       }
       if (only) {
         const q = params.query;
-        if (typeof q !== 'string' || !trusted.has(sha256(q))) throw requestError(PersistedQueryOnly);
+        if (typeof q !== 'string' || !trusted.has(sha256Hex(q))) throw requestError(PersistedQueryOnly);
       }
     },
   };

@@ -4,16 +4,15 @@
  * then the index through a temp file + rename, so readers never see a half-written index and
  * concurrent publishers get distinct versions. A lock older than 30 s is considered stale.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../hash.js';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { SchemaRegistry, SchemaVersion, VersionMeta } from './types.js';
 
 const STALE_LOCK_MS = 30_000;
 
-export function sdlHash(sdl: string): string {
-  return createHash('sha256').update(sdl).digest('hex');
-}
+/** A schema version's id: the SHA-256 of its SDL. */
+export const sdlHash = sha256Hex;
 
 export class FileRegistry implements SchemaRegistry {
   readonly location: string;
