@@ -24,7 +24,7 @@ import type { PluginCarry } from './plugins/carry.js';
 import { RouteTable } from './proxy/route-table.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayEvents } from './telemetry/events.js';
-import { Upstreams } from '../upstreams/create-upstreams.js';
+import { Upstreams } from './upstream/create-upstreams.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;

@@ -5,7 +5,7 @@
  */
 import DataLoader from 'dataloader';
 import type { RequestContext } from '../src/context.js';
-import type { Upstreams } from './create-upstreams.js';
+import type { Upstreams } from '../src/upstream/create-upstreams.js';
 
 export interface User { id: string; name: string; email: string | null; role: string }
 export interface OrderItem { productId: string; quantity: number }

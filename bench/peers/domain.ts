@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import DataLoader from 'dataloader';
 import { Pool } from 'undici';
 import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
-import { loadService } from '../../upstreams/grpc/grpc-upstream.js';
+import { loadService } from '../../src/upstream/grpc/grpc-upstream.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

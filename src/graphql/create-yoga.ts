@@ -8,7 +8,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } fro
 import { isGatewayError } from '../errors.js';
 import { applyFieldAuthorization } from '../auth/field-authorization.js';
 import type { RequestContext } from '../context.js';
-import type { Upstreams } from '../../upstreams/create-upstreams.js';
+import type { Upstreams } from '../upstream/create-upstreams.js';
 import { createLoaders } from '../../upstreams/loaders.js';
 import type { GraphQLContext } from './define-resolvers.js';
 import type { GraphqlConfig } from '../config/schema.js';

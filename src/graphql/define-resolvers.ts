@@ -4,7 +4,7 @@
  */
 import type { IResolvers } from '@graphql-tools/utils';
 import type { RequestContext } from '../context.js';
-import type { Upstreams } from '../../upstreams/create-upstreams.js';
+import type { Upstreams } from '../upstream/create-upstreams.js';
 import type { Loaders } from '../../upstreams/loaders.js';
 
 /** The GraphQL context every resolver receives. */

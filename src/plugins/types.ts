@@ -5,7 +5,7 @@
 import type { GraphQLSchema } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.js';
-import type { Interceptor } from '../../upstreams/types.js';
+import type { Interceptor } from '../upstream/types.js';
 
 export interface GatewayPlugin {
   readonly name: string;

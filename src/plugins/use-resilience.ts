@@ -12,11 +12,11 @@
  */
 import type { GatewayConfig, UpstreamConfig } from '../config/schema.js';
 import type { GatewayEvents } from '../telemetry/events.js';
-import type { Interceptor, UpstreamCall, Invoke, UpstreamInfo } from '../../upstreams/types.js';
-import { Balancer } from '../../upstreams/resilience/balancer.js';
-import { CircuitBreaker, breakerInterceptor, isUpstreamFailure } from '../../upstreams/resilience/breaker.js';
-import { HealthChecker } from '../../upstreams/resilience/health-check.js';
-import { RetryBudget, retryInterceptor } from '../../upstreams/resilience/retry.js';
+import type { Interceptor, UpstreamCall, Invoke, UpstreamInfo } from '../upstream/types.js';
+import { Balancer } from '../upstream/resilience/balancer.js';
+import { CircuitBreaker, breakerInterceptor, isUpstreamFailure } from '../upstream/resilience/breaker.js';
+import { HealthChecker } from '../upstream/resilience/health-check.js';
+import { RetryBudget, retryInterceptor } from '../upstream/resilience/retry.js';
 import type { GatewayPlugin } from './types.js';
 
 /** Options for {@link useResilience}. */

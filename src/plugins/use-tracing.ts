@@ -22,7 +22,7 @@ import type { RequestContext } from '../context.js';
 import { isGatewayError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/define-resolvers.js';
 import { acquireTracing, releaseTracing, tracingRequested } from '../telemetry/tracing.js';
-import type { GrpcCall, HttpCall, Interceptor, Invoke, UpstreamCall, UpstreamInfo } from '../../upstreams/types.js';
+import type { GrpcCall, HttpCall, Interceptor, Invoke, UpstreamCall, UpstreamInfo } from '../upstream/types.js';
 import type { GatewayPlugin } from './types.js';
 
 /** Options for {@link useTracing}. */

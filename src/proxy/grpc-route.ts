@@ -6,7 +6,7 @@
  */
 import type { RequestContext } from '../context.js';
 import { BadRequest, PayloadTooLarge, UpstreamError } from '../errors.js';
-import type { GrpcUpstream } from '../../upstreams/grpc/grpc-upstream.js';
+import type { GrpcUpstream } from '../upstream/grpc/grpc-upstream.js';
 import type { CompiledRoute } from './route-table.js';
 import { hasRequestBody } from './request-body.js';
 import { sendBuffer } from './respond.js';

@@ -9,8 +9,8 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../context.js';
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
-import type { Upstreams } from '../../upstreams/create-upstreams.js';
-import type { HttpResult } from '../../upstreams/types.js';
+import type { Upstreams } from '../upstream/create-upstreams.js';
+import type { HttpResult } from '../upstream/types.js';
 import { normalizePath, type NormalizedPath } from './normalize-path.js';
 import type { CompiledRoute, RouteMatch, RouteTable } from './route-table.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';

@@ -11,7 +11,7 @@
  *   checks), on each retry sent and each state change.
  * Listeners: the metrics plugin (src/plugins/use-metrics.ts).
  */
-import type { UpstreamCall, UpstreamObserver } from '../../upstreams/types.js';
+import type { UpstreamCall, UpstreamObserver } from '../upstream/types.js';
 
 export class GatewayEvents implements Required<UpstreamObserver> {
   readonly #observers: UpstreamObserver[] = [];

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { isGatewayError } from '../errors.js';
-import type { Interceptor, Invoke, UpstreamCall, UpstreamInfo } from '../../upstreams/types.js';
+import type { Interceptor, Invoke, UpstreamCall, UpstreamInfo } from '../upstream/types.js';
 import type { GatewayEvents } from './events.js';
 
 /**

@@ -10,7 +10,7 @@ import type { DemoData, DemoProduct } from './data.js';
 import { Recorder } from './recorder.js';
 
 const CATALOG_PROTO = fileURLToPath(new URL('../catalog/catalog.proto', import.meta.url));
-const HEALTH_PROTO = fileURLToPath(new URL('../grpc/health.proto', import.meta.url));
+const HEALTH_PROTO = fileURLToPath(new URL('../../src/upstream/grpc/health.proto', import.meta.url));
 const LOADER = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true } as const;
 
 export interface DemoGrpcServer {

@@ -1,4 +1,4 @@
-import type { UpstreamConfig } from '../src/config/schema.js';
+import type { UpstreamConfig } from '../config/schema.js';
 import type { Target } from './types.js';
 
 /** The live target list of an upstream, in config order. */

@@ -7,7 +7,7 @@
  * `budgetPercent` % to the upstream's recent traffic, so an outage is not multiplied.
  */
 import { Readable } from 'node:stream';
-import { isGatewayError } from '../../src/errors.js';
+import { isGatewayError } from '../../errors.js';
 import type { HttpResult, Invoke, UpstreamCall, UpstreamInfo } from '../types.js';
 
 export interface RetrySettings {

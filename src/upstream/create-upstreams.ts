@@ -2,7 +2,7 @@
  * Builds every configured upstream once at start-up, with the interceptor chain the
  * resilience and telemetry layers contribute.
  */
-import type { GatewayConfig } from '../src/config/schema.js';
+import type { GatewayConfig } from '../config/schema.js';
 import { GrpcUpstream } from './grpc/grpc-upstream.js';
 import { HttpUpstream } from './http/http-upstream.js';
 import type { Interceptor, UpstreamInfo } from './types.js';

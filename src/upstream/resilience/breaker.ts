@@ -8,7 +8,7 @@
  * cockatiel's ConsecutiveBreaker closes after a single half-open success, so the state machine
  * is ours; it is small and has no timers (the open period is checked on the next call).
  */
-import { UpstreamUnavailable, isGatewayError } from '../../src/errors.js';
+import { UpstreamUnavailable, isGatewayError } from '../../errors.js';
 import type { Invoke, UpstreamCall, UpstreamInfo } from '../types.js';
 
 export type BreakerState = 'closed' | 'half-open' | 'open';

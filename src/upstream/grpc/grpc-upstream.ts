@@ -6,9 +6,9 @@ import { credentials, loadPackageDefinition, Metadata, status as GrpcStatus, typ
 import { loadSync } from '@grpc/proto-loader';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UpstreamError, UpstreamTimeout, UpstreamUnavailable, GatewayError, isGatewayError } from '../../src/errors.js';
-import type { UpstreamConfig } from '../../src/config/schema.js';
-import type { RequestContext } from '../../src/context.js';
+import { UpstreamError, UpstreamTimeout, UpstreamUnavailable, GatewayError, isGatewayError } from '../../errors.js';
+import type { UpstreamConfig } from '../../config/schema.js';
+import type { RequestContext } from '../../context.js';
 import type { GrpcCall, GrpcResult, Interceptor, Invoke, Target, UpstreamInfo } from '../types.js';
 import { createTargets } from '../targets.js';
 

@@ -10,8 +10,8 @@
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Metadata } from '@grpc/grpc-js';
-import type { UpstreamConfig } from '../src/config/schema.js';
-import type { RequestContext } from '../src/context.js';
+import type { UpstreamConfig } from '../config/schema.js';
+import type { RequestContext } from '../context.js';
 
 /** One backend address of an upstream, with its live state. */
 export interface Target {

@@ -4,9 +4,9 @@
  */
 import { Pool } from 'undici';
 import type { Readable } from 'node:stream';
-import { UpstreamError, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../src/errors.js';
-import type { UpstreamConfig } from '../../src/config/schema.js';
-import type { RequestContext } from '../../src/context.js';
+import { UpstreamError, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../errors.js';
+import type { UpstreamConfig } from '../../config/schema.js';
+import type { RequestContext } from '../../context.js';
 import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo } from '../types.js';
 import { createTargets } from '../targets.js';
 

@@ -5,8 +5,8 @@
  * (a ring of virtual nodes, so removing a target only moves the keys it owned).
  * No target in rotation: UPSTREAM_UNAVAILABLE at once.
  */
-import { UpstreamUnavailable } from '../../src/errors.js';
-import type { RequestContext } from '../../src/context.js';
+import { UpstreamUnavailable } from '../../errors.js';
+import type { RequestContext } from '../../context.js';
 import type { Target } from '../types.js';
 
 export type BalancerKind = 'round-robin' | 'least-connections' | 'weighted' | 'consistent-hash';
