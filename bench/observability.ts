@@ -19,7 +19,7 @@ import { RequestContext } from '../src/context.js';
 import { useMetrics } from '../src/plugins/use-metrics.js';
 import { GatewayEvents } from '../src/telemetry/events.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { startDemoUpstreams } from '../upstreams/demo/index.js';
+import { startDemoUpstreams } from '../upstreams/shop-demo.js';
 import { autocannon, numberArg, type CannonRaw } from './harness.js';
 
 
@@ -49,7 +49,7 @@ async function run(tracing: boolean) {
     },
     routes: [{ name: 'users-api', match: { pathPrefix: '/users' }, upstream: 'users' }],
   };
-  const gw = await startGateway({ config: parseConfig(stringify(raw), {}), demoUpstreams: demo, port: 0, host: '127.0.0.1', logger });
+  const gw = await startGateway({ config: parseConfig(stringify(raw), {}), demoTargets: demo.targets, port: 0, host: '127.0.0.1', logger });
   const out: Record<string, CannonRaw> = {};
   out.graphql = await autocannon({ url: `${gw.url}/graphql`, method: 'POST', headers: { 'content-type': 'application/json' }, body: QUERY, connections, duration: seconds });
   out.passthrough = await autocannon({ url: `${gw.url}/users/1`, connections, duration: seconds });

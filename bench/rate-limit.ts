@@ -14,7 +14,7 @@ import { parseConfig } from '../src/config/load.js';
 import { startGateway } from '../src/index.js';
 import { LimiterStore } from '../src/limits/limiter-store.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { startDemoUpstreams } from '../upstreams/demo/index.js';
+import { startDemoUpstreams } from '../upstreams/shop-demo.js';
 import { stringify } from 'yaml';
 import { autocannon, numberArg, type CannonRaw } from './harness.js';
 
@@ -58,7 +58,7 @@ async function endToEnd(kind: 'none' | 'memory' | 'redis') {
   };
   if (kind !== 'none') raw.rateLimit = { perClient: { points: 1_000_000_000, durationSec: 600 } };
   if (kind === 'redis') raw.redis = { url: REDIS_URL, keyPrefix: prefix };
-  const gw = await startGateway({ config: parseConfig(stringify(raw), {}), demoUpstreams: demo, port: 0, host: '127.0.0.1', logger });
+  const gw = await startGateway({ config: parseConfig(stringify(raw), {}), demoTargets: demo.targets, port: 0, host: '127.0.0.1', logger });
   await fetch(`${gw.url}/users/1`).then((r) => r.arrayBuffer());
   const result = await autocannon({ url: `${gw.url}/users/1`, connections, duration: seconds });
   await gw.close();

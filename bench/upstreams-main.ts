@@ -4,7 +4,7 @@
  * call (which would grow without bound under load) each upstream only counts them; the parent
  * asks for the counts over IPC with `{ type: 'counts' }`.
  */
-import { startDemoUpstreams, type RecordedCall } from '../upstreams/demo/index.js';
+import { startDemoUpstreams, type RecordedCall } from '../upstreams/shop-demo.js';
 
 const demo = await startDemoUpstreams({ users: 0, orders: 0, catalog: 0 });
 const counts = { users: 0, orders: 0, catalog: 0 };

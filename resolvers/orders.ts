@@ -1,9 +1,11 @@
-import { defineResolvers } from '../src/graphql/define-resolvers.js';
-import { Unauthenticated } from '../src/errors.js';
-import type { Order, OrderItem } from '../upstreams/loaders.js';
+import { defineResolvers, Unauthenticated } from '../src/domain.js';
+import { ordersByUserId, type Order, type OrderItem } from '../upstreams/orders/loaders.js';
+import { userById } from '../upstreams/users/loaders.js';
+import { productById } from '../upstreams/catalog/loaders.js';
 
 export default defineResolvers({
   upstreams: ['orders'],
+  loaders: [ordersByUserId, userById, productById],
   resolvers: {
     Query: {
       order: (_p, { id }: { id: string }, { gw, upstreams }) =>
@@ -17,12 +19,12 @@ export default defineResolvers({
       },
     },
     User: {
-      orders: (user: { id: string }, _a, { loaders }) => loaders.ordersByUserId.load(String(user.id)),
+      orders: (user: { id: string }, _a, ctx) => ordersByUserId.of(ctx).load(String(user.id)),
     },
     Order: {
-      user: (order: Order, _a, { loaders }) => loaders.userById.load(String(order.userId)),
-      total: async (order: Order, _a, { loaders }) => {
-        const products = await loaders.productById.loadMany(order.items.map((i) => i.productId));
+      user: (order: Order, _a, ctx) => userById.of(ctx).load(String(order.userId)),
+      total: async (order: Order, _a, ctx) => {
+        const products = await productById.of(ctx).loadMany(order.items.map((i) => i.productId));
         let cents = 0;
         order.items.forEach((item, i) => {
           const p = products[i];

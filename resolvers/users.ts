@@ -1,19 +1,19 @@
-import { defineResolvers } from '../src/graphql/define-resolvers.js';
-import { Unauthenticated } from '../src/errors.js';
-import type { User } from '../upstreams/loaders.js';
+import { defineResolvers, Unauthenticated } from '../src/domain.js';
+import { userById, type User } from '../upstreams/users/loaders.js';
 
 export default defineResolvers({
   upstreams: ['users'],
+  loaders: [userById],
   resolvers: {
     Query: {
-      me: (_p, _a, { gw, loaders }) => {
-        const sub = gw.identity?.subject;
+      me: (_p, _a, ctx) => {
+        const sub = ctx.gw.identity?.subject;
         if (!sub) throw Unauthenticated('this field needs a verified identity');
-        return loaders.userById.load(sub);
+        return userById.of(ctx).load(sub);
       },
-      user: (_p, { id }: { id: string }, { loaders }) => loaders.userById.load(id),
+      user: (_p, { id }: { id: string }, ctx) => userById.of(ctx).load(id),
       // A failed key comes back as an Error in its slot; graphql-js reports it at that index.
-      users: (_p, { ids }: { ids: string[] }, { loaders }) => loaders.userById.loadMany(ids),
+      users: (_p, { ids }: { ids: string[] }, ctx) => userById.of(ctx).loadMany(ids),
     },
     Mutation: {
       createUser: async (_p, { input }: { input: { name: string; email: string } }, { gw, upstreams }) => {

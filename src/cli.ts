@@ -4,61 +4,14 @@
  * Exit codes: 0 ok; 1 invalid config, or a breaking schema change; 2 the schema does not
  * compose (or a usage error).
  */
-import { existsSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, loadConfigFile } from './config/load.js';
-import { CompositionError, composeSchema, type ComposedSchema } from './graphql/compose.js';
-import { DEFAULT_CONFIG, PROJECT_ROOT, RESOLVERS_DIR, SCHEMA_DIR } from './paths.js';
+import { Command, CommanderError } from 'commander';
+import { EXIT_COMPOSE, EXIT_OK, composeForCli, reportFailure, schemaSourceOptions, type CliIO, type SchemaSource } from './cli/common.js';
+import { loadConfigFile } from './config/load.js';
 import { registerSchemaCommands } from './cli/schema-commands.js';
 import { registerTokenCommand } from './cli/token-command.js';
 import { registerStartCommand } from './cli/start-command.js';
 
-export const EXIT_OK = 0;
-export const EXIT_INVALID = 1;
-export const EXIT_COMPOSE = 2;
-
-export interface CliIO {
-  out: NodeJS.WritableStream;
-  err: NodeJS.WritableStream;
-}
-
-export interface SchemaSource {
-  schemaDir?: string;
-  resolversDir?: string;
-  config?: string;
-}
-
-/** Composes the project's schema for CLI commands, checking upstream names when a config is known. */
-export async function composeForCli(src: SchemaSource): Promise<ComposedSchema> {
-  const configFile = src.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
-  const upstreams = configFile ? Object.keys(loadConfigFile(configFile).config.upstreams) : undefined;
-  return composeSchema({
-    schemaDir: src.schemaDir ?? SCHEMA_DIR,
-    resolversDir: src.resolversDir ?? RESOLVERS_DIR,
-    upstreams,
-    root: PROJECT_ROOT,
-  });
-}
-
-/** Prints a composition or config problem and returns the matching exit code. */
-export function reportFailure(err: unknown, io: CliIO): number {
-  if (err instanceof CompositionError) {
-    io.err.write(`schema does not compose: ${err.message}\n`);
-    return EXIT_COMPOSE;
-  }
-  if (err instanceof ConfigError) {
-    io.err.write(`${err.message}\n`);
-    return EXIT_INVALID;
-  }
-  throw err;
-}
-
-export function schemaSourceOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--schema-dir <dir>', 'folder of .graphql files').default(undefined))
-    .addOption(new Option('--resolvers-dir <dir>', 'folder of resolver modules').default(undefined))
-    .option('--config <file>', 'config file (to check upstream names)');
-}
+export { EXIT_COMPOSE, EXIT_INVALID, EXIT_OK, type CliIO } from './cli/common.js';
 
 export function buildCli(io: CliIO, setExit: (code: number) => void): Command {
   const program = new Command('gateway')

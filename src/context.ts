@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledRoute } from './proxy/route-table.js';
-import type { Loaders } from '../upstreams/loaders.js';
 
 /** Who is calling, as established by the identity plugin. */
 export interface Identity {
@@ -49,8 +48,8 @@ export class RequestContext {
   deadline = Number.POSITIVE_INFINITY;
   /** The request body, when the gateway had to read it (GraphQL POST). */
   body: Buffer | undefined = undefined;
-  /** Per-request DataLoaders, created on first use by the GraphQL layer. */
-  loaders: Loaders | undefined = undefined;
+  /** This request's DataLoaders by definition (src/graphql/define-loader.ts), created on first use. */
+  loaders: Map<object, unknown> | undefined = undefined;
   /** Filled for the access log. */
   upstream: string | undefined = undefined;
   upstreamCalls = 0;

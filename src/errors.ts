@@ -12,7 +12,10 @@ export interface ErrorDefinition {
   (...args: Array<string | number>): GatewayError;
 }
 
+const GATEWAY_ERROR = Symbol.for('gateway.error');
+
 export class GatewayError extends Error {
+  readonly [GATEWAY_ERROR] = true;
   readonly code: string;
   readonly status: number;
   /** Extra response headers (e.g. `Retry-After`, `Allow`, `WWW-Authenticate`). */
@@ -71,7 +74,9 @@ export function listErrors(): ErrorDefinition[] {
 }
 
 export function isGatewayError(err: unknown): err is GatewayError {
-  return err instanceof GatewayError;
+  // A brand rather than instanceof: a domain module loaded from TypeScript beside the compiled
+  // engine has its own copy of this class.
+  return !!err && typeof err === 'object' && (err as Record<symbol, unknown>)[GATEWAY_ERROR] === true;
 }
 
 // --- Request-level errors -------------------------------------------------------------

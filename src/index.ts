@@ -1,20 +1,22 @@
 /**
- * Public API: start a gateway from a config file (what `gateway start` does), or assemble one
- * from parts (what tests and embedders do).
+ * Public API of the engine: what a team's domain modules import (defineResolvers, defineLoader,
+ * defineDemo, the error constructors) and what embedders and tests use to start a gateway.
  */
 import type { GatewayConfig } from './config/schema.js';
-import { loadConfigFile, parseConfig } from './config/load.js';
-import { composeSchema } from './graphql/compose.js';
-import { createGateway, type Gateway } from './server.js';
+import { loadConfigFile } from './config/load.js';
+import { assembleGateway } from './assemble.js';
+import type { Gateway } from './server.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
-import { PROJECT_ROOT, RESOLVERS_DIR, SCHEMA_DIR } from './paths.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/demo/index.js';
+import { startDemos, type DemoTargets, type RunningDemos } from './demo/start-demos.js';
+import { PROJECT_ROOT, UPSTREAMS_DIR } from './paths.js';
 
 export { createGateway, type Gateway } from './server.js';
+export { assembleGateway, applyDemoTargets, type AssembleOptions } from './assemble.js';
 export { composeSchema, CompositionError } from './graphql/compose.js';
 export { loadConfigFile, parseConfig, ConfigError } from './config/load.js';
 export type { GatewayConfig } from './config/schema.js';
-export { defineResolvers, type GraphQLContext } from './graphql/define-resolvers.js';
+export { startDemos, type DemoTargets, type RunningDemos } from './demo/start-demos.js';
+export * from './domain.js';
 
 export interface StartOptions {
   /** A config file path, or an already-parsed config. */
@@ -22,10 +24,12 @@ export interface StartOptions {
   /** Overrides `server.port` (0 = ephemeral). */
   port?: number;
   host?: string;
-  /** Start the demo upstreams in-process and point users/orders/catalog at them. */
+  /** Start the demo server of every configured upstream that has one, and point the upstream at it. */
   demo?: boolean;
-  /** Already-running demo upstreams to point users/orders/catalog at (tests). */
-  demoUpstreams?: DemoUpstreams;
+  /** Demo servers already running (by upstream name), instead of starting them. */
+  demoTargets?: DemoTargets;
+  /** Where the domain's upstream folders are (demo servers). @default upstreams/ */
+  upstreamsDir?: string;
   schemaDir?: string;
   resolversDir?: string;
   logger?: Logger;
@@ -35,23 +39,12 @@ export interface RunningGateway {
   gateway: Gateway;
   port: number;
   url: string;
-  demo: DemoUpstreams | undefined;
+  /** The demo servers started for this gateway, by upstream name. */
+  demo: RunningDemos | undefined;
   close(): Promise<void>;
 }
 
-/** Points the example domain's upstreams at in-process demo servers. */
-export function useDemoTargets(config: GatewayConfig, demo: DemoUpstreams): GatewayConfig {
-  const upstreams = { ...config.upstreams };
-  const set = (name: string, url: string) => {
-    const u = upstreams[name];
-    if (u) upstreams[name] = { ...u, targets: [{ url, weight: 1 }] };
-  };
-  set('users', demo.users.url);
-  set('orders', demo.orders.url);
-  set('catalog', demo.catalog.address);
-  return { ...config, upstreams };
-}
-
+/** Assembles a gateway and listens (a single process without hot reload: tests and embedders). */
 export async function startGateway(opts: StartOptions): Promise<RunningGateway> {
   let config: GatewayConfig;
   let configDir = PROJECT_ROOT;
@@ -63,35 +56,25 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     config = opts.config;
   }
   const logger = opts.logger ?? createLogger({ level: config.logging.level });
-  const composed = await composeSchema({
-    schemaDir: opts.schemaDir ?? SCHEMA_DIR,
-    resolversDir: opts.resolversDir ?? RESOLVERS_DIR,
-    upstreams: Object.keys(config.upstreams),
-    root: PROJECT_ROOT,
-  });
-  let demo: DemoUpstreams | undefined;
-  let ownDemo = false;
-  if (opts.demoUpstreams) {
-    demo = opts.demoUpstreams;
-    config = useDemoTargets(config, demo);
-  } else if (opts.demo) {
-    ownDemo = true;
-    demo = await startDemoUpstreams();
-    config = useDemoTargets(config, demo);
-    logger.info({ users: demo.users.url, orders: demo.orders.url, catalog: demo.catalog.address }, 'demo upstreams started');
+  const demo = opts.demo
+    ? await startDemos({ upstreamsDir: opts.upstreamsDir ?? UPSTREAMS_DIR, names: Object.keys(config.upstreams), root: PROJECT_ROOT })
+    : undefined;
+  try {
+    const { gateway, config: used } = await assembleGateway({ config, configDir, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir, demoTargets: demo?.targets ?? opts.demoTargets, logger });
+    const port = await gateway.listen(opts.port ?? used.server.port, opts.host ?? used.server.host);
+    logger.info({ port, url: `${gateway.url}${used.graphql.path}` }, 'listening');
+    return {
+      gateway,
+      port,
+      url: gateway.url,
+      demo,
+      async close() {
+        await gateway.close();
+        await demo?.close();
+      },
+    };
+  } catch (err) {
+    await demo?.close();
+    throw err;
   }
-  const gateway = createGateway({ config, schema: composed.schema, projectRoot: PROJECT_ROOT, configDir, logger });
-  const port = await gateway.listen(opts.port ?? config.server.port, opts.host ?? config.server.host);
-  logger.info({ port, url: `${gateway.url}${config.graphql.path}` }, 'listening');
-  return {
-    gateway,
-    port,
-    url: gateway.url,
-    demo,
-    async close() {
-      await gateway.close();
-      if (ownDemo) await demo?.close();
-    },
-  };
 }
-

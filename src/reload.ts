@@ -20,18 +20,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfigFile } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
-import { composeSchema } from './graphql/compose.js';
-import { PROJECT_ROOT, RESOLVERS_DIR, SCHEMA_DIR } from './paths.js';
-import { createGateway, createHttpServer, type Gateway } from './server.js';
+import { assembleGateway } from './assemble.js';
+import type { DemoTargets } from './demo/start-demos.js';
+import { SCHEMA_DIR } from './paths.js';
+import { createHttpServer, type Gateway } from './server.js';
 import { PluginCarry } from './plugins/carry.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 
-/** Where the demo upstreams answer (`--demo`): users/orders over HTTP, catalog over gRPC. */
-export interface DemoTargets {
-  users: string;
-  orders: string;
-  catalog: string;
-}
 
 /** Options for {@link serveGateway}. */
 export interface ServeOptions {
@@ -41,7 +36,7 @@ export interface ServeOptions {
   port?: number;
   /** Overrides `server.host`. Fixed for the life of the process. */
   host?: string;
-  /** Points users/orders/catalog at these demo upstreams, in every generation. */
+  /** Points upstreams at these demo servers, in every generation. */
   demoTargets?: DemoTargets;
   schemaDir?: string;
   resolversDir?: string;
@@ -73,16 +68,6 @@ export interface ServedGateway {
   reload(): Promise<ReloadResult>;
   /** Stops accepting, drains in-flight requests of every generation (up to `server.drainMs`), releases everything. */
   close(): Promise<void>;
-}
-
-/** Points the example domain's upstreams at the demo servers. */
-export function applyDemoTargets(config: GatewayConfig, demo: DemoTargets): GatewayConfig {
-  const upstreams = { ...config.upstreams };
-  for (const [name, url] of Object.entries(demo)) {
-    const u = upstreams[name];
-    if (u) upstreams[name] = { ...u, targets: [{ url, weight: 1 }] };
-  }
-  return { ...config, upstreams };
 }
 
 interface Built {
@@ -238,15 +223,15 @@ class Served implements ServedGateway {
 /** Loads, validates and composes one generation; throws with the reason when any step fails. */
 async function buildGeneration(opts: ServeOptions, logger: Logger, carry: PluginCarry): Promise<Built> {
   const loaded = loadConfigFile(opts.configFile);
-  let config = loaded.config;
-  if (opts.demoTargets) config = applyDemoTargets(config, opts.demoTargets);
-  const composed = await composeSchema({
-    schemaDir: opts.schemaDir ?? SCHEMA_DIR,
-    resolversDir: opts.resolversDir ?? RESOLVERS_DIR,
-    upstreams: Object.keys(config.upstreams),
-    root: PROJECT_ROOT,
+  const { gateway, config } = await assembleGateway({
+    config: loaded.config,
+    configDir: loaded.baseDir,
+    schemaDir: opts.schemaDir,
+    resolversDir: opts.resolversDir,
+    demoTargets: opts.demoTargets,
+    logger,
+    carry,
   });
-  const gateway = createGateway({ config, schema: composed.schema, projectRoot: PROJECT_ROOT, configDir: loaded.baseDir, logger, carry });
   return { gateway, config };
 }
 

@@ -5,7 +5,7 @@
  * path answered (so a case silently falling back to yoga cannot pass as "direct").
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/demo/index.js';
+import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { captureLogs } from './helpers/log-capture.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { serveGateway } from '../src/reload.js';
-import { startDemoUpstreams } from '../upstreams/demo/index.js';
+import { startDemoUpstreams } from '../upstreams/shop-demo.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { parseSamples, sampleValue, type Sample } from './helpers/prom-text.js';
 import { createLogger } from '../src/telemetry/logger.js';

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/demo/index.js';
+import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
 
 describe.skipIf(noRedis)('response cache in redis', () => {
   const prefix = testPrefix('passthrough-cache');

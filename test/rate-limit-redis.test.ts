@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/demo/index.js';
+import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
 
 const USER = '{ user(id: "1") { name } }';
 const prefixes: string[] = [];

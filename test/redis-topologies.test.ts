@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { createRedis } from '../src/redis/client.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { testPrefix } from './helpers/redis.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/demo/index.js';
+import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
 
 const hasBinaries = ['redis-server', 'redis-cli'].every((bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0);
 if (!hasBinaries) {

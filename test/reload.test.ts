@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { serveGateway, type ServedGateway } from '../src/reload.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { SCHEMA_DIR } from '../src/paths.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/demo/index.js';
+import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
 import { startCliGateway } from './helpers/cli.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
 

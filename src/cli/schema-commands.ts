@@ -5,7 +5,7 @@
  */
 import { buildSchema } from 'graphql';
 import type { Command } from 'commander';
-import { EXIT_INVALID, EXIT_OK, composeForCli, reportFailure, schemaSourceOptions, type CliIO, type SchemaSource } from '../cli.js';
+import { EXIT_INVALID, EXIT_OK, composeForCli, reportFailure, schemaSourceOptions, type CliIO, type SchemaSource } from './common.js';
 import { diffSdl, formatChange } from '../registry/diff.js';
 import { openRegistry } from '../registry/open-registry.js';
 import { loadOperations, usage, validateOperations } from '../registry/operations.js';

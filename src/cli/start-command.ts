@@ -8,14 +8,11 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.js';
-import { DEFAULT_CONFIG } from '../paths.js';
-import { serveGateway, type DemoTargets } from '../reload.js';
+import { DEFAULT_CONFIG, PROJECT_ROOT, UPSTREAMS_DIR } from '../paths.js';
+import type { RunningDemos } from '../demo/start-demos.js';
 import { createLogger } from '../telemetry/logger.js';
-import type { CliIO } from '../cli.js';
-import { EXIT_OK, reportFailure } from '../cli.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../../upstreams/demo/index.js';
-import { runPrimary } from '../cluster/primary.js';
-import { runWorker } from '../cluster/worker.js';
+import type { CliIO } from './common.js';
+import { EXIT_OK, reportFailure } from './common.js';
 
 interface StartFlags {
   config: string;
@@ -35,10 +32,6 @@ export function parseWorkers(value: string | undefined): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`--workers must be a whole number from 1 to 1024, or auto; got "${value}"`);
   return n;
-}
-
-function demoTargetsOf(demo: DemoUpstreams): DemoTargets {
-  return { users: demo.users.url, orders: demo.orders.url, catalog: demo.catalog.address };
 }
 
 function waitForStopSignal(): Promise<string> {
@@ -75,6 +68,13 @@ export function registerStartCommand(program: Command, io: CliIO, setExit: (code
 }
 
 async function start(opts: StartFlags, io: CliIO): Promise<number> {
+  // The server stack loads only for this command: `config check` and `schema print` stay light.
+  const [{ serveGateway }, { startDemos }, { runPrimary }, { runWorker }] = await Promise.all([
+    import('../reload.js'),
+    import('../demo/start-demos.js'),
+    import('../cluster/primary.js'),
+    import('../cluster/worker.js'),
+  ]);
   const serve = { configFile: opts.config, port: opts.port, host: opts.host, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir, watch: opts.watch };
   if (cluster.isWorker) {
     try {
@@ -92,16 +92,16 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
   const workers = parseWorkers(opts.workers ?? process.env.GATEWAY_WORKERS);
   const { config } = loadConfigFile(opts.config);
   const logger = createLogger({ level: config.logging.level });
-  let demo: DemoUpstreams | undefined;
+  let demo: RunningDemos | undefined;
   if (opts.demo) {
-    demo = await startDemoUpstreams();
-    logger.info({ users: demo.users.url, orders: demo.orders.url, catalog: demo.catalog.address }, 'demo upstreams started');
+    demo = await startDemos({ upstreamsDir: UPSTREAMS_DIR, names: Object.keys(config.upstreams), root: PROJECT_ROOT });
+    logger.info({ targets: demo.targets }, 'demo upstreams started');
   }
   try {
     if (workers !== undefined) {
-      return await runPrimary({ configFile: opts.config, workers, logger, demoTargets: demo && demoTargetsOf(demo), schemaDir: opts.schemaDir, resolversDir: opts.resolversDir });
+      return await runPrimary({ configFile: opts.config, workers, logger, demoTargets: demo?.targets, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir });
     }
-    const served = await serveGateway({ ...serve, demoTargets: demo && demoTargetsOf(demo), logger });
+    const served = await serveGateway({ ...serve, demoTargets: demo?.targets, logger });
     logger.info({ port: served.port, url: `${served.url}${config.graphql.path}` }, 'listening');
     const onHangup = () => void served.reload();
     process.on('SIGHUP', onHangup);

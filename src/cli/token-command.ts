@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import { SignJWT } from 'jose';
-import type { CliIO } from '../cli.js';
-import { EXIT_INVALID, EXIT_OK, reportFailure } from '../cli.js';
+import type { CliIO } from './common.js';
+import { EXIT_INVALID, EXIT_OK, reportFailure } from './common.js';
 import { loadConfigFile } from '../config/load.js';
 import { DEFAULT_CONFIG } from '../paths.js';
 

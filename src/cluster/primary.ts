@@ -17,9 +17,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import { loadConfigFile } from '../config/load.js';
-import { composeSchema } from '../graphql/compose.js';
-import { PROJECT_ROOT, RESOLVERS_DIR, SCHEMA_DIR } from '../paths.js';
-import type { DemoTargets } from '../reload.js';
+import { composeFor } from '../assemble.js';
+import type { DemoTargets } from '../demo/start-demos.js';
 import type { Logger } from '../telemetry/logger.js';
 import { ENV_DEMO_TARGETS, ENV_WORKER_SLOT, isMessage, type MetricsRequest, type ReloadReply, type ReloadRequest } from './messages.js';
 
@@ -55,12 +54,7 @@ export function restartDelayMs(crashes: number): number {
 /** Validates the config and the schema; throws ConfigError / CompositionError like a single process would. */
 async function validate(opts: PrimaryOptions): Promise<{ drainMs: number }> {
   const { config } = loadConfigFile(opts.configFile);
-  await composeSchema({
-    schemaDir: opts.schemaDir ?? SCHEMA_DIR,
-    resolversDir: opts.resolversDir ?? RESOLVERS_DIR,
-    upstreams: Object.keys(config.upstreams),
-    root: PROJECT_ROOT,
-  });
+  await composeFor(config, opts);
   return { drainMs: config.server.drainMs };
 }
 

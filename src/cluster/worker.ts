@@ -11,7 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
 import { ServiceUnavailable } from '../errors.js';
 import { isMetricsPlugin } from '../plugins/use-metrics.js';
-import { serveGateway, type DemoTargets, type ServeOptions, type ServedGateway } from '../reload.js';
+import { serveGateway, type ServeOptions, type ServedGateway } from '../reload.js';
+import type { DemoTargets } from '../demo/start-demos.js';
 import { ENV_DEMO_TARGETS, ENV_WORKER_SLOT, isMessage, type MetricsReply, type MetricsRequest, type ReloadReply, type ReloadRequest } from './messages.js';
 
 /** How long a worker waits for the aggregated metrics before answering 503. */

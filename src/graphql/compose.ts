@@ -4,11 +4,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { buildASTSchema, isObjectType, isInterfaceType, isInputObjectType, parse, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { mergeTypeDefs } from '@graphql-tools/merge';
 import type { ResolverModule } from './define-resolvers.js';
+import { isLoaderDefinition } from './define-loader.js';
+import { loadModule } from '../load-module.js';
 
 export class CompositionError extends Error {
   readonly file: string;
@@ -52,7 +53,9 @@ function listFiles(dir: string, exts: string[]): string[] {
 }
 
 function isResolverModule(m: unknown): m is ResolverModule {
-  return !!m && typeof m === 'object' && 'resolvers' in m && Array.isArray((m as ResolverModule).upstreams);
+  if (!m || typeof m !== 'object' || !('resolvers' in m)) return false;
+  const { upstreams, loaders } = m as ResolverModule;
+  return (upstreams === undefined || Array.isArray(upstreams)) && (loaders === undefined || Array.isArray(loaders));
 }
 
 export async function composeSchema(opts: ComposeOptions): Promise<ComposedSchema> {
@@ -84,7 +87,7 @@ export async function composeSchema(opts: ComposeOptions): Promise<ComposedSchem
   for (const file of listFiles(resolve(opts.resolversDir), ['.ts', '.js', '.mjs'])) {
     let loaded: { default?: unknown };
     try {
-      loaded = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      loaded = (await loadModule(file)) as { default?: unknown };
     } catch (err) {
       throw new CompositionError(show(file), `cannot load module: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -105,9 +108,15 @@ export async function composeSchema(opts: ComposeOptions): Promise<ComposedSchem
         throw new CompositionError(show(file), `resolver for input type ${typeName}`);
       }
     }
+    for (const [i, loader] of (mod.loaders ?? []).entries()) {
+      if (!isLoaderDefinition(loader)) throw new CompositionError(show(file), `loaders[${i}] is not a loader (declare it with defineLoader)`);
+    }
     if (opts.upstreams) {
-      for (const u of mod.upstreams) {
+      for (const u of mod.upstreams ?? []) {
         if (!opts.upstreams.includes(u)) throw new CompositionError(show(file), `uses upstream "${u}", which is not configured`);
+      }
+      for (const loader of mod.loaders ?? []) {
+        if (!opts.upstreams.includes(loader.upstream)) throw new CompositionError(show(file), `uses a loader of upstream "${loader.upstream}", which is not configured`);
       }
     }
     modules.push({ file: show(file), module: mod });

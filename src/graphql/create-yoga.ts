@@ -9,7 +9,6 @@ import { isGatewayError } from '../errors.js';
 import { applyFieldAuthorization } from '../auth/field-authorization.js';
 import type { RequestContext } from '../context.js';
 import type { Upstreams } from '../upstream/create-upstreams.js';
-import { createLoaders } from '../../upstreams/loaders.js';
 import type { GraphQLContext } from './define-resolvers.js';
 import type { GraphqlConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -104,7 +103,7 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
     maskedErrors: { maskError: gatewayMaskError(logger) },
     // CORS is the gateway's (server.cors, src/plugins/use-cors.ts): yoga's default would reflect any origin.
     cors: false,
-    context: ({ gw }) => ({ gw, upstreams, loaders: createLoaders(upstreams, gw) }) as GraphQLContext,
+    context: ({ gw }) => ({ gw, upstreams }) as GraphQLContext,
     plugins,
   });
 }

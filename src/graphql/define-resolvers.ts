@@ -1,25 +1,26 @@
 /**
- * What a resolver module in `resolvers/` exports: its resolver map and the upstreams it calls,
- * so composition can refuse a module that names an upstream the config does not have.
+ * What a resolver module in `resolvers/` exports: its resolver map, the upstreams it calls
+ * directly and the batch loaders it uses, so composition can refuse a module that names an
+ * upstream the config does not have.
  */
 import type { IResolvers } from '@graphql-tools/utils';
 import type { RequestContext } from '../context.js';
 import type { Upstreams } from '../upstream/create-upstreams.js';
-import type { Loaders } from '../../upstreams/loaders.js';
+import type { LoaderDefinition } from './define-loader.js';
 
 /** The GraphQL context every resolver receives. */
 export interface GraphQLContext {
-  /** The request: identity, deadline, request id. */
+  /** The request: identity, deadline, request id, this request's loaders. */
   gw: RequestContext;
-  /** Per-request DataLoaders (one per batch endpoint). */
-  loaders: Loaders;
-  /** The shared upstream layer, for non-batched calls. */
+  /** The shared upstream layer, for calls that are not batched. */
   upstreams: Upstreams;
 }
 
 export interface ResolverModule {
-  /** Upstream names this module calls; each must be configured. */
-  upstreams: string[];
+  /** Upstream names this module calls directly; each must be configured. @default [] */
+  upstreams?: string[];
+  /** Batch loaders this module uses (see defineLoader); their upstreams must be configured. @default [] */
+  loaders?: Array<LoaderDefinition<any, any>>;
   resolvers: IResolvers<unknown, GraphQLContext>;
 }
 

@@ -3,7 +3,7 @@
  * can break), DANGEROUS (behaviour may change for clients), SAFE.
  */
 import { buildSchema } from 'graphql';
-import { CriticalityLevel, diff } from '@graphql-inspector/core';
+import type { CriticalityLevel } from '@graphql-inspector/core';
 
 export type Severity = 'BREAKING' | 'DANGEROUS' | 'SAFE';
 
@@ -15,15 +15,13 @@ export interface SchemaChange {
   type: string;
 }
 
-const SEVERITY: Record<CriticalityLevel, Severity> = {
-  [CriticalityLevel.Breaking]: 'BREAKING',
-  [CriticalityLevel.Dangerous]: 'DANGEROUS',
-  [CriticalityLevel.NonBreaking]: 'SAFE',
-};
+// graphql-inspector's CriticalityLevel values; the library itself loads only when a diff is asked for.
+const SEVERITY: Record<`${CriticalityLevel}`, Severity> = { BREAKING: 'BREAKING', DANGEROUS: 'DANGEROUS', NON_BREAKING: 'SAFE' };
 
 const ORDER: Record<Severity, number> = { BREAKING: 0, DANGEROUS: 1, SAFE: 2 };
 
 export async function diffSdl(oldSdl: string, newSdl: string): Promise<SchemaChange[]> {
+  const { diff } = await import('@graphql-inspector/core');
   const changes = await diff(buildSchema(oldSdl), buildSchema(newSdl));
   return changes
     .map((c) => ({ severity: SEVERITY[c.criticality.level], coordinate: c.path ?? '', message: c.message, type: String(c.type) }))

@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { startGateway, type RunningGateway } from '../../src/index.js';
 import { createLogger, type Logger } from '../../src/telemetry/logger.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../../upstreams/demo/index.js';
+import { startDemoUpstreams, type DemoUpstreams } from '../../upstreams/shop-demo.js';
 
 /** The example domain's upstreams; tests add keys on top. */
 export function baseConfig(): Record<string, any> {
@@ -28,7 +28,7 @@ export function configFrom(obj: Record<string, any>, env: NodeJS.ProcessEnv = {}
   return parseConfig(stringify(obj), env);
 }
 
-export interface TestGateway extends RunningGateway {
+export interface TestGateway extends Omit<RunningGateway, 'demo'> {
   demo: DemoUpstreams;
   /** POSTs a GraphQL operation; returns status, headers and the parsed body. */
   gql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResponse>;
@@ -55,8 +55,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const demo = opts.demo ?? (await startDemoUpstreams());
   const running = await startGateway({
     config: configFrom(raw),
-    demo: false,
-    demoUpstreams: demo,
+    demoTargets: demo.targets,
     port: 0,
     host: '127.0.0.1',
     logger: opts.logger ?? createLogger({ level: 'silent' }),

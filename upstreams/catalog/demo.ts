@@ -3,13 +3,14 @@
  * upstreams/catalog/catalog.proto and the standard `grpc.health.v1.Health/Check`.
  * `behaviour.failStatus` is used as a gRPC status code here (14 = UNAVAILABLE, 13 = INTERNAL).
  */
+import { defineDemo } from '../../src/domain.js';
 import { Server, ServerCredentials, Metadata, loadPackageDefinition, status as GrpcStatus, type GrpcObject, type ServiceClientConstructor, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
-import type { DemoData, DemoProduct } from './data.js';
-import { Recorder } from './recorder.js';
+import { sharedSeed, type DemoData, type DemoProduct } from '../shop-data.js';
+import { Recorder } from '../../src/demo/recorder.js';
 
-const CATALOG_PROTO = fileURLToPath(new URL('../catalog/catalog.proto', import.meta.url));
+const CATALOG_PROTO = fileURLToPath(new URL('./catalog.proto', import.meta.url));
 const HEALTH_PROTO = fileURLToPath(new URL('../../src/upstream/grpc/health.proto', import.meta.url));
 const LOADER = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true } as const;
 
@@ -73,3 +74,11 @@ export async function startCatalogServer(data: DemoData, port = 0, host = '127.0
       }),
   };
 }
+
+/** `gateway start --demo` starts this server and points the catalog upstream at it. */
+export default defineDemo({
+  async start({ port, host, shared }) {
+    const server = await startCatalogServer(sharedSeed(shared), port, host);
+    return { target: server.address, close: () => server.close() };
+  },
+});

@@ -1,6 +1,7 @@
 /** The demo users upstream (HTTP), implementing CONTRACT section 3 exactly. */
-import type { DemoData, DemoUser } from './data.js';
-import { INVALID_JSON, sendJson, startHttpUpstream, type DemoHttpServer } from './http-base.js';
+import { defineDemo } from '../../src/domain.js';
+import { sharedSeed, type DemoData, type DemoUser } from '../shop-data.js';
+import { INVALID_JSON, sendJson, startHttpUpstream, type DemoHttpServer } from '../../src/demo/http-server.js';
 
 export function startUsersServer(data: DemoData, port = 0, host?: string): Promise<DemoHttpServer> {
   return startHttpUpstream(async (req, res, url, body) => {
@@ -31,3 +32,11 @@ export function startUsersServer(data: DemoData, port = 0, host?: string): Promi
     sendJson(res, 404, { error: 'not found' });
   }, port, host);
 }
+
+/** `gateway start --demo` starts this server and points the users upstream at it. */
+export default defineDemo({
+  async start({ port, host, shared }) {
+    const server = await startUsersServer(sharedSeed(shared), port, host);
+    return { target: server.url, close: () => server.close() };
+  },
+});

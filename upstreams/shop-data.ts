@@ -24,6 +24,16 @@ export interface DemoData {
   nextOrderId: number;
 }
 
+/** The run's shared seed: the demo servers of one `--demo` run read and change the same data. */
+export function sharedSeed(shared: Map<string, unknown>): DemoData {
+  let data = shared.get('shop') as DemoData | undefined;
+  if (!data) {
+    data = seed();
+    shared.set('shop', data);
+  }
+  return data;
+}
+
 export function seed(): DemoData {
   const users = new Map<string, DemoUser>();
   const orders = new Map<string, DemoOrder>();

@@ -3,7 +3,7 @@
  * 7003 catalog), for running the gateway without --demo or for benchmarks:
  *   node bin/tsx.js upstreams/demo/main.ts
  */
-import { startDemoUpstreams } from './index.js';
+import { startDemoUpstreams } from './shop-demo.js';
 
 const demo = await startDemoUpstreams({
   users: Number(process.env.USERS_PORT ?? 7001),

@@ -2,22 +2,25 @@
  * Starts the three demo upstreams of the example domain (users and orders over HTTP, catalog
  * over gRPC) on ephemeral ports with freshly seeded data. `npm start` and the tests use this.
  */
-import { seed, type DemoData } from './data.js';
-import { startUsersServer } from './users-server.js';
-import { startOrdersServer } from './orders-server.js';
-import { startCatalogServer, type DemoGrpcServer } from './catalog-server.js';
-import type { DemoHttpServer } from './http-base.js';
+import { seed, type DemoData } from './shop-data.js';
+import { startUsersServer } from './users/demo.js';
+import { startOrdersServer } from './orders/demo.js';
+import { startCatalogServer, type DemoGrpcServer } from './catalog/demo.js';
+import type { DemoHttpServer } from '../src/demo/http-server.js';
+import type { DemoTargets } from '../src/demo/start-demos.js';
 
-export type { DemoHttpServer } from './http-base.js';
-export type { DemoGrpcServer } from './catalog-server.js';
-export { Recorder, type Behaviour, type RecordedCall } from './recorder.js';
-export { startHttpUpstream, sendJson } from './http-base.js';
+export type { DemoHttpServer } from '../src/demo/http-server.js';
+export type { DemoGrpcServer } from './catalog/demo.js';
+export { Recorder, type Behaviour, type RecordedCall } from '../src/demo/recorder.js';
+export { startHttpUpstream, sendJson } from '../src/demo/http-server.js';
 
 export interface DemoUpstreams {
   data: DemoData;
   users: DemoHttpServer;
   orders: DemoHttpServer;
   catalog: DemoGrpcServer;
+  /** Where each answers, by upstream name (for `startGateway({ demoTargets })`). */
+  targets: DemoTargets;
   /** Forgets recorded calls and restores normal behaviour on all three. */
   reset(): void;
   close(): Promise<void>;
@@ -37,6 +40,7 @@ export async function startDemoUpstreams(ports: DemoPorts = {}): Promise<DemoUps
     users,
     orders,
     catalog,
+    targets: { users: users.url, orders: orders.url, catalog: catalog.address },
     reset() {
       users.recorder.reset();
       orders.recorder.reset();

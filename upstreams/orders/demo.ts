@@ -1,6 +1,7 @@
 /** The demo orders upstream (HTTP), implementing CONTRACT section 3 exactly. */
-import type { DemoData, DemoOrder } from './data.js';
-import { INVALID_JSON, sendJson, startHttpUpstream, type DemoHttpServer } from './http-base.js';
+import { defineDemo } from '../../src/domain.js';
+import { sharedSeed, type DemoData, type DemoOrder } from '../shop-data.js';
+import { INVALID_JSON, sendJson, startHttpUpstream, type DemoHttpServer } from '../../src/demo/http-server.js';
 
 function validItems(items: unknown): items is DemoOrder['items'] {
   return (
@@ -41,3 +42,11 @@ export function startOrdersServer(data: DemoData, port = 0, host?: string): Prom
     sendJson(res, 404, { error: 'not found' });
   }, port, host);
 }
+
+/** `gateway start --demo` starts this server and points the orders upstream at it. */
+export default defineDemo({
+  async start({ port, host, shared }) {
+    const server = await startOrdersServer(sharedSeed(shared), port, host);
+    return { target: server.url, close: () => server.close() };
+  },
+});
