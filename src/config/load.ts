@@ -8,12 +8,9 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, dirname, resolve } from 'node:path';
 import { parseDocument, parse as parseYamlScalar, isMap, isSeq, isScalar, type Node } from 'yaml';
 import { configSchema, type GatewayConfig } from './schema.js';
+import type { ConfigProblem } from './problem.js';
 
-export interface ConfigProblem {
-  /** Dotted key path with list indexes, e.g. `routes[0].match.pathPrefix`. */
-  path: string;
-  message: string;
-}
+export type { ConfigProblem } from './problem.js';
 
 export class ConfigError extends Error {
   readonly problems: ConfigProblem[];

@@ -3,7 +3,7 @@
  * error ("not implemented yet"), never a silent no-op. Each capability removes its keys from
  * this table when it lands; a test keeps the table and the README in step.
  */
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problem.js';
 
 type Probe = (config: Record<string, unknown>) => Array<string>;
 
