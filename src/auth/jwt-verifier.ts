@@ -11,6 +11,7 @@
  */
 import { createRemoteJWKSet, importSPKI, jwtVerify, errors, type JWTPayload, type JWTVerifyGetKey, type CryptoKey, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
 import type { JwtConfig } from '../config/schema.js';
+import { isForwardableRole } from './roles.js';
 
 export interface VerifiedToken {
   payload: JWTPayload;
@@ -139,11 +140,14 @@ export class JwtVerifier {
   }
 }
 
-/** Reads roles from a claim path (`roles`, or dotted like `realm_access.roles`), list or space/comma string. */
+/**
+ * Reads roles from a claim path (`roles`, or dotted like `realm_access.roles`), list or space/comma
+ * string. Roles that could not be forwarded unambiguously are not granted (./roles.ts).
+ */
 export function rolesFrom(payload: JWTPayload, claim: string): string[] {
   let v: unknown = payload;
   for (const part of claim.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
-  if (Array.isArray(v)) return v.filter((r): r is string => typeof r === 'string');
-  if (typeof v === 'string') return v.split(/[\s,]+/).filter(Boolean);
+  if (Array.isArray(v)) return v.filter((r): r is string => typeof r === 'string' && isForwardableRole(r));
+  if (typeof v === 'string') return v.split(/[\s,]+/).filter(isForwardableRole);
   return [];
 }
