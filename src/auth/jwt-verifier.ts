@@ -11,7 +11,7 @@
  */
 import { createRemoteJWKSet, importSPKI, jwtVerify, errors, type JWTPayload, type JWTVerifyGetKey, type CryptoKey, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
 import type { JwtConfig } from '../config/schema.js';
-import { isForwardableRole } from './roles.js';
+import { isForwardableRole, isForwardableSubject } from './identity-values.js';
 
 export interface VerifiedToken {
   payload: JWTPayload;
@@ -129,6 +129,8 @@ export class JwtVerifier {
       requiredClaims: c.requiredClaims,
       clockTolerance: c.clockToleranceSec,
     });
+    // A subject the upstream would not receive verbatim is refused, not altered (./identity-values.ts).
+    if (typeof payload.sub === 'string' && !isForwardableSubject(payload.sub)) throw new TokenRejected('invalid claim "sub"');
     const result = { payload, roles: rolesFrom(payload, c.rolesClaim) };
     const now = Date.now();
     const until = typeof payload.exp === 'number' ? Math.min(payload.exp * 1000, now + NO_EXP_TTL_MS) : now + NO_EXP_TTL_MS;

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
-import { isForwardableRole } from '../auth/roles.js';
+import { isForwardableRole, isForwardableSubject } from '../auth/identity-values.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -133,14 +133,16 @@ const jwt = z.strictObject({
   cacheSize: nonNegativeInt.default(10_000),
 });
 
-/** A role forwarded in the comma-separated X-User-Roles (src/auth/roles.ts). */
+/** A role forwarded in the comma-separated X-User-Roles (src/auth/identity-values.ts). */
 const role = z.string().refine(isForwardableRole, 'must be 1-128 visible ASCII characters without ","');
+/** An API-key owner, forwarded verbatim as X-User-Id / X-Client-Id. */
+const owner = z.string().refine(isForwardableSubject, 'must be 1-256 printable ASCII characters, no leading or trailing space');
 
 const apiKey = z.union([
-  z.strictObject({ key: z.string().min(1), owner: z.string().min(1), roles: z.array(role).default([]) }),
+  z.strictObject({ key: z.string().min(1), owner, roles: z.array(role).default([]) }),
   z.strictObject({
     sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters'),
-    owner: z.string().min(1),
+    owner,
     roles: z.array(role).default([]),
   }),
 ]);

@@ -10,7 +10,7 @@ import type { RunningGateway } from '../../src/index.js';
 import { isReservedHeader } from '../../src/proxy/forward-headers.js';
 import { isValidHost, splitHost } from '../../src/plugins/use-host-check.js';
 import { isValidRequestId } from '../../src/plugins/use-request-id.js';
-import { isForwardableRole } from '../../src/auth/roles.js';
+import { isForwardableRole } from '../../src/auth/identity-values.js';
 import { configFrom } from '../helpers/gateway.js';
 import { rawStatus, signToken, startEchoUpstream, startHeadersGateway, type EchoUpstream } from './helpers/headers-gateway.js';
 
@@ -205,6 +205,34 @@ describe('roles are forwarded unambiguously', () => {
         expect([s, 'ok'].filter(isForwardableRole).join(',').split(',').filter(isForwardableRole).length).toBe(isForwardableRole(s) ? 2 : 1);
       }),
     );
+  });
+});
+
+describe('subjects reach the upstream verbatim or not at all', () => {
+  it.each(['auth0|123', 'user@example.com', 'a,b', 'inner space', 'x'.repeat(256)])('sub %j is forwarded exactly', async (sub) => {
+    const r = await send('/echo/sub', { authorization: `Bearer ${await signToken({ sub, roles: [] })}` });
+    expect(r.status).toBe(200);
+    expect(upstream.last()!.headers['x-user-id']).toBe(sub);
+    expect(upstream.last()!.headers['x-client-id']).toBe(sub);
+  });
+
+  it.each(['a\r\nx-evil: 1', 'a\nb', 'nul\u0000', '\u65e5\u672c', '\u00fc', ' padded', 'padded ', '', 'x'.repeat(257), 'tab\there'])(
+    'sub %j: 401, nothing reaches the upstream',
+    async (sub) => {
+      const before = upstream.received.length;
+      const r = await send('/echo/sub', { authorization: `Bearer ${await signToken({ sub, roles: ['r'] })}` });
+      expect(r.status).toBe(401);
+      expect(JSON.parse(r.body).code).toBe('UNAUTHENTICATED');
+      expect(upstream.received.length).toBe(before);
+    },
+  );
+
+  it.each([' lead', 'a\nb', '\u00fc', ''])('an API key owner %j is a config error naming its path', (owner) => {
+    const cfg = {
+      upstreams: { echo: { protocol: 'http', targets: [{ url: 'http://127.0.0.1:1' }] } },
+      auth: { apiKeys: { keys: [{ key: 'k', owner, roles: [] }] } },
+    };
+    expect(() => configFrom(cfg)).toThrow(/auth\.apiKeys\.keys/);
   });
 });
 
