@@ -261,7 +261,7 @@ const route = z
       })
       .optional(),
     auth: z.enum(['none', 'jwt', 'apiKey', 'any']).default('none'),
-    roles: z.array(z.string()).default([]),
+    roles: z.array(role).default([]),
     rateLimit: window.optional(),
     timeoutMs: positiveInt.optional(),
     requestHeaders: headerOps.optional(),

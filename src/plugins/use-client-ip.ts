@@ -33,7 +33,11 @@ export interface ClientIpOptions {
 /** A plain IPv4 or IPv6 address in one spelling: IPv4-mapped IPv6 as IPv4, IPv6 compressed and lower-case. */
 export function canonicalIp(value: string | undefined): string | undefined {
   // node's isIP takes only dotted-quad IPv4 (no octal, hex or short forms); zone ids are refused.
-  if (!value || value.length > 45 || value.includes('%') || isIP(value) === 0) return undefined;
+  if (!value || value.length > 45) return undefined;
+  const family = isIP(value);
+  // A dotted quad node accepts has no leading zeros: it is already the one spelling.
+  if (family === 4) return value;
+  if (family === 0 || value.includes('%')) return undefined;
   const addr = ipaddr.parse(value);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) return (addr as ipaddr.IPv6).toIPv4Address().toString();
   return addr.toString();

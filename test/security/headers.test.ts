@@ -198,6 +198,14 @@ describe('roles are forwarded unambiguously', () => {
     expect(() => configFrom(cfg)).toThrow(/auth\.apiKeys\.keys/);
   });
 
+  it.each(['admin,root', ' admin'])('a route role %j that no identity can hold is a config error naming its path', (role) => {
+    const cfg = {
+      upstreams: { echo: { protocol: 'http', targets: [{ url: 'http://127.0.0.1:1' }] } },
+      routes: [{ name: 'r', match: { pathPrefix: '/r' }, upstream: 'echo', roles: [role] }],
+    };
+    expect(() => configFrom(cfg)).toThrow(/routes\[0\]\.roles\[0\]/);
+  });
+
   it('property: an accepted role never contains a separator or a non-visible character', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 140 }), (s) => {
