@@ -19,6 +19,14 @@ export interface Identity {
   claims: Record<string, unknown> | undefined;
 }
 
+/** The forwarding chain the client-ip plugin believed, in X-Forwarded-For order. */
+export interface ForwardedChain {
+  /** The client first, then each trusted proxy, the socket peer last; every entry a canonical IP. */
+  readonly hops: readonly string[];
+  /** Whether the socket peer is a trusted proxy (only then are its X-Forwarded-Proto/Host believed). */
+  readonly peerTrusted: boolean;
+}
+
 /** What the request is addressed to, decided by the router before the plugin chain runs. */
 export type RequestTarget =
   | { kind: 'graphql' }
@@ -41,6 +49,8 @@ export class RequestContext {
   readonly query: string;
   /** The client's address (from X-Forwarded-For when `server.trustProxy` is on). */
   ip = '';
+  /** Set by the client-ip plugin; undefined when it did not run. */
+  forwarded: ForwardedChain | undefined = undefined;
   target: RequestTarget = { kind: 'none' };
   /** Metrics/log label for the route: `graphql`, a route name, `internal` or `unmatched`. */
   routeLabel = 'unmatched';

@@ -17,11 +17,12 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers
 import { BODY_TOO_LARGE, hasRequestBody, upstreamBody } from './request-body.js';
 import { sendStream } from './respond.js';
 import { proxyGrpc } from './grpc-route.js';
+import type { TrustProxy } from '../plugins/use-client-ip.js';
 
 /** Options for {@link createPassthrough}. */
 export interface PassthroughOptions {
-  /** Append to the client's X-Forwarded-* instead of replacing them. @default false */
-  trustProxy?: boolean;
+  /** Trusted proxies, when the client-ip plugin did not already decide the chain (src/plugins/use-client-ip.ts). @default false */
+  trustProxy?: TrustProxy;
   /** Fallback body limit when the body-limit plugin did not set one. @default 1048576 */
   maxBodyBytes?: number;
 }
