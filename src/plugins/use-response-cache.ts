@@ -3,9 +3,10 @@
  * RFC 9111, with http-cache-semantics (`shared: true`) deciding what may be stored and reused.
  *
  * - Only GET answers with status 200 are stored. Never stored: `Cache-Control: no-store`,
- *   `private`, `no-cache`, `must-revalidate`/`proxy-revalidate` (this cache does not
- *   revalidate), `Vary: *`, any `Set-Cookie`, a request with `Cache-Control: no-store`, a body
- *   over `maxEntryBytes` (it is streamed to the client untouched).
+ *   `private`, `no-cache` (or `Pragma: no-cache` without Cache-Control), `must-revalidate` /
+ *   `proxy-revalidate` (this cache does not revalidate), a directive given twice, `Vary: *`,
+ *   any `Set-Cookie`, a request with `Cache-Control: no-store`, a body over `maxEntryBytes`
+ *   (it is streamed to the client untouched). Directive names are compared case-insensitively.
  * - Freshness: the upstream's `s-maxage`, else `max-age`, else `Expires`, less its `Age`, and
  *   never longer than the route's `ttlSec`; without any of them, `ttlSec`. A response already
  *   stale (`max-age=0`, a large `Age`) is not stored. A client's `Cache-Control: no-cache` or
@@ -147,8 +148,12 @@ class ResponseCache implements ResponseTap {
     const fields = varyFields(headers.vary);
     if (fields[0] === '*') return undefined;
     const resHeaders = policyResponseHeaders(headers);
-    const cc = resHeaders['cache-control'] as string | undefined;
-    if (cc !== undefined && NEEDS_REVALIDATION.test(cc)) return undefined;
+    // Directive names are case-insensitive (RFC 9111 §5.2); the library compares them as written.
+    const cc = (resHeaders['cache-control'] as string | undefined)?.toLowerCase();
+    if (cc !== undefined) {
+      if (NEEDS_REVALIDATION.test(cc) || repeatsDirective(cc)) return undefined;
+      resHeaders['cache-control'] = cc;
+    } else if (/no-cache/i.test(String(resHeaders.pragma ?? ''))) return undefined;
     let cacheControl: string | null | undefined;
     if (!(cc !== undefined && EXPLICIT_FRESHNESS.test(cc)) && resHeaders.expires === undefined) {
       // No freshness from the upstream: the route's ttlSec is it. The client still sees the upstream's own header.
@@ -161,6 +166,18 @@ class ResponseCache implements ResponseTap {
     if (ttlMs <= 0) return undefined;
     return { policy, cacheControl, ttlMs, fields };
   }
+}
+
+/** Two values for one directive (`max-age=60, max-age=0`) have two readings: not stored. */
+function repeatsDirective(cc: string): boolean {
+  const seen = new Set<string>();
+  for (const part of cc.split(',')) {
+    const name = part.split('=', 1)[0]!.trim();
+    if (!name) continue;
+    if (seen.has(name)) return true;
+    seen.add(name);
+  }
+  return false;
 }
 
 function usable(rec: CacheRecord | undefined, request: CachePolicy.Request): CachedResponse | undefined {
