@@ -12,7 +12,8 @@
  *   stale (`max-age=0`, a large `Age`) is not stored. A client's `Cache-Control: no-cache` or
  *   `max-age` is honoured on lookup.
  * - `Vary`: each variant is stored under the primary key plus the values of the varied request
- *   headers; the primary key then holds only the list of varied names.
+ *   headers; the primary key then holds only the list of varied names. A `Content-Encoding`
+ *   answer always varies on Accept-Encoding, declared or not.
  * - What an entry may be reused for (method, scheme, host, path, query, steering headers,
  *   identity; credentialed requests on routes without auth bypass) is ./../proxy/cache-key.ts.
  *
@@ -145,8 +146,13 @@ class ResponseCache implements ResponseTap {
     if (status !== 200 || headers['set-cookie'] !== undefined) return undefined;
     const declared = headers['content-length'];
     if (declared !== undefined && Number(declared) > this.#maxEntryBytes) return undefined;
-    const fields = varyFields(headers.vary);
+    let fields = varyFields(headers.vary);
     if (fields[0] === '*') return undefined;
+    // An encoded body that forgot `Vary: Accept-Encoding` must not reach a client that cannot decode it.
+    const encoding = headers['content-encoding'];
+    if (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity' && !fields.includes('accept-encoding')) {
+      fields = [...fields, 'accept-encoding'].sort();
+    }
     const resHeaders = policyResponseHeaders(headers);
     // Directive names are case-insensitive (RFC 9111 §5.2); the library compares them as written.
     const cc = (resHeaders['cache-control'] as string | undefined)?.toLowerCase();

@@ -7,6 +7,7 @@
  *   idea of "where am I" or "what method is this" (X-Forwarded-Host, Forwarded, X-Original-URL,
  *   method overrides …). Those are keyed whether or not the gateway forwards them, so a
  *   poisoned value can only ever come back to a caller who sent the same value.
+ * - A request with two Host fields, or a GET with a body, is not cached (neither has one key).
  * - A request that carries a credential (Authorization, Cookie or the API-key header as
  *   forwarded, or any verified identity) on a route without `auth` is not cached at all, in
  *   either direction: a shared cache must not hand one caller what was fetched with another's
@@ -21,6 +22,7 @@ import type CachePolicy from 'http-cache-semantics';
 import { sha256Hex } from '../hash.js';
 import type { RequestContext } from '../context.js';
 import { routedPath } from './proxy-handler.js';
+import { hasRequestBody } from './request-body.js';
 import type { CompiledRoute } from './route-table.js';
 
 /**
@@ -79,6 +81,8 @@ export function createCacheKeyer(opts: CacheKeyOptions): (ctx: RequestContext, r
     // Two Host fields have two readings (RFC 9112 §3.2); node keeps the first, an upstream may keep another.
     const hosts = ctx.req.headersDistinct?.host;
     if (hosts && hosts.length > 1) return { bypass: true };
+    // A GET body is forwarded and may shape the answer, but it is not in the key.
+    if (hasRequestBody(ctx.req)) return { bypass: true };
     const byIdentity = opts.identityRoutes.has(route.name);
     const id = ctx.identity;
     if (!byIdentity) {

@@ -3,11 +3,13 @@
  * steering headers is served to another; RFC 9111 directives decide what is stored; the
  * store is bounded in bytes. Real gateway, real origin that answers per caller.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { RunningGateway } from '../../src/index.js';
 import { variantKey, varyFields } from '../../src/proxy/cache-key.js';
 import { API_KEY, get, startCacheGateway, startOrigin, token, type Origin } from './helpers/cache-gateway.js';
+import { rawRequest } from '../helpers/raw-http.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from '../helpers/redis.js';
 
 let origin: Origin;
@@ -141,7 +143,53 @@ describe('host and steering headers are part of the key', () => {
   });
 });
 
+/** Sends request bytes exactly as written (two Host fields) and returns the raw answer head. */
+function rawBytes(base: string, text: string): Promise<string> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(u.port), u.hostname, () => s.write(text));
+    let out = '';
+    s.on('data', (d) => (out += d.toString('latin1')));
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+  });
+}
+
+describe('requests with no single reading are not cached', () => {
+  it('two Host fields: never stored, never served from an entry', async () => {
+    const path = fresh('dup-host');
+    const dup = await rawBytes(gw.url, `GET /open/${path} HTTP/1.1\r\nHost: a.example.test\r\nHost: b.example.test\r\nConnection: close\r\n\r\n`);
+    expect(dup).not.toMatch(/x-cache: (HIT|MISS)/i);
+    const clean = await get(gw.url, `/open/${path}`, { host: 'a.example.test' });
+    expect(clean.cache).toBe('MISS');
+    const dup2 = await rawBytes(gw.url, `GET /open/${path} HTTP/1.1\r\nHost: a.example.test\r\nHost: b.example.test\r\nConnection: close\r\n\r\n`);
+    expect(dup2).not.toMatch(/x-cache: HIT/i);
+  });
+
+  it.each([
+    ['content-length body', { 'content-length': '7' }, 'payload'],
+    ['chunked body', { 'transfer-encoding': 'chunked' }, [Buffer.from('payload')]],
+  ] as const)('a GET with a %s bypasses the cache', async (_n, headers, body) => {
+    const path = fresh('get-body');
+    const withBody = await rawRequest(gw.url, `/open/${path}`, { headers: { ...headers }, body: body as string | Buffer[] });
+    expect(withBody.headers['x-cache']).toBe('BYPASS');
+    const clean = await get(gw.url, `/open/${path}`);
+    expect(clean.cache).toBe('MISS');
+    expect(clean.body.bodyBytes).toBe(0);
+  });
+});
+
 describe('Vary', () => {
+  it('an encoded answer without Vary: Accept-Encoding is never served to a client that did not ask for that encoding', async () => {
+    const path = fresh('gzip-no-vary');
+    const gz = await get(gw.url, `/open/${path}?gzip=1`, { 'accept-encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    const plain = await get(gw.url, `/open/${path}?gzip=1`);
+    expect(plain.cache).toBe('MISS');
+    const gz2 = await get(gw.url, `/open/${path}?gzip=1`, { 'accept-encoding': 'gzip' });
+    expect(gz2.cache).toBe('HIT');
+  });
+
   it('Accept-Language variants are stored side by side', async () => {
     const path = fresh('vary-lang');
     const q = '?vary=Accept-Language';

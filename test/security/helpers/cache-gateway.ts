@@ -4,12 +4,14 @@
  *
  * Origin query parameters: `cc` → Cache-Control, `vary` → Vary, `setcookie=1` → Set-Cookie,
  * `age` → Age, `expires` → Expires, `pragma` → Pragma, `size` → body padded to that many bytes,
- * `chunked=1` → no Content-Length, `slowMs` → answer after that long.
+ * `chunked=1` → no Content-Length, `gzip=1` → gzip-encoded body (no Vary), `slowMs` → answer after that long.
+ * Request bodies are counted in the echo (`bodyBytes`).
  * The body echoes what the origin received: caller identity, host and steering headers.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { SignJWT } from 'jose';
 import { request } from 'undici';
 import { startGateway, type RunningGateway } from '../../../src/index.js';
@@ -42,7 +44,7 @@ export async function startOrigin(): Promise<Origin> {
     const n = (calls.get(url.pathname) ?? 0) + 1;
     calls.set(url.pathname, n);
     const q = url.searchParams;
-    const echo: Record<string, unknown> = { path: url.pathname, n };
+    const echo: Record<string, unknown> = { path: url.pathname, n, bodyBytes: Number(req.headers['content-length'] ?? 0) };
     for (const h of ECHOED) echo[h] = req.headers[h] ?? null;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     for (const [param, header] of [['cc', 'cache-control'], ['vary', 'vary'], ['age', 'age'], ['expires', 'expires'], ['pragma', 'pragma']] as const) {
@@ -54,7 +56,11 @@ export async function startOrigin(): Promise<Origin> {
     const size = Number(q.get('size') ?? 0);
     if (size > body.length) body = JSON.stringify({ ...echo, pad: 'x'.repeat(size - body.length - 10) });
     const answer = () => {
-      if (q.get('chunked') === '1') {
+      if (q.get('gzip') === '1') {
+        const zipped = gzipSync(body);
+        res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': String(zipped.length) });
+        res.end(zipped);
+      } else if (q.get('chunked') === '1') {
         res.writeHead(200, headers);
         for (let i = 0; i < body.length; i += 4096) res.write(body.slice(i, i + 4096));
         res.end();
