@@ -342,6 +342,42 @@ describe('Vary parsing (property)', () => {
   });
 });
 
+describe('end to end properties', () => {
+  const mixCase = (s: string, mask: number) => [...s].map((c, i) => ((mask >> i % 30) & 1 ? c.toUpperCase() : c)).join('');
+
+  it('a refusing directive in any case, spacing or position keeps the answer out', async () => {
+    const refusing = fc.constantFrom('no-store', 'private', 'no-cache', 'must-revalidate', 'proxy-revalidate', 's-maxage=0');
+    const harmless = fc.constantFrom('public', 'max-age=60', 'immutable', 'stale-while-revalidate=30');
+    await fc.assert(
+      fc.asyncProperty(refusing, fc.array(harmless, { maxLength: 3 }), fc.nat(3), fc.integer({ min: 0, max: 2 ** 30 }), fc.constantFrom('', ' ', '  '), async (bad, others, at, mask, pad) => {
+        const list: string[] = [...others];
+        list.splice(Math.min(at, list.length), 0, mixCase(bad, mask));
+        const cc = encodeURIComponent(list.join(`,${pad}`));
+        const path = fresh('prop-cc');
+        await get(gw.url, `/open/${path}?cc=${cc}`);
+        const second = await get(gw.url, `/open/${path}?cc=${cc}`);
+        expect(second.cache).toBe('MISS');
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('an entry stored for one Host is never served for another', async () => {
+    const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/);
+    await fc.assert(
+      fc.asyncProperty(label, label, async (h1, h2) => {
+        fc.pre(h1 !== h2);
+        const path = fresh('prop-host');
+        await get(gw.url, `/open/${path}`, { host: `${h1}.test` });
+        const other = await get(gw.url, `/open/${path}`, { host: `${h2}.test` });
+        expect(other.cache).toBe('MISS');
+        expect(other.body['x-forwarded-host']).toBe(`${h2}.test`);
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
+
 describe.skipIf(noRedis)('redis store', () => {
   const prefix = testPrefix('sec-cache');
   let own: Origin;
