@@ -166,12 +166,24 @@ class ResponseCache implements ResponseTap {
       cacheControl = cc ?? null;
       resHeaders['cache-control'] = `${cc ? `${cc}, ` : ''}s-maxage=${Math.ceil(fill.ttlMs / 1000)}`;
     }
-    const policy = new CachePolicy(fill.request, { status, headers: resHeaders }, { shared: true });
+    const policy = new CachePolicy(policyRequest(fill.request, fields), { status, headers: resHeaders }, { shared: true });
     if (!policy.storable()) return undefined;
     const ttlMs = Math.min(fill.ttlMs, Math.floor((policy.maxAge() - policy.age()) * 1000));
     if (ttlMs <= 0) return undefined;
     return { policy, cacheControl, ttlMs, fields };
   }
+}
+
+/**
+ * The library keeps every request header of a response with Vary; it needs only the varied
+ * ones (and those it reads itself), so nothing else a client sent is kept in the store.
+ */
+function policyRequest(request: CachePolicy.Request, fields: readonly string[]): CachePolicy.Request {
+  const headers: CachePolicy.Headers = {};
+  for (const name of ['host', 'cache-control', 'pragma', ...fields]) {
+    if (request.headers[name] !== undefined) headers[name] = request.headers[name];
+  }
+  return { ...request, headers };
 }
 
 /** Two values for one directive (`max-age=60, max-age=0`) have two readings: not stored. */

@@ -8,12 +8,13 @@
  *   method overrides …). Those are keyed whether or not the gateway forwards them, so a
  *   poisoned value can only ever come back to a caller who sent the same value.
  * - A request with two Host fields, or a GET with a body, is not cached (neither has one key).
- * - A request that carries a credential (Authorization, Cookie or the API-key header as
- *   forwarded, or any verified identity) on a route without `auth` is not cached at all, in
+ * - A request that carries a credential (any of {@link CREDENTIAL_HEADERS} or the configured
+ *   API-key header, as forwarded, or any verified identity) on a route without `auth` is not cached at all, in
  *   either direction: a shared cache must not hand one caller what was fetched with another's
  *   credentials, and an anonymous key cannot tell them apart.
  * - On a route with `auth` (or `roles`), the key holds the identity (kind, subject, client id,
- *   roles) and a digest of a forwarded Cookie, so entries are never shared across callers.
+ *   roles) and a digest of every other forwarded credential (Cookie …), so entries are never
+ *   shared across callers.
  *
  * The request view handed to http-cache-semantics is the one the upstream sees for Vary:
  * client headers, with the gateway's identity headers in place of any the client sent.
@@ -33,6 +34,15 @@ const STEERING_HEADERS = [
   'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-scheme', 'x-forwarded-port', 'x-forwarded-prefix',
   'x-forwarded-server', 'x-forwarded-ssl', 'x-host', 'x-original-host', 'forwarded', 'x-original-url',
   'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override', 'front-end-https',
+];
+
+/**
+ * Request headers that carry a credential even when the gateway does not know them (its own
+ * API-key header is added from the config): an upstream may answer per caller from any of them.
+ */
+const CREDENTIAL_HEADERS = [
+  'authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token', 'x-access-token',
+  'x-session-token', 'x-session-id',
 ];
 
 /** Header names the gateway sets from the verified identity. */
@@ -55,11 +65,11 @@ function headerText(v: string | string[] | undefined): string | undefined {
 }
 
 /** The client's request headers as http-cache-semantics should see them (string values, identity as forwarded). */
-function policyHeaders(ctx: RequestContext, host: string): CachePolicy.Headers {
+function policyHeaders(ctx: RequestContext, host: string, hidden: ReadonlySet<string>): CachePolicy.Headers {
   const out: CachePolicy.Headers = {};
   const inHeaders = ctx.req.headers;
   for (const name in inHeaders) {
-    if (name === 'authorization' || name === 'cookie' || IDENTITY_HEADERS.includes(name)) continue;
+    if (hidden.has(name)) continue;
     out[name] = headerText(inHeaders[name]);
   }
   out.host = host;
@@ -74,7 +84,12 @@ function policyHeaders(ctx: RequestContext, host: string): CachePolicy.Headers {
 
 /** Compiles the rules once; the returned function decides per request. */
 export function createCacheKeyer(opts: CacheKeyOptions): (ctx: RequestContext, route: CompiledRoute) => CacheDecision {
-  const credentialHeaders = ['authorization', 'cookie', ...(opts.apiKeyHeader ? [opts.apiKeyHeader] : [])];
+  const credentialHeaders = [...new Set([...CREDENTIAL_HEADERS, ...(opts.apiKeyHeader ? [opts.apiKeyHeader] : [])])];
+  // On identity routes these stand for the verified identity already; any other credential goes into the key.
+  const asIdentity = new Set(['authorization', ...(opts.apiKeyHeader ? [opts.apiKeyHeader] : [])]);
+  const unverified = credentialHeaders.filter((name) => !asIdentity.has(name));
+  // Credentials are represented by the key, never compared or kept as header values.
+  const hidden = new Set([...credentialHeaders, ...IDENTITY_HEADERS]);
 
   return (ctx, route) => {
     const h = ctx.req.headers;
@@ -102,10 +117,12 @@ export function createCacheKeyer(opts: CacheKeyOptions): (ctx: RequestContext, r
     }
     if (byIdentity) {
       parts.push(id ? `${id.kind}|${id.subject ?? ''}|${id.clientId}|${[...id.roles].sort().join(',')}` : `ip|${ctx.ip}`);
-      const cookie = headerText(h.cookie);
-      parts.push(cookie !== undefined && !route.requestHeaders.remove.has('cookie') ? sha256Hex(cookie) : '');
+      for (const name of unverified) {
+        const v = headerText(h[name]);
+        parts.push(v !== undefined && !route.requestHeaders.remove.has(name) ? `${name}=${sha256Hex(v)}` : '');
+      }
     }
-    return { bypass: false, key: parts.join('\n'), request: { method: ctx.method, url, headers: policyHeaders(ctx, host) } };
+    return { bypass: false, key: parts.join('\n'), request: { method: ctx.method, url, headers: policyHeaders(ctx, host, hidden) } };
   };
 }
 

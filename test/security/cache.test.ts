@@ -34,6 +34,8 @@ describe('credentials never share an entry on a route without auth', () => {
     ['API key', async () => ({ 'x-api-key': API_KEY }), 'partner-a'],
     ['API key, odd header case', async () => ({ 'X-Api-KEY': API_KEY }), 'partner-a'],
     ['cookie', async () => ({ cookie: 'session=alice' }), 'session=alice'],
+    ['Cookie with odd case', async () => ({ CooKie: 'session=alice3' }), 'session=alice3'],
+    ['a credential header the gateway does not verify (X-Auth-Token)', async () => ({ 'x-auth-token': 'alice-opaque' }), 'alice-opaque'],
   ];
 
   it.each(credentials)('%s first, then anonymous: the anonymous caller gets its own answer', async (_n, creds, who) => {
@@ -90,6 +92,18 @@ describe('routes with auth keep one entry per identity', () => {
     expect(key.cache).toBe('MISS');
     expect(key.body['x-user-roles']).toBe('partner');
     expect(origin.callsTo(`/${path}`)).toBe(3);
+  });
+
+  it('the same user with another session cookie gets another entry', async () => {
+    const path = fresh('cookie-on-auth');
+    const alice = `Bearer ${await token('alice')}`;
+    await get(gw.url, `/mine/${path}`, { authorization: alice, cookie: 'tenant=one' });
+    const two = await get(gw.url, `/mine/${path}`, { authorization: alice, cookie: 'tenant=two' });
+    expect(two.cache).toBe('MISS');
+    expect(two.body.cookie).toBe('tenant=two');
+    const again = await get(gw.url, `/mine/${path}`, { authorization: alice, cookie: 'tenant=two' });
+    expect(again.cache).toBe('HIT');
+    expect(again.body.cookie).toBe('tenant=two');
   });
 
   it('concurrent misses are coalesced per identity, never across identities', async () => {

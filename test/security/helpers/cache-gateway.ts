@@ -26,7 +26,7 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/cache/', import.meta.url));
 /** Client headers the origin echoes back, so a test can see what a poisoned request changed. */
 const ECHOED = [
   'x-user-id', 'x-user-roles', 'x-client-id', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-original-url',
-  'x-rewrite-url', 'x-http-method-override', 'x-forwarded-prefix', 'x-host', 'accept-language', 'cookie', 'x-api-key',
+  'x-rewrite-url', 'x-http-method-override', 'x-forwarded-prefix', 'x-host', 'accept-language', 'cookie', 'x-api-key', 'x-auth-token',
 ];
 
 export interface Origin {
