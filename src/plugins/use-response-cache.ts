@@ -155,17 +155,18 @@ class ResponseCache implements ResponseTap {
     }
     const resHeaders = policyResponseHeaders(headers);
     // Directive names are case-insensitive (RFC 9111 §5.2); the library compares them as written.
-    const cc = (resHeaders['cache-control'] as string | undefined)?.toLowerCase();
+    const original = resHeaders['cache-control'] as string | undefined;
+    const cc = original?.toLowerCase();
     if (cc !== undefined) {
       if (NEEDS_REVALIDATION.test(cc) || repeatsDirective(cc)) return undefined;
       resHeaders['cache-control'] = cc;
     } else if (/no-cache/i.test(String(resHeaders.pragma ?? ''))) return undefined;
-    let cacheControl: string | null | undefined;
     if (!(cc !== undefined && EXPLICIT_FRESHNESS.test(cc)) && resHeaders.expires === undefined) {
-      // No freshness from the upstream: the route's ttlSec is it. The client still sees the upstream's own header.
-      cacheControl = cc ?? null;
+      // No freshness from the upstream: the route's ttlSec is it.
       resHeaders['cache-control'] = `${cc ? `${cc}, ` : ''}s-maxage=${Math.ceil(fill.ttlMs / 1000)}`;
     }
+    // A hit shows the client the upstream's own header, not the policy's working copy.
+    const cacheControl = resHeaders['cache-control'] === original ? undefined : (original ?? null);
     const policy = new CachePolicy(policyRequest(fill.request, fields), { status, headers: resHeaders }, { shared: true });
     if (!policy.storable()) return undefined;
     const ttlMs = Math.min(fill.ttlMs, Math.floor((policy.maxAge() - policy.age()) * 1000));

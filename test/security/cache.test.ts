@@ -284,6 +284,11 @@ describe('RFC 9111 directives decide what is stored', () => {
     expect(hit.cache).toBe('HIT');
     expect(hit.headers['cache-control']).toBeUndefined();
     expect(hit.headers.age).toMatch(/^\d+$/);
+    const spelled = fresh('headers-case');
+    await get(gw.url, `/open/${spelled}?cc=Public,%20Max-Age=60`);
+    const hit2 = await get(gw.url, `/open/${spelled}?cc=Public,%20Max-Age=60`);
+    expect(hit2.cache).toBe('HIT');
+    expect(hit2.headers['cache-control']).toBe('Public, Max-Age=60');
   });
 });
 
