@@ -290,6 +290,14 @@ const route = z
     }
   });
 
+/** The passthrough response cache, shared by every route with `cache` (routes set their own `ttlSec`). */
+const responseCache = z.strictObject({
+  /** All entries together in process memory, in bytes (Redis is bounded by entry size and TTL). */
+  maxBytes: positiveInt.default(67_108_864),
+  /** Largest response body stored, in bytes; larger answers are streamed and not cached. */
+  maxEntryBytes: positiveInt.default(1_048_576),
+});
+
 const logging = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Write one access-log line per request. */
@@ -306,6 +314,7 @@ export const configSchema = z
     upstreams: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'upstream names are letters, digits, _ and -'), upstream),
     routes: z.array(route).default([]),
     logging: logging.default(() => logging.parse({})),
+    cache: responseCache.default(() => responseCache.parse({})),
   })
   .superRefine((c, ctx) => {
     c.routes.forEach((r, i) => {

@@ -109,7 +109,10 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 3c. Response cache last before the handler: a hit must have passed auth and limits like any call.
     useResponseCache({
       routes: Object.fromEntries(config.routes.filter((r) => r.cache).map((r) => [r.name, r.cache!.ttlSec])),
-      authRoutes: config.routes.filter((r) => r.auth !== 'none').map((r) => r.name),
+      identityRoutes: config.routes.filter((r) => r.auth !== 'none' || r.roles.length > 0).map((r) => r.name),
+      apiKeyHeader: config.auth.apiKeys?.header,
+      maxBytes: config.cache.maxBytes,
+      maxEntryBytes: config.cache.maxEntryBytes,
       redis: config.redis,
       logger,
     }),
