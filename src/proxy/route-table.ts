@@ -5,6 +5,7 @@
  */
 import type { RouteConfig } from '../config/schema.js';
 import { compileRewrite, type RewritePath } from './rewrite.js';
+import { normalizePath } from './normalize-path.js';
 
 /** `requestHeaders` / `responseHeaders`, compiled: lower-cased names to drop, pairs to set. */
 export interface HeaderOps {
@@ -59,6 +60,13 @@ function trimSlash(p: string): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
+/** Route paths are compared with normalised request paths, so they are normalised too (`/app/%61dmin` is `/app/admin`). */
+export function canonicalRoutePath(route: string, p: string): string {
+  const n = normalizePath(p);
+  if (n.reject !== undefined) throw new Error(`route "${route}": path ${p} is refused by path normalisation (${n.reject})`);
+  return n.path;
+}
+
 export function compileRoute(config: RouteConfig): CompiledRoute {
   const exact = config.match.path !== undefined;
   const methods = config.match.methods ? new Set(config.match.methods) : null;
@@ -70,7 +78,7 @@ export function compileRoute(config: RouteConfig): CompiledRoute {
     allow: methods ? [...methods].join(', ') : '',
     headers: Object.entries(config.match.headers).map(([k, v]) => [k.toLowerCase(), v] as const),
     query: Object.entries(config.match.query),
-    prefix: trimSlash(exact ? config.match.path! : config.match.pathPrefix!),
+    prefix: trimSlash(canonicalRoutePath(config.name, exact ? config.match.path! : config.match.pathPrefix!)),
     exact,
     rewrite: compileRewrite(config.rewrite),
     requestHeaders: compileHeaderOps(config.requestHeaders),
