@@ -8,39 +8,16 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { SignJWT } from 'jose';
-import { stringify } from 'yaml';
 import { startGateway, type RunningGateway } from '../../src/index.js';
-import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { rawTarget, startRecordingUpstream, type RecordingUpstream } from './helpers/paths-servers.js';
+import { PATHS_SECRET as SECRET, pathsConfig, rawTarget, startRecordingUpstream, type RecordingUpstream } from './helpers/paths-servers.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'paths');
-const SECRET = 'paths-test-secret-0123456789abcdef';
 
 let pub: RecordingUpstream;
 let adm: RecordingUpstream;
 let gw: RunningGateway;
 let token: string;
-
-export function pathsConfig(pubUrl: string, admUrl: string) {
-  return parseConfig(
-    stringify({
-      server: { port: 0, host: '127.0.0.1', drainMs: 500 },
-      logging: { level: 'silent' },
-      auth: { jwt: { algorithms: ['HS256'], secret: SECRET } },
-      upstreams: {
-        pub: { protocol: 'http', targets: [{ url: pubUrl }], timeoutMs: 2000 },
-        adm: { protocol: 'http', targets: [{ url: admUrl }], timeoutMs: 2000 },
-      },
-      routes: [
-        { name: 'app', match: { pathPrefix: '/app' }, upstream: 'pub', auth: 'none' },
-        { name: 'admin', match: { pathPrefix: '/app/admin' }, upstream: 'adm', auth: 'jwt' },
-        { name: 'stripped', match: { pathPrefix: '/s' }, upstream: 'pub', auth: 'none', rewrite: { stripPrefix: '/s', addPrefix: '/app/public' } },
-      ],
-    }),
-    {},
-  );
-}
 
 beforeAll(async () => {
   pub = await startRecordingUpstream();

@@ -6,6 +6,34 @@
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../../src/config/load.js';
+
+export const PATHS_SECRET = 'paths-test-secret-0123456789abcdef';
+
+/**
+ * The routes every path test uses: a public `/app` route, a jwt-protected `/app/admin` route on
+ * another upstream, and `/s` rewritten to `/app/public` (validated by the real config loader).
+ */
+export function pathsConfig(pubUrl: string, admUrl: string) {
+  return parseConfig(
+    stringify({
+      server: { port: 0, host: '127.0.0.1', drainMs: 500 },
+      logging: { level: 'silent' },
+      auth: { jwt: { algorithms: ['HS256'], secret: PATHS_SECRET } },
+      upstreams: {
+        pub: { protocol: 'http', targets: [{ url: pubUrl }], timeoutMs: 2000 },
+        adm: { protocol: 'http', targets: [{ url: admUrl }], timeoutMs: 2000 },
+      },
+      routes: [
+        { name: 'app', match: { pathPrefix: '/app' }, upstream: 'pub', auth: 'none' },
+        { name: 'admin', match: { pathPrefix: '/app/admin' }, upstream: 'adm', auth: 'jwt' },
+        { name: 'stripped', match: { pathPrefix: '/s' }, upstream: 'pub', auth: 'none', rewrite: { stripPrefix: '/s', addPrefix: '/app/public' } },
+      ],
+    }),
+    {},
+  );
+}
 
 export interface RecordingUpstream {
   url: string;
