@@ -101,6 +101,10 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     match(ctx, table) {
       const norm = (ctx.normalizedPath ??= normalizePath(ctx.path));
       if (norm.reject !== undefined) return NO_ROUTE;
+      if (table.caseConflict(norm.path)) {
+        ctx.normalizedPath = { path: undefined, reject: 'path differs from a route path only in letter case' };
+        return NO_ROUTE;
+      }
       return table.match({
         method: ctx.method,
         path: norm.path,

@@ -101,6 +101,10 @@ export interface RouteRequest {
 export class RouteTable {
   readonly #exact = new Map<string, CompiledRoute[]>();
   readonly #prefix = new Map<string, CompiledRoute[]>();
+  /** Lower-cased route path → its spelling, for {@link caseConflict}. */
+  readonly #foldedExact = new Map<string, string>();
+  readonly #foldedPrefix = new Map<string, string>();
+  readonly #upperInRoutes: boolean;
   readonly size: number;
 
   constructor(routes: RouteConfig[]) {
@@ -109,11 +113,33 @@ export class RouteTable {
       const list = table.get(r.prefix) ?? [];
       list.push(r);
       table.set(r.prefix, list);
+      (r.exact ? this.#foldedExact : this.#foldedPrefix).set(r.prefix.toLowerCase(), r.prefix);
     }
+    this.#upperInRoutes = routes.length > 0 && [...this.#exact.keys(), ...this.#prefix.keys()].some((p) => p !== p.toLowerCase());
     // Among routes on the same path, the more specific (more header/query conditions, then a
     // method list) is tried first; equal ones keep their config order (Array#sort is stable).
     for (const list of [...this.#exact.values(), ...this.#prefix.values()]) list.sort((a, b) => specificity(b) - specificity(a));
     this.size = routes.length;
+  }
+
+  /**
+   * True when a (normalised) path falls under a route path only if letter case is ignored:
+   * `/app/ADMIN` with routes `/app` and `/app/admin`. Express and ASP.NET route without regard
+   * to case, so such a path would be chosen by one route here and served by another upstream.
+   */
+  caseConflict(path: string): boolean {
+    if (this.size === 0) return false;
+    const lower = path.toLowerCase();
+    if (lower === path && !this.#upperInRoutes) return false;
+    const p = trimSlash(path);
+    const l = trimSlash(lower);
+    const exact = this.#foldedExact.get(l);
+    if (exact !== undefined && exact !== p) return true;
+    for (let end = l.length; end > 0; end = l.lastIndexOf('/', end - 1)) {
+      const spelled = this.#foldedPrefix.get(end === l.length ? l : l.slice(0, end));
+      if (spelled !== undefined && spelled !== p.slice(0, end)) return true;
+    }
+    return false;
   }
 
   /** Finds the route for a request: exact first, then the longest matching prefix. */
