@@ -115,6 +115,9 @@ const ANONYMOUS: Array<[string, string, Expect]> = [
   ['/app/\u00e9', 'raw non-ASCII byte', [400, null]],
   ['/app/\u007f', 'raw DEL', [400, null]],
   ['app/x', 'no leading slash', [400, null]],
+  ['http://evil.example/app/admin', 'absolute-form target', [400, null]],
+  ['*', 'asterisk-form target', [400, null]],
+  ['/app/x?y=1#/admin', '# after the query', [400, null]],
   ['/s/%61/b', 'rewrite applies to the normalised path', [200, 'pub', '/app/public/a/b']],
   ['/s/x/../../app/y', 'dot segments resolved before the rewrite route is chosen', [200, 'pub', '/app/y']],
 ];
