@@ -118,18 +118,20 @@ function decodeUnreserved(raw: string): NormalizedPath {
   return { path: out, reject: undefined };
 }
 
-/** Cheap test: a path made only of these characters, without `//` or `/.`, cannot change. */
+/** ASCII codes that can never change or be refused: unreserved, `/`, and the sub-delims, `:` and `@` of RFC 3986 §3.3 but `;`. */
+const PLAIN = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/!$&\'()*+,=:@') PLAIN[c.charCodeAt(0)] = 1;
+
+/** Cheap test for the common case: plain characters, and no `//`, dot segment or trailing dot. */
 function isPlain(p: string): boolean {
   for (let i = 0; i < p.length; i++) {
     const c = p.charCodeAt(i);
-    // ALPHA DIGIT - _ ~ / and the sub-delims and : @ that RFC 3986 allows in a segment, minus ; and %.
-    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x7e || c === 0x2f || c === 0x3a || c === 0x40 || c === 0x21 || c === 0x24 || (c >= 0x26 && c <= 0x2c) || c === 0x3d)) {
-      if (c !== 0x2e) return false;
-    }
+    if (c >= 128 || PLAIN[c] === 0) return false;
   }
   return p.indexOf('//') === -1 && p.indexOf('/.') === -1 && p.indexOf('./') === -1 && !p.endsWith('.');
 }
 
+/** Normalises a request path (no query) or says why it must be refused; see the module comment. */
 export function normalizePath(raw: string): NormalizedPath {
   if (raw.length === 0) return { path: '/', reject: undefined };
   if (raw.charCodeAt(0) !== 47) return refuse('path must start with /');
