@@ -1,13 +1,14 @@
 import { defineResolvers } from '../src/graphql/define-resolvers.js';
 import { Unauthenticated } from '../src/errors.js';
 import type { Order, OrderItem } from '../upstreams/loaders.js';
+import { upstreamPath } from '../upstreams/http/path-template.js';
 
 export default defineResolvers({
   upstreams: ['orders'],
   resolvers: {
     Query: {
       order: (_p, { id }: { id: string }, { gw, upstreams }) =>
-        upstreams.http('orders').json<Order>(gw, 'GET', `/orders/${encodeURIComponent(id)}`),
+        upstreams.http('orders').json<Order>(gw, 'GET', upstreamPath`/orders/${id}`),
     },
     Mutation: {
       createOrder: (_p, { input }: { input: { items: OrderItem[] } }, { gw, upstreams }) => {

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledRoute } from './proxy/route-table.js';
+import type { NormalizedPath } from './proxy/normalize-path.js';
 import type { Loaders } from '../upstreams/loaders.js';
 
 /** Who is calling, as established by the identity plugin. */
@@ -47,6 +48,8 @@ export class RequestContext {
   readonly path: string;
   /** The raw query string without `?`, or ''. */
   readonly query: string;
+  /** {@link path} normalised once by the router (src/proxy/normalize-path.ts); everything is matched on it. */
+  normalizedPath: NormalizedPath | undefined = undefined;
   /** The client's address (from X-Forwarded-For when `server.trustProxy` is on). */
   ip = '';
   /** Set by the client-ip plugin; undefined when it did not run. */

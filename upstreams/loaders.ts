@@ -6,6 +6,7 @@
 import DataLoader from 'dataloader';
 import type { RequestContext } from '../src/context.js';
 import type { Upstreams } from './create-upstreams.js';
+import { upstreamPath } from './http/path-template.js';
 
 export interface User { id: string; name: string; email: string | null; role: string }
 export interface OrderItem { productId: string; quantity: number }
@@ -19,10 +20,6 @@ export interface Loaders {
   ordersByUserId: DataLoader<string, Order[]>;
   /** `catalog.v1.Catalog/GetProducts` on the catalog upstream. */
   productById: DataLoader<string, Product | null>;
-}
-
-function ids(keys: readonly string[]): string {
-  return keys.map(encodeURIComponent).join(',');
 }
 
 /** One batch call per tick per endpoint; each loader is created on first use (S1 needs one of three). */
@@ -40,7 +37,7 @@ class RequestLoaders implements Loaders {
 
   get userById(): Loaders['userById'] {
     return (this.#userById ??= new DataLoader(async (keys) => {
-      const found = (await this.#upstreams.http('users').json<User[]>(this.#ctx, 'GET', `/users?ids=${ids(keys)}`)) ?? [];
+      const found = (await this.#upstreams.http('users').json<User[]>(this.#ctx, 'GET', upstreamPath`/users?ids=${keys}`)) ?? [];
       const byId = new Map(found.map((u) => [String(u.id), u]));
       return keys.map((k) => byId.get(k) ?? null);
     }));
@@ -48,7 +45,7 @@ class RequestLoaders implements Loaders {
 
   get ordersByUserId(): Loaders['ordersByUserId'] {
     return (this.#ordersByUserId ??= new DataLoader(async (keys) => {
-      const found = (await this.#upstreams.http('orders').json<Order[]>(this.#ctx, 'GET', `/orders?userIds=${ids(keys)}`)) ?? [];
+      const found = (await this.#upstreams.http('orders').json<Order[]>(this.#ctx, 'GET', upstreamPath`/orders?userIds=${keys}`)) ?? [];
       const byUser = new Map<string, Order[]>(keys.map((k) => [k, []]));
       for (const o of found) byUser.get(String(o.userId))?.push(o);
       return keys.map((k) => byUser.get(k)!);

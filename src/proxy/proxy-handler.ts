@@ -11,7 +11,7 @@ import type { RequestContext } from '../context.js';
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
 import type { Upstreams } from '../../upstreams/create-upstreams.js';
 import type { HttpResult } from '../../upstreams/types.js';
-import { normalizePath, type NormalizedPath } from './normalize-path.js';
+import { normalizePath } from './normalize-path.js';
 import type { CompiledRoute, RouteMatch, RouteTable } from './route-table.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { BODY_TOO_LARGE, hasRequestBody, upstreamBody } from './request-body.js';
@@ -34,13 +34,12 @@ export interface Passthrough {
   handle(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void>;
 }
 
-/** ctx.state key of the normalised path. */
-const PATH_KEY = 'proxy.path';
-
 /** The normalised path a passthrough request was routed by (the raw path when it was not routed). */
 export function routedPath(ctx: RequestContext): string {
-  return (ctx.state[PATH_KEY] as NormalizedPath | undefined)?.path ?? ctx.path;
+  return ctx.normalizedPath?.path ?? ctx.path;
 }
+
+const NO_ROUTE: RouteMatch = { kind: 'none' };
 
 function mediaType(value: string | undefined): string {
   if (!value) return '';
@@ -59,8 +58,8 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
   const fallbackMax = opts.maxBodyBytes ?? 1_048_576;
 
   async function handle(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void> {
-    const norm = (ctx.state[PATH_KEY] as NormalizedPath | undefined) ?? normalizePath(ctx.path);
-    if (norm.reject) throw BadRequest(norm.reject);
+    const norm = ctx.normalizedPath ?? normalizePath(ctx.path);
+    if (norm.reject !== undefined) throw BadRequest(norm.reject);
     if (route.contentTypes && hasRequestBody(ctx.req)) {
       const type = mediaType(ctx.req.headers['content-type']);
       if (!acceptsType(route.contentTypes, type)) {
@@ -101,8 +100,12 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
 
   return {
     match(ctx, table) {
-      const norm = normalizePath(ctx.path);
-      ctx.state[PATH_KEY] = norm;
+      const norm = (ctx.normalizedPath ??= normalizePath(ctx.path));
+      if (norm.reject !== undefined) return NO_ROUTE;
+      if (table.caseConflict(norm.path)) {
+        ctx.normalizedPath = { path: undefined, reject: 'path differs from a route path only in letter case' };
+        return NO_ROUTE;
+      }
       return table.match({
         method: ctx.method,
         path: norm.path,
