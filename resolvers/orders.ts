@@ -1,4 +1,4 @@
-import { defineResolvers, Unauthenticated } from '../src/domain.js';
+import { defineResolvers, Unauthenticated, upstreamPath } from '../src/domain.js';
 import { ordersByUserId, type Order, type OrderItem } from '../upstreams/orders/loaders.js';
 import { userById } from '../upstreams/users/loaders.js';
 import { productById } from '../upstreams/catalog/loaders.js';
@@ -9,7 +9,7 @@ export default defineResolvers({
   resolvers: {
     Query: {
       order: (_p, { id }: { id: string }, { gw, upstreams }) =>
-        upstreams.http('orders').json<Order>(gw, 'GET', `/orders/${encodeURIComponent(id)}`),
+        upstreams.http('orders').json<Order>(gw, 'GET', upstreamPath`/orders/${id}`),
     },
     Mutation: {
       createOrder: (_p, { input }: { input: { items: OrderItem[] } }, { gw, upstreams }) => {

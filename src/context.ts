@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledRoute } from './proxy/route-table.js';
+import type { NormalizedPath } from './proxy/normalize-path.js';
 
 /** Who is calling, as established by the identity plugin. */
 export interface Identity {
@@ -16,6 +17,14 @@ export interface Identity {
   clientId: string;
   /** Verified JWT claims, when the identity came from a token. */
   claims: Record<string, unknown> | undefined;
+}
+
+/** The forwarding chain the client-ip plugin believed, in X-Forwarded-For order. */
+export interface ForwardedChain {
+  /** The client first, then each trusted proxy, the socket peer last; every entry a canonical IP. */
+  readonly hops: readonly string[];
+  /** Whether the socket peer is a trusted proxy (only then are its X-Forwarded-Proto/Host believed). */
+  readonly peerTrusted: boolean;
 }
 
 /** What the request is addressed to, decided by the router before the plugin chain runs. */
@@ -38,8 +47,12 @@ export class RequestContext {
   readonly path: string;
   /** The raw query string without `?`, or ''. */
   readonly query: string;
+  /** {@link path} normalised once by the router (src/proxy/normalize-path.ts); everything is matched on it. */
+  normalizedPath: NormalizedPath | undefined = undefined;
   /** The client's address (from X-Forwarded-For when `server.trustProxy` is on). */
   ip = '';
+  /** Set by the client-ip plugin; undefined when it did not run. */
+  forwarded: ForwardedChain | undefined = undefined;
   target: RequestTarget = { kind: 'none' };
   /** Metrics/log label for the route: `graphql`, a route name, `internal` or `unmatched`. */
   routeLabel = 'unmatched';

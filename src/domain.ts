@@ -7,3 +7,4 @@ export { defineResolvers, type GraphQLContext, type ResolverModule } from './gra
 export { defineLoader, type LoaderDefinition, type LoaderContext } from './graphql/define-loader.js';
 export { defineDemo, type DemoContext, type DemoServer } from './demo/define-demo.js';
 export * from './errors.js';
+export { upstreamPath } from './upstream/http/path-template.js';

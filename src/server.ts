@@ -13,7 +13,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { GatewayConfig } from './config/schema.js';
 import { RequestContext } from './context.js';
-import { GatewayError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge, isGatewayError } from './errors.js';
+import { BadRequest, GatewayError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge, isGatewayError } from './errors.js';
 import { createGatewayYoga, gatewayMaskError, type ServerContext } from './graphql/create-yoga.js';
 import { createGraphqlFastPath, type GraphqlFastPath } from './graphql/fast-path.js';
 import { DEFAULT_COMPRESSION_THRESHOLD } from './plugins/use-compression.js';
@@ -22,6 +22,7 @@ import { buildPluginChain, type PluginChain } from './plugins/index.js';
 import type { GatewayPlugin } from './plugins/types.js';
 import type { PluginCarry } from './plugins/carry.js';
 import { RouteTable } from './proxy/route-table.js';
+import { normalizePath } from './proxy/normalize-path.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayEvents } from './telemetry/events.js';
 import { Upstreams } from './upstream/create-upstreams.js';
@@ -203,10 +204,15 @@ class GatewayServer implements Gateway {
 
   /** Decides what the request addresses; the chain and the handler act on it. */
   #route(ctx: RequestContext): void {
-    const path = ctx.path;
+    // Everything is matched on the normalised path; a refused one stays unrouted and #dispatch answers 400.
+    const norm = (ctx.normalizedPath = normalizePath(ctx.path));
+    if (norm.reject !== undefined) return;
+    const path = norm.path;
     if (path === this.#graphqlPath) {
       ctx.target = { kind: 'graphql' };
       ctx.routeLabel = 'graphql';
+      // yoga checks the URL against its endpoint: give it the spelling it was matched by.
+      if (path !== ctx.path) ctx.req.url = ctx.query ? `${path}?${ctx.query}` : path;
       return;
     }
     if (path === '/healthz' || path === '/readyz' || path === '/metrics') {
@@ -236,6 +242,7 @@ class GatewayServer implements Gateway {
       case 'method-not-allowed':
         throw MethodNotAllowed(ctx.method).withHeaders({ Allow: t.allow });
       default:
+        if (ctx.normalizedPath?.reject !== undefined) throw BadRequest(ctx.normalizedPath.reject);
         throw NotFound(ctx.method, ctx.path);
     }
   }

@@ -1,5 +1,6 @@
 /** The passthrough response cache in Redis: one instance stores, another serves the hit. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
 import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
@@ -27,14 +28,16 @@ describe.skipIf(noRedis)('response cache in redis', () => {
   });
 
   it('a miss on one instance is a hit on another, and the upstream saw one call', async () => {
-    const first = await fetch(`${a.url}/api/users/3`);
-    expect(first.headers.get('x-cache')).toBe('MISS');
-    const firstBody = await first.json();
+    // Instances behind one load balancer see one Host; the Host is part of the cache key.
+    const host = { host: 'api.example.test' };
+    const first = await request(`${a.url}/api/users/3`, { headers: host });
+    expect(first.headers['x-cache']).toBe('MISS');
+    const firstBody = await first.body.json();
     await new Promise((r) => setTimeout(r, 50));
-    const second = await fetch(`${b.url}/api/users/3`);
-    expect(second.headers.get('x-cache')).toBe('HIT');
-    expect(second.headers.get('age')).toMatch(/^\d+$/);
-    expect(await second.json()).toEqual(firstBody);
+    const second = await request(`${b.url}/api/users/3`, { headers: host });
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.headers.age).toMatch(/^\d+$/);
+    expect(await second.body.json()).toEqual(firstBody);
     expect(demo.users.recorder.callsTo('/users/3')).toHaveLength(1);
   });
 });

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { request } from 'undici';
 import { createRedis } from '../src/redis/client.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { testPrefix } from './helpers/redis.js';
@@ -155,23 +156,26 @@ describe.skipIf(!hasBinaries)('Redis Cluster', () => {
         await until('cache connected', async () => (await fetch(`${gw.url}/users/9`)).headers.get('x-cache') === 'HIT');
       }
       demo.users.recorder.reset();
-      const first = await fetch(`${a!.url}/users/5`);
-      expect(first.headers.get('x-cache')).toBe('MISS');
-      const body = await first.text();
+      // Both instances behind one load balancer see one Host (the Host is part of the cache key).
+      const host = { host: 'users.example.test' };
+      const first = await request(`${a!.url}/users/5`, { headers: host });
+      expect(first.headers['x-cache']).toBe('MISS');
+      const body = await first.body.text();
       // The store writes in the background: wait until the entry is in the cluster.
       const client = createRedis({ cluster: nodes, keyPrefix: prefix }) as import('ioredis').Cluster;
       try {
         await until('entry stored in the cluster', async () => {
           if (client.status !== 'ready') return false;
           const found = await Promise.all(client.nodes('master').map((n) => n.keys(`${prefix}rc:*`)));
-          return found.flat().length === 2;
+          // Two warm-up entries (one per gateway: their Hosts differ) and the one for /users/5.
+          return found.flat().length === 3;
         });
       } finally {
         client.disconnect();
       }
-      const second = await fetch(`${b!.url}/users/5`);
-      expect(second.headers.get('x-cache')).toBe('HIT');
-      expect(await second.text()).toBe(body);
+      const second = await request(`${b!.url}/users/5`, { headers: host });
+      expect(second.headers['x-cache']).toBe('HIT');
+      expect(await second.body.text()).toBe(body);
       expect(demo.users.recorder.callsTo('/users/5')).toHaveLength(1);
     } finally {
       await Promise.all([a!.close(), b!.close()]);

@@ -11,6 +11,7 @@
  */
 import { createRemoteJWKSet, importSPKI, jwtVerify, errors, type JWTPayload, type JWTVerifyGetKey, type CryptoKey, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
 import type { JwtConfig } from '../config/schema.js';
+import { isForwardableRole, isForwardableSubject } from './identity-values.js';
 
 export interface VerifiedToken {
   payload: JWTPayload;
@@ -128,6 +129,8 @@ export class JwtVerifier {
       requiredClaims: c.requiredClaims,
       clockTolerance: c.clockToleranceSec,
     });
+    // A subject the upstream would not receive verbatim is refused, not altered (./identity-values.ts).
+    if (typeof payload.sub === 'string' && !isForwardableSubject(payload.sub)) throw new TokenRejected('invalid claim "sub"');
     const result = { payload, roles: rolesFrom(payload, c.rolesClaim) };
     const now = Date.now();
     const until = typeof payload.exp === 'number' ? Math.min(payload.exp * 1000, now + NO_EXP_TTL_MS) : now + NO_EXP_TTL_MS;
@@ -139,11 +142,14 @@ export class JwtVerifier {
   }
 }
 
-/** Reads roles from a claim path (`roles`, or dotted like `realm_access.roles`), list or space/comma string. */
+/**
+ * Reads roles from a claim path (`roles`, or dotted like `realm_access.roles`), list or space/comma
+ * string. Roles that could not be forwarded unambiguously are not granted (./roles.ts).
+ */
 export function rolesFrom(payload: JWTPayload, claim: string): string[] {
   let v: unknown = payload;
   for (const part of claim.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
-  if (Array.isArray(v)) return v.filter((r): r is string => typeof r === 'string');
-  if (typeof v === 'string') return v.split(/[\s,]+/).filter(Boolean);
+  if (Array.isArray(v)) return v.filter((r): r is string => typeof r === 'string' && isForwardableRole(r));
+  if (typeof v === 'string') return v.split(/[\s,]+/).filter(isForwardableRole);
   return [];
 }

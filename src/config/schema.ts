@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import proxyaddr from 'proxy-addr';
+import { isForwardableRole, isForwardableSubject } from '../auth/identity-values.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -22,12 +24,37 @@ const cidr = z
   .string()
   .refine((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s) && (s.includes('/') ? ipaddr.isValidCIDR(s) : ipaddr.isValid(s)), 'must be an IP address or CIDR block');
 
+/**
+ * `server.trustProxy`: false | true (= 1 hop) | N hops | trusted proxy addresses (IPs, CIDR
+ * blocks, or proxy-addr's `loopback`, `linklocal`, `uniquelocal`). See src/plugins/use-client-ip.ts.
+ */
+const trustProxyEntry = z
+  .string()
+  .refine((s) => ['loopback', 'linklocal', 'uniquelocal'].includes(s) || (cidr.safeParse(s).success && compilesAsProxy(s)), {
+    error: 'must be an IP address, a CIDR block (prefix > 0) or one of loopback, linklocal, uniquelocal',
+  });
+
+function compilesAsProxy(s: string): boolean {
+  try {
+    proxyaddr.compile(s);
+    return true;
+  } catch {
+    return false; // proxy-addr refuses a /0 block (trusting every address) and malformed entries.
+  }
+}
+
+const trustProxy = z
+  .union([z.boolean(), nonNegativeInt, z.array(trustProxyEntry).min(1)], {
+    error: 'must be true, false, a number of trusted hops, or a list of trusted proxy addresses',
+  })
+  .default(false);
+
 const server = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(4000),
   maxBodyBytes: positiveInt.default(1_048_576),
   drainMs: nonNegativeInt.default(10_000),
-  trustProxy: z.boolean().default(false),
+  trustProxy,
   compression: z.boolean().default(true),
   cors: z
     .strictObject({
@@ -106,12 +133,17 @@ const jwt = z.strictObject({
   cacheSize: nonNegativeInt.default(10_000),
 });
 
+/** A role forwarded in the comma-separated X-User-Roles (src/auth/identity-values.ts). */
+const role = z.string().refine(isForwardableRole, 'must be 1-128 visible ASCII characters without ","');
+/** An API-key owner, forwarded verbatim as X-User-Id / X-Client-Id. */
+const owner = z.string().refine(isForwardableSubject, 'must be 1-256 printable ASCII characters, no leading or trailing space');
+
 const apiKey = z.union([
-  z.strictObject({ key: z.string().min(1), owner: z.string().min(1), roles: z.array(z.string()).default([]) }),
+  z.strictObject({ key: z.string().min(1), owner, roles: z.array(role).default([]) }),
   z.strictObject({
     sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters'),
-    owner: z.string().min(1),
-    roles: z.array(z.string()).default([]),
+    owner,
+    roles: z.array(role).default([]),
   }),
 ]);
 
@@ -229,7 +261,7 @@ const route = z
       })
       .optional(),
     auth: z.enum(['none', 'jwt', 'apiKey', 'any']).default('none'),
-    roles: z.array(z.string()).default([]),
+    roles: z.array(role).default([]),
     rateLimit: window.optional(),
     timeoutMs: positiveInt.optional(),
     requestHeaders: headerOps.optional(),
@@ -258,6 +290,14 @@ const route = z
     }
   });
 
+/** The passthrough response cache, shared by every route with `cache` (routes set their own `ttlSec`). */
+const responseCache = z.strictObject({
+  /** All entries together in process memory, in bytes (Redis is bounded by entry size and TTL). */
+  maxBytes: positiveInt.default(67_108_864),
+  /** Largest response body stored, in bytes; larger answers are streamed and not cached. */
+  maxEntryBytes: positiveInt.default(1_048_576),
+});
+
 const logging = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Write one access-log line per request. */
@@ -274,6 +314,7 @@ export const configSchema = z
     upstreams: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'upstream names are letters, digits, _ and -'), upstream),
     routes: z.array(route).default([]),
     logging: logging.default(() => logging.parse({})),
+    cache: responseCache.default(() => responseCache.parse({})),
   })
   .superRefine((c, ctx) => {
     c.routes.forEach((r, i) => {

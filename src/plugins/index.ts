@@ -16,6 +16,7 @@ import type { GatewayPlugin } from './types.js';
 import type { GatewayEvents } from '../telemetry/events.js';
 import { useRequestId } from './use-request-id.js';
 import { useClientIp } from './use-client-ip.js';
+import { useHostCheck } from './use-host-check.js';
 import { useBodyLimit } from './use-body-limit.js';
 import { useAccessLog } from './use-access-log.js';
 import { isMetricsPlugin, useMetrics } from './use-metrics.js';
@@ -81,6 +82,8 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useMetrics({ events: opts.events, upstreams: Object.keys(config.upstreams), metricsPort: config.server.metricsPort, host: config.server.host, logger }),
     // 1. Request id first: every later answer, error or log line carries it.
     useRequestId(),
+    // 1a. Host check before anything reads Host (X-Forwarded-Host, CORS, logs): two readings of the target host are a 400.
+    useHostCheck(),
     // 1b. Client IP right after: the IP filter, limits and logs all key on it.
     useClientIp({ trustProxy: config.server.trustProxy }),
     // 1c. IP filter as soon as the IP is known: a denied client gets nothing else, not even a preflight answer.
@@ -106,7 +109,10 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 3c. Response cache last before the handler: a hit must have passed auth and limits like any call.
     useResponseCache({
       routes: Object.fromEntries(config.routes.filter((r) => r.cache).map((r) => [r.name, r.cache!.ttlSec])),
-      authRoutes: config.routes.filter((r) => r.auth !== 'none').map((r) => r.name),
+      identityRoutes: config.routes.filter((r) => r.auth !== 'none' || r.roles.length > 0).map((r) => r.name),
+      apiKeyHeader: config.auth.apiKeys?.header,
+      maxBytes: config.cache.maxBytes,
+      maxEntryBytes: config.cache.maxEntryBytes,
       redis: config.redis,
       logger,
     }),

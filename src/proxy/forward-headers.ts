@@ -6,7 +6,9 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { RequestContext } from '../context.js';
+import type { ForwardedChain, RequestContext } from '../context.js';
+import { createClientAddressResolver, type TrustProxy } from '../plugins/use-client-ip.js';
+import { isValidHost } from '../plugins/use-host-check.js';
 import type { CompiledRoute, HeaderOps } from './route-table.js';
 
 /** Never forwarded in either direction. */
@@ -15,13 +17,34 @@ const HOP_BY_HOP = new Set([
   'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
 ]);
 
-/** Request headers the gateway sets itself; a client's values are never passed on. */
-const GATEWAY_SET = new Set([
+/**
+ * Request headers the gateway sets itself, or that name the client, its address or the URL it
+ * asked for. What a client sent under these names never passes: the upstream learns the client
+ * only from the X-Forwarded-For / -Proto / -Host the gateway writes.
+ */
+const RESERVED = new Set([
   // `Expect: 100-continue` is answered by node's server on the client side; undici refuses it.
   'expect',
   'host', 'x-user-id', 'x-user-roles', 'x-client-id', 'x-request-id', 'traceparent',
   'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+  'forwarded', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-ssl',
+  'x-forwarded-scheme', 'x-forwarded-uri', 'x-forwarded-path', 'x-original-forwarded-for',
+  'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip',
+  'x-cluster-client-ip', 'x-original-url', 'x-rewrite-url', 'x-original-host', 'x-host',
 ]);
+
+/**
+ * True for a client header whose name is reserved in any spelling an upstream might read it in:
+ * CGI, WSGI, PHP and Rack servers map `-`, `_` (and some `.`) to the same variable, so
+ * `X_User_Roles` and `x.user.roles` are `X-User-Roles` to them. Node has lower-cased the name.
+ */
+export function isReservedHeader(name: string): boolean {
+  if (RESERVED.has(name)) return true;
+  return SEPARATOR_LOOKALIKE.test(name) && RESERVED.has(name.replace(SEPARATOR_LOOKALIKES, '-'));
+}
+
+const SEPARATOR_LOOKALIKE = /[_.]/;
+const SEPARATOR_LOOKALIKES = /[_.]/g;
 
 /** Header names listed in a `Connection` header, other than the usual keep-alive/close. */
 function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
@@ -70,26 +93,47 @@ export function nextTraceparent(incoming: string | string[] | undefined, traceId
 }
 
 export interface ForwardOptions {
-  /** Trust the client's X-Forwarded-* (append to them) rather than replacing them. */
-  trustProxy: boolean;
+  /**
+   * Trusted proxies, used only when the client-ip plugin did not run (it normally decides the
+   * chain once per request, see src/plugins/use-client-ip.ts). @default false
+   */
+  trustProxy?: TrustProxy;
+}
+
+const fallbackResolvers = new WeakMap<ForwardOptions, ReturnType<typeof createClientAddressResolver>>();
+
+function forwardedChain(ctx: RequestContext, opts: ForwardOptions): ForwardedChain {
+  if (ctx.forwarded) return ctx.forwarded;
+  let resolve = fallbackResolvers.get(opts);
+  if (!resolve) fallbackResolvers.set(opts, (resolve = createClientAddressResolver(opts.trustProxy)));
+  return resolve(ctx.req).chain;
+}
+
+/** `http` or `https` from a single-valued X-Forwarded-Proto, else undefined. */
+function forwardedProto(v: string | string[] | undefined): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const p = v.trim().toLowerCase();
+  return p === 'http' || p === 'https' ? p : undefined;
 }
 
 /** The headers the upstream receives. */
-export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute, opts: ForwardOptions): Record<string, string | string[]> {
+export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute, opts: ForwardOptions = {}): Record<string, string | string[]> {
   const inHeaders = ctx.req.headers;
   const named = connectionNamed(inHeaders.connection);
   const ops = route.requestHeaders;
   const out: Record<string, string | string[]> = {};
   for (const name in inHeaders) {
-    if (HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || ops.remove.has(name) || named?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || isReservedHeader(name) || ops.remove.has(name) || named?.has(name)) continue;
     out[name] = inHeaders[name]!;
   }
-  const xff = inHeaders['x-forwarded-for'];
-  out['x-forwarded-for'] = opts.trustProxy && typeof xff === 'string' && xff ? `${xff}, ${peerAddress(ctx)}` : ctx.ip || peerAddress(ctx);
-  const proto = opts.trustProxy ? inHeaders['x-forwarded-proto'] : undefined;
-  out['x-forwarded-proto'] = typeof proto === 'string' && proto ? proto : (ctx.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-  const fhost = opts.trustProxy ? inHeaders['x-forwarded-host'] : undefined;
-  const host = typeof fhost === 'string' && fhost ? fhost : inHeaders.host;
+  const chain = forwardedChain(ctx, opts);
+  // The believed chain only: the client, the trusted proxies, the peer; nothing the client wrote left of that.
+  out['x-forwarded-for'] = chain.hops.length ? chain.hops.join(', ') : ctx.ip;
+  // Scheme and host as a trusted proxy saw them; from anyone else, as this connection shows them.
+  const proto = chain.peerTrusted ? forwardedProto(inHeaders['x-forwarded-proto']) : undefined;
+  out['x-forwarded-proto'] = proto ?? ((ctx.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+  const fhost = chain.peerTrusted ? inHeaders['x-forwarded-host'] : undefined;
+  const host = typeof fhost === 'string' && isValidHost(fhost) ? fhost : inHeaders.host;
   if (host) out['x-forwarded-host'] = host;
   out['x-request-id'] = ctx.id;
   out.traceparent = nextTraceparent(inHeaders.traceparent, ctx.traceId);
@@ -101,11 +145,6 @@ export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute
   }
   for (const [name, value] of ops.add) out[name] = value;
   return out;
-}
-
-function peerAddress(ctx: RequestContext): string {
-  const a = ctx.req.socket.remoteAddress ?? '';
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
 /** The upstream's response headers as the client receives them (before compression). */

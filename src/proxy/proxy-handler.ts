@@ -17,11 +17,12 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers
 import { BODY_TOO_LARGE, hasRequestBody, upstreamBody } from './request-body.js';
 import { sendStream } from './respond.js';
 import { proxyGrpc } from './grpc-route.js';
+import type { TrustProxy } from '../plugins/use-client-ip.js';
 
 /** Options for {@link createPassthrough}. */
 export interface PassthroughOptions {
-  /** Append to the client's X-Forwarded-* instead of replacing them. @default false */
-  trustProxy?: boolean;
+  /** Trusted proxies, when the client-ip plugin did not already decide the chain (src/plugins/use-client-ip.ts). @default false */
+  trustProxy?: TrustProxy;
   /** Fallback body limit when the body-limit plugin did not set one. @default 1048576 */
   maxBodyBytes?: number;
 }
@@ -33,13 +34,12 @@ export interface Passthrough {
   handle(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void>;
 }
 
-/** ctx.state key of the normalised path. */
-const PATH_KEY = 'proxy.path';
-
 /** The normalised path a passthrough request was routed by (the raw path when it was not routed). */
 export function routedPath(ctx: RequestContext): string {
-  return (ctx.state[PATH_KEY] as NormalizedPath | undefined)?.path ?? ctx.path;
+  return ctx.normalizedPath?.path ?? ctx.path;
 }
+
+const NO_ROUTE: RouteMatch = { kind: 'none' };
 
 function mediaType(value: string | undefined): string {
   if (!value) return '';
@@ -58,8 +58,8 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
   const fallbackMax = opts.maxBodyBytes ?? 1_048_576;
 
   async function handle(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void> {
-    const norm = (ctx.state[PATH_KEY] as NormalizedPath | undefined) ?? normalizePath(ctx.path);
-    if (norm.reject) throw BadRequest(norm.reject);
+    const norm = ctx.normalizedPath ?? normalizePath(ctx.path);
+    if (norm.reject !== undefined) throw BadRequest(norm.reject);
     if (route.contentTypes && hasRequestBody(ctx.req)) {
       const type = mediaType(ctx.req.headers['content-type']);
       if (!acceptsType(route.contentTypes, type)) {
@@ -100,8 +100,12 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
 
   return {
     match(ctx, table) {
-      const norm = normalizePath(ctx.path);
-      ctx.state[PATH_KEY] = norm;
+      const norm = (ctx.normalizedPath ??= normalizePath(ctx.path));
+      if (norm.reject !== undefined) return NO_ROUTE;
+      if (table.caseConflict(norm.path)) {
+        ctx.normalizedPath = { path: undefined, reject: 'path differs from a route path only in letter case' };
+        return NO_ROUTE;
+      }
       return table.match({
         method: ctx.method,
         path: norm.path,

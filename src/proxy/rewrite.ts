@@ -4,6 +4,8 @@
  * the route matched; the query string is appended afterwards, unchanged.
  */
 import type { RouteConfig } from '../config/schema.js';
+import { BadRequest } from '../errors.js';
+import { normalizePath } from './normalize-path.js';
 
 export type RewritePath = (path: string) => string;
 
@@ -13,10 +15,16 @@ function trimSlash(p: string): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
+function canonical(p: string): string {
+  const n = normalizePath(p);
+  if (n.reject !== undefined) throw new Error(`rewrite prefix ${p} is refused by path normalisation (${n.reject})`);
+  return n.path;
+}
+
 export function compileRewrite(rewrite: RouteConfig['rewrite']): RewritePath {
   if (!rewrite) return IDENTITY;
-  const strip = rewrite.stripPrefix ? trimSlash(rewrite.stripPrefix) : undefined;
-  const add = rewrite.addPrefix ? trimSlash(rewrite.addPrefix) : undefined;
+  const strip = rewrite.stripPrefix ? trimSlash(canonical(rewrite.stripPrefix)) : undefined;
+  const add = rewrite.addPrefix ? trimSlash(canonical(rewrite.addPrefix)) : undefined;
   const re = rewrite.regex ? new RegExp(rewrite.regex.pattern) : undefined;
   const replacement = rewrite.regex?.replacement ?? '';
   return (path) => {
@@ -27,6 +35,9 @@ export function compileRewrite(rewrite: RouteConfig['rewrite']): RewritePath {
     if (re) {
       p = p.replace(re, replacement);
       if (p.charCodeAt(0) !== 47) p = '/' + p;
+      // A replacement can join pieces of segments into a new dot segment or `//`; never send one on.
+      const n = normalizePath(p);
+      if (n.path !== p) throw BadRequest(n.reject ?? 'rewritten path is not normalised');
     }
     if (add && add !== '/') p = p === '/' ? add : add + p;
     return p;

@@ -5,6 +5,7 @@
  */
 import type { RouteConfig } from '../config/schema.js';
 import { compileRewrite, type RewritePath } from './rewrite.js';
+import { normalizePath } from './normalize-path.js';
 
 /** `requestHeaders` / `responseHeaders`, compiled: lower-cased names to drop, pairs to set. */
 export interface HeaderOps {
@@ -59,6 +60,13 @@ function trimSlash(p: string): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
+/** Route paths are compared with normalised request paths, so they are normalised too (`/app/%61dmin` is `/app/admin`). */
+export function canonicalRoutePath(route: string, p: string): string {
+  const n = normalizePath(p);
+  if (n.reject !== undefined) throw new Error(`route "${route}": path ${p} is refused by path normalisation (${n.reject})`);
+  return n.path;
+}
+
 export function compileRoute(config: RouteConfig): CompiledRoute {
   const exact = config.match.path !== undefined;
   const methods = config.match.methods ? new Set(config.match.methods) : null;
@@ -70,7 +78,7 @@ export function compileRoute(config: RouteConfig): CompiledRoute {
     allow: methods ? [...methods].join(', ') : '',
     headers: Object.entries(config.match.headers).map(([k, v]) => [k.toLowerCase(), v] as const),
     query: Object.entries(config.match.query),
-    prefix: trimSlash(exact ? config.match.path! : config.match.pathPrefix!),
+    prefix: trimSlash(canonicalRoutePath(config.name, exact ? config.match.path! : config.match.pathPrefix!)),
     exact,
     rewrite: compileRewrite(config.rewrite),
     requestHeaders: compileHeaderOps(config.requestHeaders),
@@ -93,6 +101,10 @@ export interface RouteRequest {
 export class RouteTable {
   readonly #exact = new Map<string, CompiledRoute[]>();
   readonly #prefix = new Map<string, CompiledRoute[]>();
+  /** Lower-cased route path → its spelling, for {@link caseConflict}. */
+  readonly #foldedExact = new Map<string, string>();
+  readonly #foldedPrefix = new Map<string, string>();
+  readonly #upperInRoutes: boolean;
   readonly size: number;
 
   constructor(routes: RouteConfig[]) {
@@ -101,11 +113,33 @@ export class RouteTable {
       const list = table.get(r.prefix) ?? [];
       list.push(r);
       table.set(r.prefix, list);
+      (r.exact ? this.#foldedExact : this.#foldedPrefix).set(r.prefix.toLowerCase(), r.prefix);
     }
+    this.#upperInRoutes = routes.length > 0 && [...this.#exact.keys(), ...this.#prefix.keys()].some((p) => p !== p.toLowerCase());
     // Among routes on the same path, the more specific (more header/query conditions, then a
     // method list) is tried first; equal ones keep their config order (Array#sort is stable).
     for (const list of [...this.#exact.values(), ...this.#prefix.values()]) list.sort((a, b) => specificity(b) - specificity(a));
     this.size = routes.length;
+  }
+
+  /**
+   * True when a (normalised) path falls under a route path only if letter case is ignored:
+   * `/app/ADMIN` with routes `/app` and `/app/admin`. Express and ASP.NET route without regard
+   * to case, so such a path would be chosen by one route here and served by another upstream.
+   */
+  caseConflict(path: string): boolean {
+    if (this.size === 0) return false;
+    const lower = path.toLowerCase();
+    if (lower === path && !this.#upperInRoutes) return false;
+    const p = trimSlash(path);
+    const l = trimSlash(lower);
+    const exact = this.#foldedExact.get(l);
+    if (exact !== undefined && exact !== p) return true;
+    for (let end = l.length; end > 0; end = l.lastIndexOf('/', end - 1)) {
+      const spelled = this.#foldedPrefix.get(end === l.length ? l : l.slice(0, end));
+      if (spelled !== undefined && spelled !== p.slice(0, end)) return true;
+    }
+    return false;
   }
 
   /** Finds the route for a request: exact first, then the longest matching prefix. */

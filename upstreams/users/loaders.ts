@@ -1,5 +1,5 @@
 /** Batch loaders of the users upstream (CONTRACT §3: `GET /users?ids=1,2,3`). */
-import { defineLoader } from '../../src/domain.js';
+import { defineLoader, upstreamPath } from '../../src/domain.js';
 
 export interface User { id: string; name: string; email: string | null; role: string }
 
@@ -7,7 +7,7 @@ export interface User { id: string; name: string; email: string | null; role: st
 export const userById = defineLoader<string, User | null>({
   upstream: 'users',
   async batch(keys, { gw, upstreams }) {
-    const found = (await upstreams.http('users').json<User[]>(gw, 'GET', `/users?ids=${keys.map(encodeURIComponent).join(',')}`)) ?? [];
+    const found = (await upstreams.http('users').json<User[]>(gw, 'GET', upstreamPath`/users?ids=${keys}`)) ?? [];
     const byId = new Map(found.map((u) => [String(u.id), u]));
     return keys.map((k) => byId.get(k) ?? null);
   },

@@ -9,6 +9,7 @@ import type { UpstreamConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../context.js';
 import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo } from '../types.js';
 import { createTargets } from '../targets.js';
+import { resolveUpstreamPath, type UpstreamPath } from './path-template.js';
 
 /** Headers that identify the caller; set by the gateway only. */
 export const IDENTITY_HEADERS = ['x-user-id', 'x-user-roles', 'x-client-id'] as const;
@@ -80,7 +81,7 @@ export class HttpUpstream implements UpstreamInfo {
   }
 
   /** A fresh call object with defaults filled, bounded by the request's deadline and this upstream's timeout. */
-  call(ctx: RequestContext | undefined, method: string, path: string, body: HttpCall['body'] = null, headers: HttpCall['headers'] = {}, timeoutMs = this.config.timeoutMs): HttpCall {
+  call(ctx: RequestContext | undefined, method: string, path: string | UpstreamPath, body: HttpCall['body'] = null, headers: HttpCall['headers'] = {}, timeoutMs = this.config.timeoutMs): HttpCall {
     const own = Date.now() + timeoutMs;
     const deadline = ctx && ctx.deadline < own ? ctx.deadline : own;
     return {
@@ -90,7 +91,8 @@ export class HttpUpstream implements UpstreamInfo {
       target: undefined,
       attempt: 0,
       method,
-      path,
+      // Refuses a hand-built path with dot segments or `#` before anything is sent.
+      path: resolveUpstreamPath(path),
       headers,
       body,
     };
@@ -100,7 +102,7 @@ export class HttpUpstream implements UpstreamInfo {
    * Calls the upstream and parses a JSON answer: 2xx → data, 404 → null, anything else → an
    * UPSTREAM_ERROR (5xx marked as the upstream's failure).
    */
-  async json<T>(ctx: RequestContext | undefined, method: string, path: string, payload?: unknown): Promise<T | null> {
+  async json<T>(ctx: RequestContext | undefined, method: string, path: string | UpstreamPath, payload?: unknown): Promise<T | null> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (ctx) {
       headers['x-request-id'] = ctx.id;
