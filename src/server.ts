@@ -158,6 +158,7 @@ class GatewayServer implements Gateway {
           maskError: gatewayMaskError(this.logger),
           compressionThreshold: opts.config.server.compression ? DEFAULT_COMPRESSION_THRESHOLD : undefined,
           reuseValidation: !this.#chain.plugins.some((p) => p.observesEveryParse),
+          cacheBytes: Math.floor(gql.documentCacheBytes / 2),
         })
       : undefined;
     this.handle = (req, res) => {
