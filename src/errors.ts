@@ -97,6 +97,8 @@ export const InternalError = defineError('INTERNAL_SERVER_ERROR', 500, 'internal
 export const OperationTooDeep = defineError('OPERATION_TOO_DEEP', 400, 'operation depth %d exceeds the limit of %d');
 export const TooManyAliases = defineError('TOO_MANY_ALIASES', 400, 'operation uses %d aliases, the limit is %d');
 export const OperationTooCostly = defineError('OPERATION_TOO_COSTLY', 400, 'operation cost %d exceeds the limit of %d');
+export const TooManyDirectives = defineError('TOO_MANY_DIRECTIVES', 400, 'operation uses %d directives, the limit is %d');
+export const IntrospectionTooComplex = defineError('INTROSPECTION_TOO_COMPLEX', 400, 'introspection %s');
 export const PersistedQueryNotFound = defineError('PERSISTED_QUERY_NOT_FOUND', 400, 'PersistedQueryNotFound');
 export const PersistedQueryOnly = defineError('PERSISTED_QUERY_ONLY', 400, 'only persisted operations are accepted');
 

@@ -105,11 +105,28 @@ const graphql = z.strictObject({
   jit: z.boolean().default(true),
   /** Answer plain JSON POSTs without yoga's Fetch-API layer (src/graphql/fast-path.ts). */
   fastPath: z.boolean().default(true),
+  /** Parser token limit: longer documents are a parse error (400) before anything else reads them. */
+  maxTokens: positiveInt.default(10_000),
+  /** Most directives in one operation (fragments expanded); more: 400 TOO_MANY_DIRECTIVES. */
+  maxDirectives: positiveInt.default(50),
+  /** Most `__schema` / `__type` fields in one operation; more: 400 INTROSPECTION_TOO_COMPLEX. */
+  maxIntrospectionFields: nonNegativeInt.default(2),
+  /** Bytes of parsed documents and validation results kept for reuse (yoga's caches and the direct path's). */
+  documentCacheBytes: nonNegativeInt.default(8 * 1024 * 1024),
+  /**
+   * Refuse CORS-simple POSTs (form-urlencoded, multipart, text/plain, no content type) unless
+   * they carry one of these headers (GraphQL-over-HTTP GET queries stay open; GET never runs mutations).
+   */
+  csrfPrevention: z.union([z.boolean(), z.strictObject({ requestHeaders: z.array(z.string().min(1)).min(1) })]).default(true),
   persistedOperations: z
     .strictObject({
       file: z.string().optional(),
       registry: z.string().optional(),
       onlyPersisted: z.boolean().default(false),
+      /** Bytes of APQ documents this instance keeps in memory (least recently used forgotten first). */
+      maxBytes: positiveInt.default(16 * 1024 * 1024),
+      /** Larger APQ documents still run but are never registered (in memory or Redis). */
+      maxDocumentBytes: positiveInt.default(64 * 1024),
     })
     .optional(),
 });

@@ -4,7 +4,8 @@
  * limits). Gateway errors thrown in resolvers surface with their code; anything else is masked.
  */
 import { createYoga, type Plugin as YogaPlugin, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { isGatewayError } from '../errors.js';
 import { applyFieldAuthorization } from '../auth/field-authorization.js';
 import type { RequestContext } from '../context.js';
@@ -14,6 +15,8 @@ import type { GraphqlConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { renderOfflineGraphiQL } from './graphiql-page.js';
 import { useCompiledExecution } from './compiled-execution.js';
+import { createDocumentCache } from './document-cache.js';
+import { withoutSuggestions } from './suggestions.js';
 
 export interface ServerContext {
   gw: RequestContext;
@@ -33,6 +36,62 @@ function useNoIntrospection(): YogaPlugin {
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/**
+ * graphql-js's own token limit, applied by the parser itself: a token bomb stops at the limit
+ * instead of building a huge tree that later steps would walk. Both paths parse through here.
+ */
+function useTokenLimit(maxTokens: number): YogaPlugin {
+  const parseLimited = (source: Parameters<typeof parse>[0], options?: Parameters<typeof parse>[1]): DocumentNode =>
+    parse(source, { ...options, maxTokens });
+  return {
+    onParse({ setParseFn }) {
+      setParseFn(parseLimited);
+    },
+  };
+}
+
+/**
+ * "Did you mean …" hints name fields, types, arguments and enum values of the schema: with
+ * introspection off they would hand out the schema piece by piece, so they are cut from
+ * validation errors and from variable coercion errors (which execution reports).
+ */
+function useNoSuggestions(): YogaPlugin {
+  return {
+    onValidate() {
+      return ({ result, setResult }) => {
+        if (result.length) setResult([...withoutSuggestions(result as readonly GraphQLError[])]);
+      };
+    },
+    onExecute() {
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (Symbol.asyncIterator in (result as object)) return;
+          const r = result as { errors?: readonly GraphQLError[] };
+          if (r.errors?.length) setResult({ ...r, errors: withoutSuggestions(r.errors) } as never);
+        },
+      };
+    },
+  };
+}
+
+/** Request headers that prove a POST was preflighted (or sent by a non-browser client). */
+export const CSRF_HEADERS = ['x-graphql-csrf-token', 'apollo-require-preflight', 'x-apollo-operation-name', 'graphql-preflight', 'x-graphql-yoga-csrf'];
+
+/**
+ * yoga's CSRF prevention for POSTs only: a form-urlencoded, multipart or text/plain POST (what a
+ * cross-site form can send without a preflight) needs one of the headers. GET stays open for
+ * GraphQL over HTTP: yoga answers a mutation over GET with 405 before executing it.
+ */
+function useCsrfForPosts(requestHeaders: string[]): YogaPlugin {
+  const inner = useCSRFPrevention({ requestHeaders });
+  return {
+    onRequestParse(payload) {
+      if (payload.request.method === 'GET' || payload.request.method === 'HEAD') return;
+      return inner.onRequestParse!(payload);
     },
   };
 }
@@ -81,7 +140,17 @@ export function gatewayMaskError(logger: Logger) {
 export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<ServerContext, GraphQLContext> {
   const { upstreams, logger } = opts;
   const plugins: YogaPlugin[] = [useOperationName() as YogaPlugin, ...opts.plugins];
-  if (!opts.config.introspection) plugins.unshift(useNoIntrospection());
+  const config = opts.config;
+  if (!config.introspection) plugins.unshift(useNoIntrospection(), useNoSuggestions());
+  // Before every other parse hook, so the limit holds whatever else sets a parse function.
+  plugins.unshift(useTokenLimit(config.maxTokens));
+  if (config.csrfPrevention) {
+    plugins.unshift(useCsrfForPosts(config.csrfPrevention === true ? CSRF_HEADERS : config.csrfPrevention.requestHeaders));
+  }
+  // Bounded by bytes (document-cache.ts); validation results live in a WeakMap keyed by the parsed document, so they go with it.
+  const cacheBytes = config.documentCacheBytes;
+  const documentCache = createDocumentCache<DocumentNode>(Math.floor((cacheBytes * 3) / 8));
+  const errorCache = createDocumentCache<object>(Math.floor(cacheBytes / 8));
   if (opts.config.jit) plugins.push(useCompiledExecution());
   return createYoga<ServerContext, GraphQLContext>({
     // Authorization outermost: a refused call never reaches field limits or the resolver.
@@ -104,6 +173,7 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
     // CORS is the gateway's (server.cors, src/plugins/use-cors.ts): yoga's default would reflect any origin.
     cors: false,
     context: ({ gw }) => ({ gw, upstreams }) as GraphQLContext,
+    parserAndValidationCache: documentCache && errorCache ? { documentCache, errorCache, validationCache: true } : false,
     plugins,
   });
 }

@@ -19,6 +19,7 @@ import type { RequestContext } from '../context.js';
 import type { ServerContext } from './create-yoga.js';
 import type { GraphQLContext } from './define-resolvers.js';
 import { compressWhole, wholeBodyEncoding } from '../plugins/use-compression.js';
+import { createDocumentCache } from './document-cache.js';
 
 const JSON_MEDIA = 'application/json';
 const GQL_MEDIA = 'application/graphql-response+json';
@@ -54,10 +55,6 @@ interface Params {
 /** What parsing and validating one document text gave, kept for the next request with that text. */
 type Prepared = { document: DocumentNode; errors: undefined } | { document: undefined; errors: readonly GraphQLError[] };
 
-/** Document texts remembered at once; the oldest is forgotten first. */
-const MAX_PREPARED = 1000;
-/** Longer texts are not remembered, so the table stays small whatever clients send. */
-const MAX_PREPARED_TEXT = 16 * 1024;
 
 export interface FastPathOptions {
   /** yoga's error masking, applied to errors thrown before execution (as yoga does). */
@@ -70,6 +67,11 @@ export interface FastPathOptions {
    * within one gateway instance; a reload builds a new one.
    */
   reuseValidation: boolean;
+  /**
+   * Bytes (estimated, see document-cache.ts) of remembered outcomes; the least recently used is
+   * forgotten first and long texts are never kept. @default 4 MiB
+   */
+  cacheBytes?: number;
 }
 
 export interface GraphqlFastPath {
@@ -198,17 +200,14 @@ export function createGraphqlFastPath(
   opts: FastPathOptions,
 ): GraphqlFastPath {
   const { maskError, compressionThreshold, reuseValidation } = opts;
-  const prepared = new Map<string, Prepared>();
+  const prepared = reuseValidation ? createDocumentCache<Prepared>(opts.cacheBytes ?? 4 * 1024 * 1024) : undefined;
 
   /** Parses and validates through envelop (every hook runs), remembering the outcome when allowed. */
   function prepare(enveloped: Enveloped, query: string): Prepared {
     const document = enveloped.parse(query);
     const errors = enveloped.validate(enveloped.schema, document);
     const out: Prepared = errors.length > 0 ? { document: undefined, errors } : { document, errors: undefined };
-    if (reuseValidation && query.length <= MAX_PREPARED_TEXT) {
-      if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
-      prepared.set(query, out);
-    }
+    prepared?.set(query, out);
     return out;
   }
 
@@ -264,7 +263,7 @@ export function createGraphqlFastPath(
       const enveloped = yoga.getEnveloped(context as never);
       let result: unknown;
       try {
-        const { document, errors } = prepared.get(params.query) ?? prepare(enveloped, params.query);
+        const { document, errors } = prepared?.get(params.query) ?? prepare(enveloped, params.query);
         if (errors) {
           result = { errors };
         } else {

@@ -10,7 +10,8 @@
  *   else {@link DEFAULT_LIST_SIZE}. Variables are read from the request; argument defaults apply.
  * - Inline fragments and fragment spreads add their selections (an upper bound for abstract
  *   types). Each fragment is costed once and memoised; a cycle is cut where it closes.
- * - Introspection (`__schema`, `__type`, `__typename`) costs nothing.
+ * - Introspection (`__schema`, `__type`, `__typename`) costs nothing here: it reaches no upstream,
+ *   and its size is bounded by the introspection limits of operation-shape.ts instead.
  */
 import {
   Kind, getNamedType, getNullableType, isCompositeType, isInterfaceType, isListType, isObjectType,

@@ -6,8 +6,12 @@
  *   `documentId` (or `id`) or by the APQ extension `{"persistedQuery":{"version":1,"sha256Hash":…}}`.
  * - APQ: a hash without a query that nobody registered answers `PersistedQueryNotFound`
  *   (code PERSISTED_QUERY_NOT_FOUND) so the client resends hash + query; a query whose sha256
- *   does not match its hash is refused; registered queries are kept in a bounded in-memory LRU,
- *   or in Redis (TTL 24 h) when `redis` is configured, so every instance knows them.
+ *   does not match its hash is refused. Registration is anonymous, so what it may store is
+ *   bounded: a document is registered only once it has passed validation (and demand control),
+ *   only up to `maxDocumentBytes` (a larger one runs but stays unregistered, so its hash keeps
+ *   answering PERSISTED_QUERY_NOT_FOUND), and the in-memory store is an LRU bounded by
+ *   `maxBytes`. With `redis` configured registrations also go to Redis (TTL 24 h) so every
+ *   instance knows them.
  * - `onlyPersisted: true`: only documents from the file run; anything else is
  *   PERSISTED_QUERY_ONLY (and APQ registration is off).
  */
@@ -15,6 +19,7 @@ import { sha256Hex } from '../hash.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GraphQLError } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { RedisConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
@@ -33,7 +38,18 @@ export interface PersistedOperationsOptions {
   redis?: RedisConfig;
   /** Entries kept by the in-memory APQ store. @default 1000 */
   maxEntries?: number;
+  /** Bytes (UTF-8) of documents kept by the in-memory APQ store. @default 16 MiB */
+  maxBytes?: number;
+  /** Largest document (UTF-8 bytes) that APQ registers. @default 64 KiB */
+  maxDocumentBytes?: number;
 }
+
+/** What registering a document needs to know once the document has validated. */
+interface PendingRegistration {
+  hash: string;
+  query: string;
+}
+
 
 const APQ_TTL_SEC = 86_400;
 
@@ -59,8 +75,14 @@ function loadFile(file: string): Map<string, string> {
 export function usePersistedOperations(opts: PersistedOperationsOptions): GatewayPlugin {
   const trusted = opts.file ? loadFile(resolve(opts.baseDir, opts.file)) : new Map<string, string>();
   const only = opts.onlyPersisted ?? false;
-  const max = opts.maxEntries ?? 1000;
-  const memory = new Map<string, string>();
+  const maxDocumentBytes = opts.maxDocumentBytes ?? 64 * 1024;
+  const memory = new LRUCache<string, string>({
+    max: opts.maxEntries ?? 1000,
+    maxSize: opts.maxBytes ?? 16 * 1024 * 1024,
+    sizeCalculation: (query) => Buffer.byteLength(query),
+  });
+  // Keyed by yoga's Request: a registration waits for its own request's validation and dies with it.
+  const pending = new WeakMap<object, PendingRegistration>();
   const redis: RedisClient | undefined = opts.redis && !only ? createRedis(opts.redis, { failFast: true }) : undefined;
   const prefix = `${opts.redis?.keyPrefix ?? 'gw:'}apq:`;
 
@@ -76,7 +98,6 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
   }
 
   function remember(hash: string, query: string): void {
-    if (memory.size >= max) memory.delete(memory.keys().next().value!);
     memory.set(hash, query);
     if (!redis) return;
     const store = () => void redis.set(prefix + hash, query, 'EX', APQ_TTL_SEC).catch(() => undefined);
@@ -86,7 +107,7 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
   }
 
   const yoga: YogaPlugin = {
-    async onParams({ params, setParams }) {
+    async onParams({ params, setParams, request }) {
       const p = params as typeof params & { documentId?: string; id?: string };
       const docId = p.documentId ?? p.id;
       if (typeof docId === 'string') {
@@ -102,7 +123,7 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
         if (typeof params.query === 'string') {
           if (sha256Hex(params.query) !== hash) throw requestError(BadRequest, 'provided sha256Hash does not match the query');
           if (only && !trusted.has(hash)) throw requestError(PersistedQueryOnly);
-          if (!trusted.has(hash)) remember(hash, params.query);
+          if (!trusted.has(hash) && Buffer.byteLength(params.query) <= maxDocumentBytes) pending.set(request, { hash, query: params.query });
           return;
         }
         const doc = await lookup(hash);
@@ -114,6 +135,15 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
         const q = params.query;
         if (typeof q !== 'string' || !trusted.has(sha256Hex(q))) throw requestError(PersistedQueryOnly);
       }
+    },
+    onValidate({ context }) {
+      const request = (context as { request?: object }).request;
+      const reg = request && pending.get(request);
+      if (!reg) return;
+      pending.delete(request);
+      return ({ valid }) => {
+        if (valid) remember(reg.hash, reg.query);
+      };
     },
   };
 
