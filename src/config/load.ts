@@ -146,7 +146,10 @@ function parseConfigText(text: string, env: NodeJS.ProcessEnv, file: string | un
   try {
     value = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
   } catch (err) {
-    throw new ConfigError([...problems, { path: '', message: `YAML aliases expand too far (more than ${MAX_YAML_ALIAS_COUNT} nodes): ${firstLine(err)}` }], file);
+    // yaml throws here for the two ways an alias can be wrong; its messages name which.
+    const bomb = /excessive alias count/i.test(firstLine(err));
+    const message = bomb ? `YAML aliases expand too far (more than ${MAX_YAML_ALIAS_COUNT} nodes): a resource exhaustion attack or a mistake` : `YAML: ${firstLine(err)}`;
+    throw new ConfigError([...problems, { path: '', message }], file);
   }
   const raw = interpolate(value ?? {}, env, problems);
   const result = configSchema.safeParse(raw);
