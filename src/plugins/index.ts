@@ -78,7 +78,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 0. Tracing first: the server span must cover every later step, and its interceptor is the outermost (one client span per call, retries inside).
     useTracing(),
     // 0b. Metrics next: the in-flight gauge counts requests any later step refuses; its interceptor reports each call's outcome (retries inside).
-    useMetrics({ events: opts.events, upstreams: Object.keys(config.upstreams), metricsPort: config.server.metricsPort, host: config.server.host, logger }),
+    useMetrics({ events: opts.events, upstreams: Object.keys(config.upstreams), metricsPort: config.server.metricsPort, host: config.server.host, allow: config.server.metricsAllow, trustProxy: !!config.server.trustProxy, logger }),
     // 1. Request id first: every later answer, error or log line carries it.
     useRequestId(),
     // 1b. Client IP right after: the IP filter, limits and logs all key on it.
