@@ -93,7 +93,8 @@ describe('who may read /metrics', () => {
 
   it('behind no trusted proxy, a forwarded request from an allowed peer is refused (an unknown proxy in front)', async () => {
     gw = await startMiscGateway();
-    for (const headers of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }, { 'X-Forwarded-For': '127.0.0.1' }]) {
+    const spellings: Array<Record<string, string>> = [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }, { 'X-Forwarded-For': '127.0.0.1' }];
+    for (const headers of spellings) {
       const res = await scrape(gw.url, '/metrics', headers);
       expect(res.status, JSON.stringify(headers)).toBe(403);
     }
