@@ -22,6 +22,7 @@ import { isMetricsPlugin, useMetrics } from './use-metrics.js';
 import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useIdentity } from './use-identity.js';
+import { useAuthThrottle } from './use-auth-throttle.js';
 import { useResilience } from './use-resilience.js';
 import { useRateLimit } from './use-rate-limit.js';
 import type { PluginCarry } from './carry.js';
@@ -73,6 +74,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     logger,
   };
   // Its windows hold the counters: a reload that changes none of its inputs keeps them.
+  const authThrottle = useAuthThrottle({ window: config.auth.failureLimit, apiKeyHeader: config.auth.apiKeys?.header, redis: config.redis, failOpen: config.rateLimit.failOpen, logger });
   const rateLimitKey = () => JSON.stringify([config.rateLimit, rateLimitOptions.routes, config.redis, printSchema(opts.schema)]);
   const plugins: GatewayPlugin[] = [
     // 0. Tracing first: the server span must cover every later step, and its interceptor is the outermost (one client span per call, retries inside).
@@ -90,7 +92,9 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 2. Body limit before identity and limits: a declared oversize body is refused before any work.
     useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
-    useIdentity({ auth: config.auth, routes: config.routes }),
+    // 2a'. Auth-failure throttle just before identity: a client that guessed too often is refused before any verification work.
+    authThrottle,
+    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
     carry ? carry.reuse('rate-limit', rateLimitKey(), () => useRateLimit(rateLimitOptions)) : useRateLimit(rateLimitOptions),
     // 2c'. Trusted documents / APQ (GraphQL only): swaps a hash or id for its document before anything parses it.
