@@ -73,8 +73,8 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     redis: config.redis,
     logger,
   };
-  // Its windows hold the counters: a reload that changes none of its inputs keeps them.
   const authThrottle = useAuthThrottle({ window: config.auth.failureLimit, apiKeyHeader: config.auth.apiKeys?.header, redis: config.redis, failOpen: config.rateLimit.failOpen, logger });
+  // Its windows hold the counters: a reload that changes none of its inputs keeps them.
   const rateLimitKey = () => JSON.stringify([config.rateLimit, rateLimitOptions.routes, config.redis, printSchema(opts.schema)]);
   const plugins: GatewayPlugin[] = [
     // 0. Tracing first: the server span must cover every later step, and its interceptor is the outermost (one client span per call, retries inside).
@@ -91,9 +91,9 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useCors(config.server.cors),
     // 2. Body limit before identity and limits: a declared oversize body is refused before any work.
     useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
-    // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
     // 2a'. Auth-failure throttle just before identity: a client that guessed too often is refused before any verification work.
     authThrottle,
+    // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
     useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
     carry ? carry.reuse('rate-limit', rateLimitKey(), () => useRateLimit(rateLimitOptions)) : useRateLimit(rateLimitOptions),

@@ -8,6 +8,8 @@
  * - `routes[].auth` (none | jwt | apiKey | any): a missing credential is a 401;
  *   `routes[].roles`: an identity holding none of them is a 403.
  * - Without a credential the identity is anonymous, keyed by client IP.
+ * - Each failed authentication (bad token, malformed header, unknown key) is handed to
+ *   `onFailure` before it is answered, so the auth throttle (use-auth-throttle.ts) counts it.
  *
  * Upstreams then receive the verified identity as X-User-Id / X-User-Roles / X-Client-Id
  * (HTTP headers or gRPC metadata); copies sent by the client are always removed first.
