@@ -23,6 +23,9 @@ beforeAll(async () => {
   gw = await startTestGateway({
     configure(c) {
       c.auth = {
+        // These tests send many bad credentials from one address on purpose; the throttle of
+        // auth failures has its own tests (test/security/auth-throttle.test.ts).
+        failureLimit: false,
         jwt: { algorithms: ['HS256', 'RS256', 'ES256'], secret: SECRET, jwksUrl: jwks.url, issuer: ISS, audience: AUD, requiredClaims: ['exp', 'sub'], rolesClaim: 'roles', jwksCooldownMs: 300 },
         apiKeys: {
           header: 'X-API-Key',

@@ -4,7 +4,7 @@
  * at once, each named by its key path (`upstreams.users.targets[0].url: …`).
  */
 import { pendingProblems } from './pending.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, dirname, resolve } from 'node:path';
 import { parseDocument, parse as parseYamlScalar, isMap, isSeq, isScalar, type Node } from 'yaml';
 import { configSchema, type GatewayConfig } from './schema.js';
@@ -99,8 +99,37 @@ function collectDuplicateKeys(node: Node | null, path: Array<string | number>, p
   }
 }
 
-/** Parses and validates configuration text. Throws {@link ConfigError} listing every problem. */
+/** Largest config file read, in bytes: a gateway config is a few KiB; anything near this is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 1_048_576;
+
+/**
+ * Most alias expansions allowed while building the config's values. yaml counts the nodes each
+ * alias stands for, so a "billion laughs" document of nested aliases stops here at once.
+ */
+export const MAX_YAML_ALIAS_COUNT = 100;
+
+/**
+ * Parses and validates configuration text. Throws {@link ConfigError} listing every problem,
+ * and nothing else: whatever the text, a caller gets key paths, never a stack trace.
+ */
 export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, file?: string): GatewayConfig {
+  try {
+    return parseConfigText(text, env, file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    // yaml, interpolation and validation all run on attacker-sized input: a limit they hit
+    // (alias count, nesting depth) is a problem with the file, reported like any other.
+    throw new ConfigError([{ path: '', message: `cannot read the configuration: ${firstLine(err)}` }], file);
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n', 1)[0]!;
+}
+
+function parseConfigText(text: string, env: NodeJS.ProcessEnv, file: string | undefined): GatewayConfig {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > MAX_CONFIG_BYTES) throw new ConfigError([{ path: '', message: `file is ${size} bytes; a configuration is at most ${MAX_CONFIG_BYTES}` }], file);
   const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true });
   const problems: ConfigProblem[] = [];
   for (const err of doc.errors) {
@@ -110,7 +139,16 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   if (problems.length) throw new ConfigError(problems, file);
   collectDuplicateKeys(doc.contents as Node | null, [], problems);
 
-  const raw = interpolate(doc.toJS() ?? {}, env, problems);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
+  } catch (err) {
+    // yaml throws here for the two ways an alias can be wrong; its messages name which.
+    const bomb = /excessive alias count/i.test(firstLine(err));
+    const message = bomb ? `YAML aliases expand too far (more than ${MAX_YAML_ALIAS_COUNT} nodes): a resource exhaustion attack or a mistake` : `YAML: ${firstLine(err)}`;
+    throw new ConfigError([...problems, { path: '', message }], file);
+  }
+  const raw = interpolate(value ?? {}, env, problems);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -134,8 +172,12 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   const abs = isAbsolute(file) ? file : resolve(file);
   let text: string;
   try {
+    // Checked before reading, so a huge file (or a device) is never loaded into memory.
+    const size = statSync(abs).size;
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError([{ path: '', message: `file is ${size} bytes; a configuration is at most ${MAX_CONFIG_BYTES}` }], file);
     text = readFileSync(abs, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError([{ path: '', message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], file);
   }
   return { config: parseConfig(text, env, file), file: abs, baseDir: dirname(abs) };

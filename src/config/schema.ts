@@ -6,6 +6,7 @@ import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 import { isForwardableRole, isForwardableSubject } from '../auth/identity-values.js';
+import { checkJwtKeys } from './jwt-keys.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -76,6 +77,8 @@ const server = z.strictObject({
   metricsPort: z.number().int().min(0).max(65535).optional(),
   /** Largest request header block the server accepts, in bytes. */
   maxHeaderBytes: positiveInt.default(16_384),
+  /** Peer addresses (CIDR) allowed to read `/metrics`, on either port: loopback and private networks by default. */
+  metricsAllow: z.array(cidr).default(['127.0.0.0/8', '::1', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
 });
 
 const redis = z.strictObject({
@@ -172,6 +175,8 @@ const auth = z.strictObject({
       keys: z.array(apiKey).default([]),
     })
     .optional(),
+  /** Failed authentications (bad token, unknown API key) per client IP before 429; false: no throttle. */
+  failureLimit: z.union([window, z.literal(false)]).default({ points: 10, durationSec: 60 }),
 });
 
 const rateLimit = z.strictObject({
@@ -326,7 +331,7 @@ export const configSchema = z
     server: server.default(() => server.parse({})),
     redis: redis.optional(),
     graphql: graphql.default(() => graphql.parse({})),
-    auth: auth.default({}),
+    auth: auth.default(() => auth.parse({})),
     rateLimit: rateLimit.default(() => rateLimit.parse({})),
     upstreams: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'upstream names are letters, digits, _ and -'), upstream),
     routes: z.array(route).default([]),
@@ -366,6 +371,7 @@ export const configSchema = z
       if (asym && !jwtCfg.publicKey && !jwtCfg.jwksUrl) {
         ctx.addIssue({ code: 'custom', path: ['auth', 'jwt'], message: 'asymmetric algorithms need publicKey or jwksUrl' });
       }
+      for (const p of checkJwtKeys(jwtCfg.algorithms, jwtCfg.secret, jwtCfg.publicKey)) ctx.addIssue({ code: 'custom', path: ['auth', 'jwt', p.key], message: p.message });
     }
     if (c.server.cors?.credentials && c.server.cors.origins.includes('*')) {
       ctx.addIssue({ code: 'custom', path: ['server', 'cors', 'origins'], message: '"*" cannot be combined with credentials: list the allowed origins' });

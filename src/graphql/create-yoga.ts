@@ -13,7 +13,7 @@ import type { Upstreams } from '../upstream/create-upstreams.js';
 import type { GraphQLContext } from './define-resolvers.js';
 import type { GraphqlConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
-import { renderOfflineGraphiQL } from './graphiql-page.js';
+import { useGraphiQLPage } from './graphiql-page.js';
 import { useCompiledExecution } from './compiled-execution.js';
 import { createDocumentCache } from './document-cache.js';
 import { withoutSuggestions } from './suggestions.js';
@@ -152,13 +152,13 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
   const documentCache = createDocumentCache<DocumentNode>(Math.floor((cacheBytes * 3) / 8));
   const errorCache = createDocumentCache<object>(Math.floor(cacheBytes / 8));
   if (opts.config.jit) plugins.push(useCompiledExecution());
+  if (opts.config.graphiql) plugins.unshift(useGraphiQLPage({ title: 'Gateway GraphiQL', defaultQuery: '{\n  user(id: "1") {\n    name\n    orders { status total items { quantity product { name price } } }\n  }\n}\n' }));
   return createYoga<ServerContext, GraphQLContext>({
     // Authorization outermost: a refused call never reaches field limits or the resolver.
     schema: applyFieldAuthorization(opts.transformSchema ? opts.transformSchema(opts.schema) : opts.schema),
     graphqlEndpoint: opts.config.path,
-    graphiql: opts.config.graphiql ? { title: 'Gateway GraphiQL', defaultQuery: '{\n  user(id: "1") {\n    name\n    orders { status total items { quantity product { name price } } }\n  }\n}\n' } : false,
-    // Served from the gateway itself (no CDN): see graphiql-page.ts.
-    renderGraphiQL: renderOfflineGraphiQL,
+    // Served by useGraphiQLPage instead (no CDN, compressed once, ETag): see graphiql-page.ts.
+    graphiql: false,
     landingPage: false,
     // Trusted-document requests name their document by id (see use-persisted-operations.ts).
     extraParamNames: ['documentId', 'id'],

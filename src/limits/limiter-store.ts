@@ -19,6 +19,55 @@ import { ServiceUnavailable } from '../errors.js';
 import { createRedis, type RedisClient } from '../redis/client.js';
 import type { Logger } from '../telemetry/logger.js';
 
+/** Node holds a timer for at most 2^31-1 ms (~24.8 days); a longer delay fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The parts of rate-limiter-flexible's MemoryStorage that long windows need (lib/component/MemoryStorage). */
+interface MemoryRecord {
+  expiresAt: Date | null;
+  timeoutId: NodeJS.Timeout | null;
+}
+interface MemoryStorage {
+  _storage: Record<string, MemoryRecord | undefined>;
+  set(key: string, value: number, durationSec: number): RateLimiterRes;
+}
+
+/**
+ * rate-limiter-flexible's memory storage drops a key with `setTimeout(durationSec * 1000)`. Past
+ * 2^31-1 ms that timer fires at once, so every window longer than ~24.8 days would be forgotten
+ * a millisecond after it opened: the limit silently off. For such windows the key is stored
+ * without the library's timer and expires through a chain of timers no longer than Node allows.
+ * Windows short enough for one timer keep the library's own code path.
+ */
+function holdLongWindow<T extends RateLimiterMemory>(limiter: T, durationSec: number): T {
+  if (durationSec * 1000 <= MAX_TIMER_MS) return limiter;
+  const storage = (limiter as unknown as { _memoryStorage: MemoryStorage })._memoryStorage;
+  const librarySet = storage.set.bind(storage);
+  const expire = (key: string, record: MemoryRecord, at: number): NodeJS.Timeout => {
+    const timer = setTimeout(() => {
+      if (storage._storage[key] !== record) return;
+      if (Date.now() >= at) delete storage._storage[key];
+      else record.timeoutId = expire(key, record, at);
+    }, Math.min(Math.max(at - Date.now(), 0), MAX_TIMER_MS));
+    timer.unref();
+    return timer;
+  };
+  storage.set = (key, value, sec) => {
+    const ms = sec * 1000;
+    if (ms <= MAX_TIMER_MS) return librarySet(key, value, sec);
+    // Duration 0: the library stores the record with no expiry and no timer; both are set here.
+    const res = librarySet(key, value, 0);
+    const record = storage._storage[key]!;
+    const at = Date.now() + ms;
+    record.expiresAt = new Date(at);
+    record.timeoutId = expire(key, record, at);
+    // Typed read-only, but RateLimiterRes has a setter: the library sets it the same way.
+    (res as { msBeforeNext: number }).msBeforeNext = ms;
+    return res;
+  };
+  return limiter;
+}
+
 /** After a failed command on a connected Redis, how long to count in memory before trying Redis again. */
 export const BYPASS_MS = 2000;
 
@@ -198,8 +247,8 @@ export class LimiterStore {
   window(name: string, window: RateWindow): WindowLimiter {
     const keyPrefix = `${this.#prefix}${name}`;
     const base = { points: window.points, duration: window.durationSec, keyPrefix };
-    if (!this.#client) return new WindowLimiter(this, name, window, new RateLimiterMemory(base), undefined, false);
-    const insurance = this.#failOpen ? new InsuranceLimiter(base) : undefined;
+    if (!this.#client) return new WindowLimiter(this, name, window, holdLongWindow(new RateLimiterMemory(base), window.durationSec), undefined, false);
+    const insurance = this.#failOpen ? holdLongWindow(new InsuranceLimiter(base), window.durationSec) : undefined;
     const limiter = new RateLimiterRedis({
       ...base,
       storeClient: this.#client,

@@ -23,6 +23,7 @@ import { isMetricsPlugin, useMetrics } from './use-metrics.js';
 import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useIdentity } from './use-identity.js';
+import { useAuthThrottle } from './use-auth-throttle.js';
 import { useResilience } from './use-resilience.js';
 import { useRateLimit } from './use-rate-limit.js';
 import type { PluginCarry } from './carry.js';
@@ -62,6 +63,11 @@ export interface PluginChain {
   close(): Promise<void>;
 }
 
+/** Whether `server.trustProxy` believes any forwarded hop (`false`, `0` and an empty list do not). */
+function trustsProxies(t: GatewayConfig['server']['trustProxy']): boolean {
+  return Array.isArray(t) ? t.length > 0 : t !== false && t !== 0;
+}
+
 export function buildPluginChain(opts: ChainOptions): PluginChain {
   const { config, logger } = opts;
   const carry = opts.carry;
@@ -73,13 +79,14 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     redis: config.redis,
     logger,
   };
+  const authThrottle = useAuthThrottle({ window: config.auth.failureLimit, apiKeyHeader: config.auth.apiKeys?.header, redis: config.redis, failOpen: config.rateLimit.failOpen, logger });
   // Its windows hold the counters: a reload that changes none of its inputs keeps them.
   const rateLimitKey = () => JSON.stringify([config.rateLimit, rateLimitOptions.routes, config.redis, printSchema(opts.schema)]);
   const plugins: GatewayPlugin[] = [
     // 0. Tracing first: the server span must cover every later step, and its interceptor is the outermost (one client span per call, retries inside).
     useTracing(),
     // 0b. Metrics next: the in-flight gauge counts requests any later step refuses; its interceptor reports each call's outcome (retries inside).
-    useMetrics({ events: opts.events, upstreams: Object.keys(config.upstreams), metricsPort: config.server.metricsPort, host: config.server.host, logger }),
+    useMetrics({ events: opts.events, upstreams: Object.keys(config.upstreams), metricsPort: config.server.metricsPort, host: config.server.host, allow: config.server.metricsAllow, trustProxy: trustsProxies(config.server.trustProxy), logger }),
     // 1. Request id first: every later answer, error or log line carries it.
     useRequestId(),
     // 1a. Host check before anything reads Host (X-Forwarded-Host, CORS, logs): two readings of the target host are a 400.
@@ -92,8 +99,10 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useCors(config.server.cors),
     // 2. Body limit before identity and limits: a declared oversize body is refused before any work.
     useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
+    // 2a'. Auth-failure throttle just before identity: a client that guessed too often is refused before any verification work.
+    authThrottle,
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
-    useIdentity({ auth: config.auth, routes: config.routes }),
+    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
     carry ? carry.reuse('rate-limit', rateLimitKey(), () => useRateLimit(rateLimitOptions)) : useRateLimit(rateLimitOptions),
     // 2c'. Trusted documents / APQ (GraphQL only): swaps a hash or id for its document before anything parses it.

@@ -8,13 +8,15 @@
  * - `routes[].auth` (none | jwt | apiKey | any): a missing credential is a 401;
  *   `routes[].roles`: an identity holding none of them is a 403.
  * - Without a credential the identity is anonymous, keyed by client IP.
+ * - Each failed authentication (bad token, malformed header, unknown key) is handed to
+ *   `onFailure` before it is answered, so the auth throttle (use-auth-throttle.ts) counts it.
  *
  * Upstreams then receive the verified identity as X-User-Id / X-User-Roles / X-Client-Id
  * (HTTP headers or gRPC metadata); copies sent by the client are always removed first.
  */
 import type { AuthConfig, RouteConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
-import { Forbidden, Unauthenticated } from '../errors.js';
+import { Forbidden, Unauthenticated, type GatewayError } from '../errors.js';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { JwtVerifier, reasonFor, type JwtVerifierOptions, type VerifiedToken } from '../auth/jwt-verifier.js';
 import type { GatewayPlugin } from './types.js';
@@ -27,6 +29,11 @@ export interface IdentityOptions {
   routes?: readonly RouteConfig[];
   /** JWKS fetching behaviour. */
   jwks?: JwtVerifierOptions;
+  /**
+   * Called once for each failed authentication (bad token, malformed Authorization header,
+   * unknown API key) before the error is answered; the auth throttle counts them. @default none
+   */
+  onFailure?: (ctx: RequestContext) => Promise<void>;
 }
 
 interface RouteRule {
@@ -57,13 +64,21 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
     enforce(ctx);
   }
 
+  /** Answers a failed authentication with `err`, once the failure hook has counted it. */
+  function fail(ctx: RequestContext, err: GatewayError): Promise<never> | never {
+    if (!opts.onFailure) throw err;
+    return opts.onFailure(ctx).then(() => {
+      throw err;
+    });
+  }
+
   async function fromToken(ctx: RequestContext, token: string): Promise<void> {
     let verified;
     try {
       verified = await verifier!.verify(token);
     } catch (err) {
       const reason = reasonFor(err);
-      throw Unauthenticated(`invalid token: ${reason}`).withHeaders(challenge(reason));
+      return fail(ctx, Unauthenticated(`invalid token: ${reason}`).withHeaders(challenge(reason)));
     }
     fromVerified(ctx, verified);
   }
@@ -88,7 +103,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
       const authz = ctx.req.headers.authorization;
       if (authz !== undefined && verifier) {
         const m = BEARER.exec(authz);
-        if (!m) throw Unauthenticated('invalid token: malformed authorization header').withHeaders(challenge('malformed authorization header'));
+        if (!m) return fail(ctx, Unauthenticated('invalid token: malformed authorization header').withHeaders(challenge('malformed authorization header')));
         // A token verified before is answered synchronously, so the rest of the chain stays synchronous too.
         const known = verifier.remembered(m[1]!);
         return known ? fromVerified(ctx, known) : fromToken(ctx, m[1]!);
@@ -97,7 +112,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
         const presented = ctx.req.headers[keys.header];
         if (presented !== undefined) {
           const owner = typeof presented === 'string' ? keys.lookup(presented) : undefined;
-          if (!owner) throw Forbidden('unknown API key');
+          if (!owner) return fail(ctx, Forbidden('unknown API key'));
           ctx.identity = { kind: 'apiKey', subject: owner.owner, roles: owner.roles, clientId: owner.owner, claims: undefined };
           return enforce(ctx);
         }

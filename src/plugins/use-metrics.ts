@@ -10,20 +10,27 @@
  *   resilience layer.
  * - GraphQL: operations by name, type and first error code, from yoga's execute hook.
  * - `/metrics` is served on the main port, or only on `server.metricsPort` when that is set.
+ * - Who may read it (`server.metricsAllow`, CIDR; loopback and private networks by default):
+ *   the TCP peer must be in the list, on either port, since the exposition names clients (JWT
+ *   subjects, IPs). On the main port the client IP (as `server.trustProxy` resolves it) must be
+ *   in it too, so a proxy on a private network does not lend its address to the Internet; and a
+ *   request carrying forwarding headers that no trusted proxy vouches for (trustProxy off) is
+ *   refused, because its peer is a proxy nobody told us about. Others get 403 FORBIDDEN.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { getOperationAST, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { RequestContext } from '../context.js';
-import { NotFound, isGatewayError } from '../errors.js';
+import { Forbidden, NotFound, isGatewayError } from '../errors.js';
 import type { GatewayEvents } from '../telemetry/events.js';
 import type { Logger } from '../telemetry/logger.js';
-import { CIRCUIT_STATE_VALUE, GatewayMetrics, methodLabel } from '../telemetry/metrics.js';
+import { CIRCUIT_STATE_VALUE, GatewayMetrics, capLabel, methodLabel } from '../telemetry/metrics.js';
 import { createOutcomeReporter } from '../telemetry/upstream-outcomes.js';
 import type { RateLimitedMark } from './use-rate-limit.js';
 import type { GatewayPlugin } from './types.js';
+import { compileIpFilter } from './use-ip-filter.js';
 
 /** Options for {@link useMetrics}. */
 export interface MetricsOptions {
@@ -37,7 +44,33 @@ export interface MetricsOptions {
   host?: string;
   /** Distinct `client_id` label values kept before folding into `other`. @default 1000 */
   maxClientIds?: number;
+  /**
+   * Peer addresses (CIDR or single addresses) allowed to read `/metrics`; empty: nobody.
+   * @default DEFAULT_METRICS_ALLOW (loopback and private networks)
+   */
+  allow?: readonly string[];
+  /** Whether a trusted proxy sets the client IP (`server.trustProxy`). @default false */
+  trustProxy?: boolean;
   logger: Logger;
+}
+
+/** Loopback, RFC 1918 and IPv6 unique-local (RFC 4193) networks: where scrapers normally sit. */
+export const DEFAULT_METRICS_ALLOW: readonly string[] = ['127.0.0.0/8', '::1', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
+/** Headers a proxy adds; on a request to `/metrics` they mean the peer is not the client. */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'] as const;
+
+type MetricsGuard = (peer: string | undefined, headers: IncomingHttpHeaders, clientIp?: string) => boolean;
+
+/** Compiles `allow` once; the guard says whether a request may read the metrics. */
+export function compileMetricsGuard(allow: readonly string[], trustProxy: boolean): MetricsGuard {
+  if (allow.length === 0) return () => false;
+  const allowed = compileIpFilter({ allow: [...allow] });
+  return (peer, headers, clientIp) => {
+    if (!peer || !allowed(peer)) return false;
+    if (clientIp !== undefined && clientIp !== peer && !allowed(clientIp)) return false;
+    return trustProxy || FORWARDING_HEADERS.every((h) => headers[h] === undefined);
+  };
 }
 
 /** A plugin that can answer `/metrics`; the chain hands it the internal endpoint. */
@@ -81,7 +114,8 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
   });
   const reporter = createOutcomeReporter(opts.events);
 
-  const separate = opts.metricsPort !== undefined ? startMetricsServer(m, opts.metricsPort, opts.host ?? '0.0.0.0', opts.logger) : undefined;
+  const mayRead = compileMetricsGuard(opts.allow ?? DEFAULT_METRICS_ALLOW, opts.trustProxy ?? false);
+  const separate = opts.metricsPort !== undefined ? startMetricsServer(m, opts.metricsPort, opts.host ?? '0.0.0.0', mayRead, opts.logger) : undefined;
 
   const yogaPlugins: YogaPlugin[] = [
     {
@@ -125,11 +159,11 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
       if (ctx.state[ACTIVE]) m.activeConnections.dec();
       const res = ctx.res;
       const method = methodLabel(ctx.method);
-      const route = ctx.routeLabel;
+      const route = capLabel(ctx.routeLabel);
       m.requests.inc({ method, route, status_code: res.writableFinished ? res.statusCode : 499 });
       m.requestDuration.observe({ method, route }, (performance.now() - ctx.startedAt) / 1000);
       const limited = ctx.state.rateLimited as RateLimitedMark | undefined;
-      if (limited) m.rateLimitExceeded.inc({ client_id: m.clientIds.value(limited.clientId), route: limited.route });
+      if (limited) m.rateLimitExceeded.inc({ client_id: m.clientIds.value(limited.clientId), route: capLabel(limited.route) });
       const cache = res.getHeader('x-cache');
       if (cache === 'HIT' || cache === 'MISS') m.cacheLookups.inc({ route, result: cache === 'HIT' ? 'hit' : 'miss' });
     },
@@ -138,6 +172,7 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
     },
     async serveMetrics(ctx) {
       if (separate) throw NotFound(ctx.method, ctx.path);
+      if (!mayRead(ctx.req.socket.remoteAddress, ctx.req.headers, ctx.ip)) throw Forbidden('metrics are readable only from server.metricsAllow');
       const { body, contentType } = await m.render();
       ctx.res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
       ctx.res.end(body);
@@ -157,9 +192,14 @@ interface MetricsServer {
  * `/metrics` on its own port. A hot reload builds the new gateway before the old one lets go
  * of the port, so binding retries on EADDRINUSE for up to 30 s.
  */
-function startMetricsServer(m: GatewayMetrics, port: number, host: string, logger: Logger): MetricsServer {
+function startMetricsServer(m: GatewayMetrics, port: number, host: string, mayRead: MetricsGuard, logger: Logger): MetricsServer {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
+    if (!mayRead(req.socket.remoteAddress, req.headers)) {
+      const err = Forbidden('metrics are readable only from server.metricsAllow');
+      res.writeHead(err.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: err.message, code: err.code }));
+      return;
+    }
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', code: 'NOT_FOUND' }));
       return;

@@ -6,7 +6,8 @@
  * `internal`, `unmatched` otherwise, never a raw path), methods come from a fixed list,
  * upstreams from the config, and the two client-controlled labels (`client_id`,
  * `operation_name`) go through a {@link BoundedLabel} that folds new values into `other` once
- * its cap is reached.
+ * its cap is reached. Every such value is also cut to {@link MAX_LABEL_CHARS} (see
+ * {@link capLabel}), so the exposition stays small however long the names clients send.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, register as processRegistry } from 'prom-client';
 
@@ -23,6 +24,22 @@ export function methodLabel(method: string): string {
   return KNOWN_METHODS.has(method) ? method : 'OTHER';
 }
 
+/** Longest label value kept; longer ones are cut and marked with {@link TRUNCATED_MARK}. */
+export const MAX_LABEL_CHARS = 100;
+
+/** Ends a label value that was cut, so a reader never takes it for the whole name. */
+export const TRUNCATED_MARK = '...[truncated]';
+
+/** A label value of at most {@link MAX_LABEL_CHARS} characters (plus the mark when cut). */
+export function capLabel(v: string): string {
+  if (v.length <= MAX_LABEL_CHARS) return v;
+  let end = MAX_LABEL_CHARS;
+  // Never leave half a surrogate pair at the cut.
+  const last = v.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return v.slice(0, end) + TRUNCATED_MARK;
+}
+
 /**
  * Keeps at most `max` distinct values of a label; later newcomers are reported as `other`.
  * The first values seen keep their own series for the life of the gateway.
@@ -35,7 +52,9 @@ export class BoundedLabel {
     this.#max = max;
   }
 
-  value(v: string): string {
+  value(raw: string): string {
+    // Cut first: the table of seen values is bounded in bytes, not only in entries.
+    const v = capLabel(raw);
     if (this.#seen.has(v)) return v;
     if (this.#seen.size >= this.#max) return OVERFLOW_LABEL;
     this.#seen.add(v);
