@@ -49,6 +49,12 @@ const server = z.strictObject({
   metricsPort: z.number().int().min(0).max(65535).optional(),
   /** Largest request header block the server accepts, in bytes. */
   maxHeaderBytes: positiveInt.default(16_384),
+  /** Time to receive a whole request, headers and body (408 past it); 0 = no limit. @default 60000 */
+  requestTimeoutMs: nonNegativeInt.default(60_000),
+  /** Longest pause between two chunks of a request body (408 past it). @default 10000 */
+  bodyTimeoutMs: positiveInt.default(10_000),
+  /** Passthrough bodies up to this size are read whole before an upstream connection is taken. @default 65536 */
+  requestBufferBytes: nonNegativeInt.default(65_536),
 });
 
 const redis = z.strictObject({
@@ -159,6 +165,8 @@ const upstream = z
     connections: positiveInt.default(128),
     /** HTTP/1.1 pipelining depth per connection (1 = off). */
     pipelining: positiveInt.default(1),
+    /** Streamed (larger than server.requestBufferBytes) uploads in flight at once. @default half of connections */
+    maxStreamingUploads: positiveInt.optional(),
     retry: z
       .strictObject({
         attempts: nonNegativeInt.default(0),
