@@ -90,8 +90,10 @@ export function createHttpServer(config: GatewayConfig['server'], listener: (req
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Malformed requests (bad header characters, oversized headers) never reach the chain.
     if (!socket.writable) return socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+    // An answer already under way cannot be replaced by an error status.
+    if ((socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   return server;

@@ -67,13 +67,9 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
 
   /** The client's own error, when a failed call was caused by its body (413/408/499). */
   function rethrow(ctx: RequestContext, err: unknown): never {
-    const fault = clientFault(ctx.req);
-    if (fault) {
-      // The rest of the body is unread: the connection cannot carry another request.
-      ctx.res.setHeader('Connection', 'close');
-      throw fault;
-    }
-    throw err;
+    // The rest of the body is unread: the connection cannot carry another request.
+    if (!ctx.req.complete) ctx.res.setHeader('Connection', 'close');
+    throw clientFault(ctx.req) ?? err;
   }
 
   async function handle(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void> {

@@ -132,6 +132,9 @@ class GuardedBody extends Transform {
   }
 }
 
+/** Failures of a guarded body are reported through src/client-fault.ts, whoever reads it (or nobody yet). */
+function ignore(): void {}
+
 function onClientGone(this: IncomingMessage & { [GUARD]?: GuardedBody }): void {
   if (!this.complete) this[GUARD]?.destroy(fail(this, ClientClosedRequest()));
 }
@@ -153,6 +156,7 @@ export async function upstreamBody(req: IncomingMessage, limits: BodyLimits, buf
     if (w.ended) return joined(w);
   }
   const guard = new GuardedBody(req, limits, 0);
+  guard.on('error', ignore);
   for (const c of w.chunks) guard.write(c);
   (req as IncomingMessage & { [GUARD]?: GuardedBody })[GUARD] = guard;
   req.once('close', onClientGone);

@@ -9,7 +9,7 @@
  */
 import { Pool } from 'undici';
 import type { Readable } from 'node:stream';
-import { UpstreamError, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../src/errors.js';
+import { RequestTimeout, UpstreamError, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../src/errors.js';
 import { clientFault } from '../../src/client-fault.js';
 import type { UpstreamConfig } from '../../src/config/schema.js';
 import type { RequestContext } from '../../src/context.js';
@@ -179,29 +179,31 @@ export class HttpUpstream implements UpstreamInfo {
     const remaining = Math.ceil(call.deadline - Date.now());
     if (remaining <= 0) throw UpstreamTimeout(this.name, this.config.timeoutMs).asUpstreamFailure();
     target.active++;
-    const queued = this.#saturated(pool) ? this.#abortAtDeadline(remaining) : undefined;
     let res;
     try {
       // The deadline bounds the wait for the answer's head; once the body streams, it bounds each
       // pause between chunks (a long download keeps going while data flows). undici's own timers
-      // serve both, so a call costs no AbortController and no timer of ours.
-      res = await pool.request({
+      // serve both, so a call on a free connection costs no AbortController and no timer of ours.
+      const sent = pool.request({
         method: call.method as 'GET',
         path: call.path,
         headers: call.headers as Record<string, string>,
         body: call.body,
         headersTimeout: remaining,
         bodyTimeout: remaining,
-        signal: queued?.signal,
+        signal: this.#saturated(pool) ? this.#queueDeadline(remaining) : undefined,
       });
+      res = this.#queued ? await this.#withQueueDeadline(sent) : await sent;
     } catch (err) {
       target.active--;
-      if (queued) clearTimeout(queued.timer);
       const fault = call.ctx && clientFault(call.ctx.req);
       if (fault) throw fault;
+      // Still sending the client's body when the time ran out: the client was too slow, not the upstream.
+      if (call.ctx && !call.ctx.req.complete && call.body !== null && typeof call.body === 'object' && !Buffer.isBuffer(call.body)) {
+        throw RequestTimeout(remaining);
+      }
       throw mapTransportError(this.name, err, remaining);
     }
-    if (queued) clearTimeout(queued.timer);
     const body = res.body;
     body.once('close', () => {
       target.active--;
@@ -215,15 +217,42 @@ export class HttpUpstream implements UpstreamInfo {
     return s.queued > 0 || (s.free === 0 && s.connected >= this.config.connections);
   }
 
+  /** Set by {@link #queueDeadline} for the {@link #withQueueDeadline} that follows it synchronously. */
+  #queued: { controller: AbortController; remaining: number } | undefined;
+
   /**
-   * An abort at the deadline for a call that will queue: undici's headers timer only starts once
-   * the request is written, so without it a queued call could wait past its deadline. Such a
-   * timeout is not the upstream failing (the calls ahead of it are, and they count).
+   * For a call that will queue: undici's headers timer only starts once the request is written,
+   * and a queued request sees its abort only when a connection takes it, so without this a
+   * queued call could wait past its deadline. Such a timeout is not counted against the upstream
+   * (the calls ahead of it are, and they count).
    */
-  #abortAtDeadline(remaining: number): { signal: AbortSignal; timer: NodeJS.Timeout } {
+  #queueDeadline(remaining: number): AbortSignal {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(UpstreamTimeout(this.name, remaining)), remaining);
-    return { signal: controller.signal, timer };
+    this.#queued = { controller, remaining };
+    return controller.signal;
+  }
+
+  #withQueueDeadline<T>(sent: Promise<T>): Promise<T> {
+    const { controller, remaining } = this.#queued!;
+    this.#queued = undefined;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = UpstreamTimeout(this.name, remaining);
+        // The request leaves the queue unsent: undici drops an aborted request when a connection takes it.
+        controller.abort(err);
+        reject(err);
+      }, remaining);
+      sent.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
   }
 
   /**
