@@ -35,3 +35,19 @@ export function clientFault(req: IncomingMessage): GatewayError | undefined {
 export function isClientFault(err: unknown): boolean {
   return isGatewayError(err) && CLIENT_CODES.has(err.code);
 }
+
+const neutral = new WeakSet<object>();
+
+/**
+ * Marks an error that says nothing about the upstream's health either way, such as a call that
+ * timed out in the gateway's own pool queue (the calls ahead of it are the ones that count).
+ */
+export function markNeutral<E extends object>(err: E): E {
+  neutral.add(err);
+  return err;
+}
+
+/** True when an error must neither count as an upstream failure nor reset a failure count. */
+export function isNeutral(err: unknown): boolean {
+  return isClientFault(err) || (typeof err === 'object' && err !== null && neutral.has(err));
+}

@@ -18,7 +18,7 @@ import { CircuitBreaker, breakerInterceptor, isUpstreamFailure } from '../../ups
 import { HealthChecker } from '../../upstreams/resilience/health-check.js';
 import { RetryBudget, retryInterceptor } from '../../upstreams/resilience/retry.js';
 import type { GatewayPlugin } from './types.js';
-import { isClientFault } from '../client-fault.js';
+import { isNeutral } from '../client-fault.js';
 
 /** Options for {@link useResilience}. */
 export interface ResilienceOptions {
@@ -44,7 +44,7 @@ function balancerInterceptor(cfg: UpstreamConfig, events: GatewayEvents, checker
         result = await next(call);
       } catch (err) {
         // A call the client ended says nothing about the target.
-        if (isClientFault(err)) throw err;
+        if (isNeutral(err)) throw err;
         if (balancer.record(target, isUpstreamFailure(upstream, undefined, err))) events.onTargetHealth(upstream.name, target.url, false);
         throw err;
       }

@@ -167,7 +167,7 @@ describe('slow uploads cannot starve an upstream', () => {
   it('the deadline covers the wait for a pool connection', async () => {
     // Four calls hold all four connections for 1.5 s; the fifth (route budget 300 ms) must not wait for them.
     const holders = Array.from({ length: 4 }, () => fetch(`${gw.url}/store/hold`).then((r) => r.status));
-    await sleep(100);
+    for (let i = 0; i < 100 && store.open < 4; i++) await sleep(10);
     expect(store.open).toBe(4);
     const t0 = Date.now();
     const res = await fetch(`${gw.url}/short/queued`);

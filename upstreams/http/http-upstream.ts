@@ -10,7 +10,7 @@
 import { Pool } from 'undici';
 import type { Readable } from 'node:stream';
 import { RequestTimeout, UpstreamError, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../src/errors.js';
-import { clientFault } from '../../src/client-fault.js';
+import { clientFault, markNeutral } from '../../src/client-fault.js';
 import type { UpstreamConfig } from '../../src/config/schema.js';
 import type { RequestContext } from '../../src/context.js';
 import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
@@ -161,7 +161,8 @@ export class HttpUpstream implements UpstreamInfo {
     }
     if (statusCode < 200 || statusCode >= 300) {
       // The body may hold internals (stack traces, queries): the log keeps it, the client never sees it.
-      this.#log?.warn({ upstream: this.name, requestId: ctx?.id, status: statusCode, body: await bodyPrefix(result.body) }, 'upstream error answer');
+      if (this.#log) this.#log.warn({ upstream: this.name, requestId: ctx?.id, status: statusCode, body: await bodyPrefix(result.body) }, 'upstream error answer');
+      else result.body.resume();
       const err = UpstreamError(this.name, `HTTP ${statusCode}`);
       if (statusCode >= 500) err.asUpstreamFailure();
       throw err;
@@ -179,6 +180,7 @@ export class HttpUpstream implements UpstreamInfo {
     const remaining = Math.ceil(call.deadline - Date.now());
     if (remaining <= 0) throw UpstreamTimeout(this.name, this.config.timeoutMs).asUpstreamFailure();
     target.active++;
+    const queue = this.#saturated(pool) ? new AbortController() : undefined;
     let res;
     try {
       // The deadline bounds the wait for the answer's head; once the body streams, it bounds each
@@ -191,9 +193,9 @@ export class HttpUpstream implements UpstreamInfo {
         body: call.body,
         headersTimeout: remaining,
         bodyTimeout: remaining,
-        signal: this.#saturated(pool) ? this.#queueDeadline(remaining) : undefined,
+        signal: queue?.signal,
       });
-      res = this.#queued ? await this.#withQueueDeadline(sent) : await sent;
+      res = queue ? await this.#withQueueDeadline(sent, queue, remaining) : await sent;
     } catch (err) {
       target.active--;
       const fault = call.ctx && clientFault(call.ctx.req);
@@ -217,27 +219,16 @@ export class HttpUpstream implements UpstreamInfo {
     return s.queued > 0 || (s.free === 0 && s.connected >= this.config.connections);
   }
 
-  /** Set by {@link #queueDeadline} for the {@link #withQueueDeadline} that follows it synchronously. */
-  #queued: { controller: AbortController; remaining: number } | undefined;
-
   /**
    * For a call that will queue: undici's headers timer only starts once the request is written,
    * and a queued request sees its abort only when a connection takes it, so without this a
    * queued call could wait past its deadline. Such a timeout is not counted against the upstream
    * (the calls ahead of it are, and they count).
    */
-  #queueDeadline(remaining: number): AbortSignal {
-    const controller = new AbortController();
-    this.#queued = { controller, remaining };
-    return controller.signal;
-  }
-
-  #withQueueDeadline<T>(sent: Promise<T>): Promise<T> {
-    const { controller, remaining } = this.#queued!;
-    this.#queued = undefined;
+  #withQueueDeadline<T>(sent: Promise<T>, controller: AbortController, remaining: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
-        const err = UpstreamTimeout(this.name, remaining);
+        const err = markNeutral(UpstreamTimeout(this.name, remaining));
         // The request leaves the queue unsent: undici drops an aborted request when a connection takes it.
         controller.abort(err);
         reject(err);

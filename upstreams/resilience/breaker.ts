@@ -12,7 +12,7 @@
  * upstream: it neither counts as a failure nor resets the failure count.
  */
 import { UpstreamUnavailable, isGatewayError } from '../../src/errors.js';
-import { isClientFault } from '../../src/client-fault.js';
+import { isNeutral } from '../../src/client-fault.js';
 import type { Invoke, UpstreamCall, UpstreamInfo } from '../types.js';
 
 export type BreakerState = 'closed' | 'half-open' | 'open';
@@ -107,7 +107,7 @@ export function breakerInterceptor<C extends UpstreamCall, R>(next: Invoke<C, R>
     try {
       result = await next(call);
     } catch (err) {
-      if (isClientFault(err)) breaker.release();
+      if (isNeutral(err)) breaker.release();
       else breaker.record(isUpstreamFailure(upstream, undefined, err), Date.now());
       throw err;
     }
