@@ -13,7 +13,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { GatewayConfig } from './config/schema.js';
 import { RequestContext } from './context.js';
-import { BadRequest, GatewayError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge, isGatewayError } from './errors.js';
+import { BadRequest, GatewayError, InternalError, MethodNotAllowed, NotFound, isGatewayError } from './errors.js';
 import { createGatewayYoga, gatewayMaskError, type ServerContext } from './graphql/create-yoga.js';
 import { createGraphqlFastPath, type GraphqlFastPath } from './graphql/fast-path.js';
 import { DEFAULT_COMPRESSION_THRESHOLD } from './plugins/use-compression.js';
@@ -23,6 +23,7 @@ import type { GatewayPlugin } from './plugins/types.js';
 import type { PluginCarry } from './plugins/carry.js';
 import { RouteTable } from './proxy/route-table.js';
 import { normalizePath } from './proxy/normalize-path.js';
+import { readWholeBody } from './proxy/request-body.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayEvents } from './telemetry/events.js';
 import { Upstreams } from './upstream/create-upstreams.js';
@@ -79,40 +80,29 @@ export function createHttpServer(config: GatewayConfig['server'], listener: (req
     {
       maxHeaderSize: config.maxHeaderBytes,
       keepAliveTimeout: 65_000,
-      requestTimeout: 0,
-      headersTimeout: 30_000,
+      // Bounds the whole request, body included, against slow senders (node answers 408 itself).
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.requestTimeoutMs > 0 ? Math.min(30_000, config.requestTimeoutMs) : 30_000,
+      // node checks both timeouts on this interval; a coarse one would let a request live up to one interval longer.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor((config.requestTimeoutMs || 120_000) / 4))),
     },
     listener,
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Malformed requests (bad header characters, oversized headers) never reach the chain.
     if (!socket.writable) return socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+    // An answer already under way cannot be replaced by an error status.
+    if ((socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   return server;
 }
 
-/** Reads a request body into memory, stopping at `max` bytes. */
-export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.off('data', onData);
-        req.pause();
-        reject(PayloadTooLarge(max));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', reject);
-  });
+/** Reads a request body into memory, stopping at `max` bytes (413) or a pause of `idleMs` (408). */
+export function readBody(req: IncomingMessage, max: number, idleMs = 10_000): Promise<Buffer> {
+  return readWholeBody(req, { max, idleMs });
 }
 
 class GatewayServer implements Gateway {
@@ -140,6 +130,7 @@ class GatewayServer implements Gateway {
     this.#chain = buildPluginChain({ config: opts.config, logger: this.logger, projectRoot: opts.projectRoot, configDir: opts.configDir ?? opts.projectRoot, schema: opts.schema, events: this.events, carry: opts.carry });
     this.upstreams = new Upstreams(opts.config.upstreams, {
       projectRoot: opts.projectRoot,
+      log: this.logger,
       interceptorsFor: (name, info) => this.#chain.interceptorsFor(name, info.protocol),
     });
     this.#chain.attachUpstreams(this.upstreams);
@@ -251,7 +242,13 @@ class GatewayServer implements Gateway {
   async #graphql(ctx: RequestContext): Promise<void> {
     const req = ctx.req as IncomingMessage & { body?: Buffer };
     if (ctx.method === 'POST') {
-      ctx.body = await readBody(req, (ctx.state.maxBodyBytes as number | undefined) ?? this.config.server.maxBodyBytes);
+      try {
+        ctx.body = await readBody(req, (ctx.state.maxBodyBytes as number | undefined) ?? this.config.server.maxBodyBytes, this.config.server.bodyTimeoutMs);
+      } catch (err) {
+        // The rest of the body is unread: the connection cannot carry another request.
+        ctx.res.setHeader('Connection', 'close');
+        throw err;
+      }
       // yoga's node adapter takes an already-read body from `req.body`. It first tests
       // `Object.keys(body).length`, which on a Buffer lists every byte (about 1 s of event loop
       // for a 1 MB body); a Blob with one own key is taken as the body at the cost of one copy.

@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
 import { ServiceUnavailable } from '../errors.js';
-import { isMetricsPlugin } from '../plugins/use-metrics.js';
+import { compileMetricsGuard, isMetricsPlugin } from '../plugins/use-metrics.js';
 import { serveGateway, type ServeOptions, type ServedGateway } from '../reload.js';
 import type { DemoTargets } from '../demo/start-demos.js';
 import { ENV_DEMO_TARGETS, ENV_WORKER_SLOT, isMessage, type MetricsReply, type MetricsRequest, type ReloadReply, type ReloadRequest } from './messages.js';
@@ -41,6 +41,9 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     if (req.method !== 'GET' || !isMetricsPath(req.url)) return false;
     // With a dedicated metrics port, the main port's /metrics stays whatever the gateway makes of it.
     if (served?.gateway.config.server.metricsPort !== undefined) return false;
+    // Only a plain scrape from an allowed peer is aggregated here; anything else goes to the
+    // gateway, whose /metrics step applies `server.metricsAllow` with the full client-IP rules.
+    if (!served || !metricsReadable(served.gateway.config.server, req)) return false;
     const id = nextScrape++;
     const timer = setTimeout(() => answerScrape(id, { type: 'gw:metrics-result', id, error: 'timed out waiting for the other workers' }), METRICS_TIMEOUT_MS);
     scrapes.set(id, { res, timer });
@@ -105,6 +108,14 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   served.logger.info({ worker: slot }, 'stopped');
   served.logger.flush?.();
   return 0;
+}
+
+const guards = new WeakMap<object, ReturnType<typeof compileMetricsGuard>>();
+
+function metricsReadable(server: ServedGateway['gateway']['config']['server'], req: IncomingMessage): boolean {
+  let guard = guards.get(server);
+  if (!guard) guards.set(server, (guard = compileMetricsGuard(server.metricsAllow, false)));
+  return guard(req.socket.remoteAddress, req.headers);
 }
 
 function isMetricsPath(url: string | undefined): boolean {

@@ -79,6 +79,12 @@ const server = z.strictObject({
   maxHeaderBytes: positiveInt.default(16_384),
   /** Peer addresses (CIDR) allowed to read `/metrics`, on either port: loopback and private networks by default. */
   metricsAllow: z.array(cidr).default(['127.0.0.0/8', '::1', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+  /** Time to receive a whole request, headers and body (408 past it); 0 = no limit. @default 60000 */
+  requestTimeoutMs: nonNegativeInt.default(60_000),
+  /** Longest pause between two chunks of a request body (408 past it). @default 10000 */
+  bodyTimeoutMs: positiveInt.default(10_000),
+  /** Passthrough bodies up to this size are read whole before an upstream connection is taken. @default 65536 */
+  requestBufferBytes: nonNegativeInt.default(65_536),
 });
 
 const redis = z.strictObject({
@@ -213,6 +219,8 @@ const upstream = z
     connections: positiveInt.default(128),
     /** HTTP/1.1 pipelining depth per connection (1 = off). */
     pipelining: positiveInt.default(1),
+    /** Streamed (larger than server.requestBufferBytes) uploads in flight at once. @default half of connections */
+    maxStreamingUploads: positiveInt.optional(),
     retry: z
       .strictObject({
         attempts: nonNegativeInt.default(0),

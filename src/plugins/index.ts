@@ -131,7 +131,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useAccessLog({ logger, enabled: config.logging.accessLog }),
   ];
   const owns = carry && token ? (p: GatewayPlugin) => carry.owns(token, p) : undefined;
-  return createChain(plugins, createPassthrough({ trustProxy: config.server.trustProxy, maxBodyBytes: config.server.maxBodyBytes }), owns);
+  return createChain(plugins, createPassthrough({ trustProxy: config.server.trustProxy, maxBodyBytes: config.server.maxBodyBytes, bodyTimeoutMs: config.server.bodyTimeoutMs, requestBufferBytes: config.server.requestBufferBytes }), owns);
 }
 
 /** Builds the runnable chain from plugins already in order. */

@@ -18,6 +18,7 @@ import { CircuitBreaker, breakerInterceptor, isUpstreamFailure } from '../upstre
 import { HealthChecker } from '../upstream/resilience/health-check.js';
 import { RetryBudget, retryInterceptor } from '../upstream/resilience/retry.js';
 import type { GatewayPlugin } from './types.js';
+import { isNeutral } from '../client-fault.js';
 
 /** Options for {@link useResilience}. */
 export interface ResilienceOptions {
@@ -42,6 +43,8 @@ function balancerInterceptor(cfg: UpstreamConfig, events: GatewayEvents, checker
       try {
         result = await next(call);
       } catch (err) {
+        // A call the client ended says nothing about the target.
+        if (isNeutral(err)) throw err;
         if (balancer.record(target, isUpstreamFailure(upstream, undefined, err))) events.onTargetHealth(upstream.name, target.url, false);
         throw err;
       }

@@ -1,20 +1,22 @@
 /**
  * Passthrough: streams a matched request to its route's upstream through the shared upstream
  * layer (same interceptors as GraphQL resolvers) and streams the answer back. Bodies are never
- * buffered beyond the small chunked-body window of ./request-body.ts.
+ * buffered beyond `server.requestBufferBytes` (./request-body.ts); larger ones stream, and at
+ * most `maxStreamingUploads` of them hold an upstream's connections at once.
  *
  *   normalise path (before matching) → 400 for a refused path → 415 for a refused media type
  *   → body (413) → rewrite → headers → upstream call → response headers → compress/cache → client
  */
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../context.js';
-import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
+import { BadRequest, UnsupportedMediaType } from '../errors.js';
+import { clientFault } from '../client-fault.js';
 import type { Upstreams } from '../upstream/create-upstreams.js';
 import type { HttpResult } from '../upstream/types.js';
-import { normalizePath, type NormalizedPath } from './normalize-path.js';
+import { normalizePath } from './normalize-path.js';
 import type { CompiledRoute, RouteMatch, RouteTable } from './route-table.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
-import { BODY_TOO_LARGE, hasRequestBody, upstreamBody } from './request-body.js';
+import { hasRequestBody, upstreamBody, type BodyLimits } from './request-body.js';
 import { sendStream } from './respond.js';
 import { proxyGrpc } from './grpc-route.js';
 import type { TrustProxy } from '../plugins/use-client-ip.js';
@@ -25,6 +27,10 @@ export interface PassthroughOptions {
   trustProxy?: TrustProxy;
   /** Fallback body limit when the body-limit plugin did not set one. @default 1048576 */
   maxBodyBytes?: number;
+  /** Longest pause between two body chunks before a 408. @default 10000 */
+  bodyTimeoutMs?: number;
+  /** Bodies up to this size are read whole before an upstream connection is taken. @default 65536 */
+  requestBufferBytes?: number;
 }
 
 export interface Passthrough {
@@ -56,6 +62,15 @@ function acceptsType(allowed: ReadonlySet<string>, type: string): boolean {
 export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
   const forward = { trustProxy: opts.trustProxy ?? false };
   const fallbackMax = opts.maxBodyBytes ?? 1_048_576;
+  const idleMs = opts.bodyTimeoutMs ?? 10_000;
+  const bufferBytes = opts.requestBufferBytes ?? 65_536;
+
+  /** The client's own error, when a failed call was caused by its body (413/408/499). */
+  function rethrow(ctx: RequestContext, err: unknown): never {
+    // The rest of the body is unread: the connection cannot carry another request.
+    if (!ctx.req.complete) ctx.res.setHeader('Connection', 'close');
+    throw clientFault(ctx.req) ?? err;
+  }
 
   async function handle(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void> {
     const norm = ctx.normalizedPath ?? normalizePath(ctx.path);
@@ -67,27 +82,34 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
         throw UnsupportedMediaType(type || '(none)');
       }
     }
-    const max = (ctx.state.maxBodyBytes as number | undefined) ?? fallbackMax;
-    if (route.grpcMethod) return proxyGrpc(ctx, route, upstreams.grpc(route.upstream), max);
+    const limits: BodyLimits = { max: (ctx.state.maxBodyBytes as number | undefined) ?? fallbackMax, idleMs };
+    if (route.grpcMethod) return proxyGrpc(ctx, route, upstreams.grpc(route.upstream), limits).catch((err: unknown) => rethrow(ctx, err));
 
-    const body = await upstreamBody(ctx, max);
+    let body: Awaited<ReturnType<typeof upstreamBody>>;
+    try {
+      body = await upstreamBody(ctx.req, limits, bufferBytes);
+    } catch (err) {
+      rethrow(ctx, err);
+    }
     const path = ctx.query ? `${route.rewrite(norm.path)}?${ctx.query}` : route.rewrite(norm.path);
     const headers = upstreamRequestHeaders(ctx, route, forward);
     if (body !== null && Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
     const up = upstreams.http(route.upstream);
     const call = up.call(ctx, ctx.method, path, body, headers, route.config.timeoutMs ?? up.config.timeoutMs);
+    const streamed = body !== null && !Buffer.isBuffer(body);
     // A streamed body is consumed as it is sent: the call can never be replayed (retries look at this).
-    if (body !== null && !Buffer.isBuffer(body)) call.idempotent = false;
+    if (streamed) call.idempotent = false;
+    let release: (() => void) | undefined;
     let result: HttpResult;
     try {
+      if (streamed) release = await up.uploadSlot(call.deadline);
       result = await up.request(call);
     } catch (err) {
-      if (ctx.state[BODY_TOO_LARGE]) {
-        ctx.res.setHeader('Connection', 'close');
-        throw PayloadTooLarge(max);
-      }
-      throw err;
+      release?.();
+      if (streamed) (body as Readable).destroy();
+      rethrow(ctx, err);
     }
+    if (release) result.body.once('close', release);
     ctx.upstreamCalls++;
     const out = clientResponseHeaders(result.headers, route.responseHeaders);
     try {

@@ -1,43 +1,26 @@
 /**
- * The request body a passthrough call sends upstream, with `maxBodyBytes` enforced for both
- * body kinds. A declared `Content-Length` is checked before anything is read (use-body-limit)
- * and bounded by the HTTP parser, so that body streams through as is. A chunked body is read
- * up to a small window first: one that ends inside it is sent whole (so an over-limit small body
- * never reaches the upstream at all); a longer one streams through a counter that aborts the
- * upstream request, unterminated, the moment the limit is crossed.
+ * Request bodies, read under three bounds: `maxBodyBytes` (413), a pause limit between chunks
+ * (`server.bodyTimeoutMs`, 408) and, through node's `requestTimeout`, a limit on the whole
+ * request. A client that breaks one of them is marked (src/client-fault.ts), so the failed
+ * upstream call it causes is the client's fault, never the upstream's.
+ *
+ * Passthrough bodies follow nginx's request buffering: a body up to `server.requestBufferBytes`
+ * (declared by Content-Length, or chunked and ending inside that window) is read whole BEFORE an
+ * upstream connection is taken, so a slow client holds no upstream connection while it dribbles.
+ * Larger bodies stream through a guard that enforces the same bounds and aborts the upstream
+ * request, unterminated, the moment one is crossed.
  */
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { PayloadTooLarge } from '../errors.js';
-import type { RequestContext } from '../context.js';
+import { ClientClosedRequest, PayloadTooLarge, RequestTimeout, type GatewayError } from '../errors.js';
+import { markClientFault } from '../client-fault.js';
 
-/** Chunked bodies up to this size are read whole before the upstream is called. */
-const WINDOW_BYTES = 64 * 1024;
-
-/** ctx.state key set when a streamed body crossed the limit (the upstream error is then a 413). */
-export const BODY_TOO_LARGE = 'proxy.bodyTooLarge';
-
-class LimitedBody extends Transform {
-  #seen: number;
-  readonly #max: number;
-  readonly #ctx: RequestContext;
-
-  constructor(ctx: RequestContext, max: number, seen: number) {
-    super();
-    this.#ctx = ctx;
-    this.#max = max;
-    this.#seen = seen;
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#seen += chunk.length;
-    if (this.#seen > this.#max) {
-      this.#ctx.state[BODY_TOO_LARGE] = true;
-      cb(PayloadTooLarge(this.#max));
-      return;
-    }
-    cb(null, chunk);
-  }
+/** Bounds for reading one request body. */
+export interface BodyLimits {
+  /** Largest body in bytes (413 past it). */
+  max: number;
+  /** Longest pause between two chunks, in ms (408 past it). */
+  idleMs: number;
 }
 
 /** True when the request carries a body (declared length > 0, or chunked). */
@@ -47,69 +30,137 @@ export function hasRequestBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
+function fail(req: IncomingMessage, err: GatewayError): GatewayError {
+  markClientFault(req, err);
+  return err;
+}
+
 interface Window {
   chunks: Buffer[];
   size: number;
   ended: boolean;
 }
 
-function readWindow(req: IncomingMessage, window: number, max: number): Promise<Window> {
+/**
+ * Reads until the body ends or passes `window` bytes. Rejects with 413 past `max`, 408 after
+ * `idleMs` without data, 499 when the client goes away.
+ */
+function readWindow(req: IncomingMessage, window: number, limits: BodyLimits): Promise<Window> {
   return new Promise((resolve, reject) => {
     const w: Window = { chunks: [], size: 0, ended: false };
+    const timer = setTimeout(() => stop(fail(req, RequestTimeout(limits.idleMs))), limits.idleMs);
     const cleanup = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const stop = (err: Error) => {
+      cleanup();
+      req.pause();
+      reject(err);
     };
     const onData = (chunk: Buffer) => {
       w.chunks.push(chunk);
       w.size += chunk.length;
-      if (w.size > max) {
-        cleanup();
-        req.pause();
-        reject(PayloadTooLarge(max));
-      } else if (w.size > window) {
+      if (w.size > limits.max) stop(fail(req, PayloadTooLarge(limits.max)));
+      else if (w.size > window) {
         cleanup();
         req.pause();
         resolve(w);
-      }
+      } else timer.refresh();
     };
     const onEnd = () => {
       cleanup();
       w.ended = true;
       resolve(w);
     };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
+    const onError = () => stop(fail(req, ClientClosedRequest()));
+    const onClose = () => {
+      if (!req.complete) stop(fail(req, ClientClosedRequest()));
     };
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('error', onError);
+    req.once('close', onClose);
   });
 }
 
-/**
- * The body to send: null (none), a Buffer (a small chunked body, read whole) or a stream.
- * Throws PAYLOAD_TOO_LARGE when a chunked body crosses `max` inside the window.
- */
-export async function upstreamBody(ctx: RequestContext, max: number): Promise<Buffer | Readable | null> {
-  const req = ctx.req;
-  if (!hasRequestBody(req)) return null;
-  if (req.headers['content-length'] !== undefined) return req;
-  let w: Window;
-  try {
-    w = await readWindow(req, Math.min(WINDOW_BYTES, max), max);
-  } catch (err) {
-    // The rest of the body will not be read: the connection cannot be reused.
-    ctx.res.setHeader('Connection', 'close');
-    throw err;
+function joined(w: Window): Buffer {
+  return w.chunks.length === 1 ? w.chunks[0]! : Buffer.concat(w.chunks, w.size);
+}
+
+/** Reads a whole body into memory under `limits` (GraphQL POSTs, REST→gRPC JSON). */
+export async function readWholeBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  return joined(await readWindow(req, limits.max, limits));
+}
+
+/** Streams the rest of a body on, under the same bounds as the window it follows. */
+class GuardedBody extends Transform {
+  #seen: number;
+  readonly #req: IncomingMessage;
+  readonly #limits: BodyLimits;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(req: IncomingMessage, limits: BodyLimits, seen: number) {
+    super();
+    this.#req = req;
+    this.#limits = limits;
+    this.#seen = seen;
+    this.#timer = setTimeout(() => this.destroy(fail(req, RequestTimeout(limits.idleMs))), limits.idleMs);
   }
-  if (w.ended) return w.chunks.length === 1 ? w.chunks[0]! : Buffer.concat(w.chunks, w.size);
-  const limited = new LimitedBody(ctx, max, 0);
-  for (const c of w.chunks) limited.write(c);
-  req.pipe(limited);
-  req.once('error', (err) => limited.destroy(err));
-  req.once('aborted', () => limited.destroy(new Error('client aborted the request body')));
-  return limited;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen > this.#limits.max) {
+      cb(fail(this.#req, PayloadTooLarge(this.#limits.max)));
+      return;
+    }
+    this.#timer.refresh();
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    clearTimeout(this.#timer);
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    clearTimeout(this.#timer);
+    cb(err);
+  }
+}
+
+/** Failures of a guarded body are reported through src/client-fault.ts, whoever reads it (or nobody yet). */
+function ignore(): void {}
+
+function onClientGone(this: IncomingMessage & { [GUARD]?: GuardedBody }): void {
+  if (!this.complete) this[GUARD]?.destroy(fail(this, ClientClosedRequest()));
+}
+const GUARD = Symbol('proxy.guard');
+
+/**
+ * The body to send upstream: null (none), a Buffer (read whole within `bufferBytes`) or a
+ * guarded stream. Throws the client's error (413/408/499) when it happens before the upstream
+ * is called; the caller answers with Connection: close, as the rest of the body is unread.
+ */
+export async function upstreamBody(req: IncomingMessage, limits: BodyLimits, bufferBytes: number): Promise<Buffer | Readable | null> {
+  if (!hasRequestBody(req)) return null;
+  const declared = req.headers['content-length'];
+  let w: Window = { chunks: [], size: 0, ended: false };
+  // A declared length was checked against `max` by use-body-limit and is enforced by the parser.
+  const window = declared !== undefined ? (Number(declared) <= bufferBytes ? Number(declared) : 0) : Math.min(bufferBytes, limits.max);
+  if (window > 0) {
+    w = await readWindow(req, window, limits);
+    if (w.ended) return joined(w);
+  }
+  const guard = new GuardedBody(req, limits, 0);
+  guard.on('error', ignore);
+  for (const c of w.chunks) guard.write(c);
+  (req as IncomingMessage & { [GUARD]?: GuardedBody })[GUARD] = guard;
+  req.once('close', onClientGone);
+  req.once('error', onClientGone);
+  req.pipe(guard);
+  return guard;
 }

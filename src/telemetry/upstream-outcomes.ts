@@ -13,7 +13,9 @@ import type { GatewayEvents } from './events.js';
 
 /**
  * The outcome label of a call: the HTTP status (`200`, `503`), `OK` for a gRPC answer, the
- * gateway error code a failed call ended with (`UPSTREAM_TIMEOUT`…), else `ERROR`.
+ * gateway error code a failed call ended with (`UPSTREAM_TIMEOUT`…), else `ERROR`. A call the
+ * client ended carries the client's code (`CLIENT_CLOSED_REQUEST`, `REQUEST_TIMEOUT`,
+ * `PAYLOAD_TOO_LARGE`, see src/client-fault.ts), so it never reads as the upstream failing.
  */
 export function outcomeOf(result: unknown): string {
   const status = (result as { statusCode?: number } | undefined)?.statusCode;

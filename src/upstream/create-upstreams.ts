@@ -5,13 +5,15 @@
 import type { GatewayConfig } from '../config/schema.js';
 import { GrpcUpstream } from './grpc/grpc-upstream.js';
 import { HttpUpstream } from './http/http-upstream.js';
-import type { Interceptor, UpstreamInfo } from './types.js';
+import type { Interceptor, UpstreamInfo, UpstreamLog } from './types.js';
 
 export interface UpstreamsOptions {
   /** Directory that relative proto paths resolve against. */
   projectRoot: string;
   /** Interceptors per upstream, outermost first. */
   interceptorsFor?: (name: string, info: { protocol: 'http' | 'grpc' }) => Interceptor[];
+  /** Receives upstream error details kept from clients. */
+  log?: UpstreamLog;
 }
 
 export class Upstreams {
@@ -21,8 +23,8 @@ export class Upstreams {
   constructor(config: GatewayConfig['upstreams'], opts: UpstreamsOptions) {
     for (const [name, cfg] of Object.entries(config)) {
       const interceptors = opts.interceptorsFor?.(name, { protocol: cfg.protocol }) ?? [];
-      if (cfg.protocol === 'grpc') this.#grpc.set(name, new GrpcUpstream(name, cfg, opts.projectRoot, interceptors));
-      else this.#http.set(name, new HttpUpstream(name, cfg, interceptors));
+      if (cfg.protocol === 'grpc') this.#grpc.set(name, new GrpcUpstream(name, cfg, opts.projectRoot, interceptors, opts.log));
+      else this.#http.set(name, new HttpUpstream(name, cfg, interceptors, opts.log));
     }
   }
 

@@ -86,6 +86,14 @@ export interface UpstreamInfo {
  */
 export type Interceptor = <C extends UpstreamCall, R>(next: Invoke<C, R>, upstream: UpstreamInfo) => Invoke<C, R>;
 
+/**
+ * Where transports write what a client must not see (upstream error bodies, gRPC details),
+ * keyed by the request id so an operator can find it.
+ */
+export interface UpstreamLog {
+  warn(obj: object, msg: string): void;
+}
+
 /** Something that wants to observe calls (metrics, logs, traces) without being an interceptor. */
 export interface UpstreamObserver {
   onCallEnd?(upstream: string, outcome: string, durationMs: number, call: UpstreamCall): void;

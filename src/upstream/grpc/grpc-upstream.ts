@@ -4,12 +4,13 @@
  */
 import { credentials, loadPackageDefinition, Metadata, status as GrpcStatus, type Client, type ServiceError, type ServiceClientConstructor, type GrpcObject } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UpstreamError, UpstreamTimeout, UpstreamUnavailable, GatewayError, isGatewayError } from '../../errors.js';
 import type { UpstreamConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../context.js';
-import type { GrpcCall, GrpcResult, Interceptor, Invoke, Target, UpstreamInfo } from '../types.js';
+import type { GrpcCall, GrpcResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
 import { createTargets } from '../targets.js';
 
 /** Codes that mean the upstream failed (as opposed to rejecting the request). */
@@ -45,10 +46,25 @@ export function loadService(protoPath: string, serviceName?: string): LoadedServ
   return { ctor: ctor as ServiceClientConstructor, fullName: entry[0], methods: new Set(Object.keys(entry[1] as object)) };
 }
 
+/** Each method's request type, for checking a message before it is sent (see src/proxy/grpc-message.ts). */
+function loadRequestTypes(protoPath: string, serviceName: string): Map<string, protobuf.Type> {
+  const root = protobuf.loadSync(protoPath).resolveAll();
+  const out = new Map<string, protobuf.Type>();
+  for (const m of root.lookupService(serviceName).methodsArray) {
+    if (m.resolvedRequestType) out.set(m.name, m.resolvedRequestType);
+  }
+  return out;
+}
+
+/**
+ * Maps a gRPC status to the gateway's upstream errors. The client-facing message names the
+ * upstream and the status only: `details` may carry paths, queries or stack traces, so they
+ * stay in the log (see GrpcUpstream#send) and in `cause`.
+ */
 export function mapGrpcError(upstream: string, err: ServiceError, timeoutMs: number): GatewayError {
   if (err.code === GrpcStatus.DEADLINE_EXCEEDED) return UpstreamTimeout(upstream, timeoutMs).asUpstreamFailure(err);
-  if (err.code === GrpcStatus.UNAVAILABLE) return UpstreamUnavailable(upstream, err.details || 'unavailable').asUpstreamFailure(err);
-  const e = UpstreamError(upstream, `gRPC ${GrpcStatus[err.code] ?? err.code}: ${err.details}`);
+  if (err.code === GrpcStatus.UNAVAILABLE) return UpstreamUnavailable(upstream, 'gRPC UNAVAILABLE').asUpstreamFailure(err);
+  const e = UpstreamError(upstream, `gRPC ${GrpcStatus[err.code] ?? err.code}`);
   if (FAILURE_CODES.has(err.code)) e.asUpstreamFailure(err);
   else e.cause = err;
   return e;
@@ -60,16 +76,21 @@ export class GrpcUpstream implements UpstreamInfo {
   readonly config: UpstreamConfig;
   readonly targets: Target[];
   readonly service: LoadedService;
+  /** Request message type per method name. */
+  readonly requestTypes: Map<string, protobuf.Type>;
   readonly #clients: Client[];
   readonly #invoke: Invoke<GrpcCall, GrpcResult>;
   readonly #idempotent: Set<string>;
+  readonly #log: UpstreamLog | undefined;
 
-  constructor(name: string, config: UpstreamConfig, projectRoot: string, interceptors: Interceptor[]) {
+  constructor(name: string, config: UpstreamConfig, projectRoot: string, interceptors: Interceptor[], log?: UpstreamLog) {
     this.name = name;
+    this.#log = log;
     this.config = config;
     this.targets = createTargets(config);
     const protoPath = resolve(projectRoot, config.proto ?? `upstreams/${name}/${name}.proto`);
     this.service = loadService(protoPath, config.service);
+    this.requestTypes = loadRequestTypes(protoPath, this.service.fullName);
     this.#idempotent = new Set(config.idempotentMethods);
     this.#clients = this.targets.map(
       (t) =>
@@ -133,8 +154,10 @@ export class GrpcUpstream implements UpstreamInfo {
     return new Promise<GrpcResult>((resolveCall, reject) => {
       fn.call(client, call.request, call.metadata ?? new Metadata(), { deadline: new Date(call.deadline) }, (err, response) => {
         target.active--;
-        if (err) reject(isGatewayError(err) ? err : mapGrpcError(this.name, err, Math.round(remaining)));
-        else resolveCall({ response, target });
+        if (!err) return resolveCall({ response, target });
+        if (isGatewayError(err)) return reject(err);
+        this.#log?.warn({ upstream: this.name, requestId: call.ctx?.id, method: call.method, grpcCode: GrpcStatus[err.code] ?? err.code, details: err.details }, 'upstream gRPC error');
+        reject(mapGrpcError(this.name, err, Math.round(remaining)));
       });
     });
   }

@@ -7,8 +7,12 @@
  *
  * cockatiel's ConsecutiveBreaker closes after a single half-open success, so the state machine
  * is ours; it is small and has no timers (the open period is checked on the next call).
+ *
+ * A call the client ended (aborted upload, stalled or oversized body) says nothing about the
+ * upstream: it neither counts as a failure nor resets the failure count.
  */
 import { UpstreamUnavailable, isGatewayError } from '../../errors.js';
+import { isNeutral } from '../../client-fault.js';
 import type { Invoke, UpstreamCall, UpstreamInfo } from '../types.js';
 
 export type BreakerState = 'closed' | 'half-open' | 'open';
@@ -66,6 +70,11 @@ export class CircuitBreaker {
     }
   }
 
+  /** Gives back a half-open trial slot without counting the call either way (the client ended it). */
+  release(): void {
+    if (this.state === 'half-open') this.#trials--;
+  }
+
   record(failed: boolean, now: number): void {
     if (this.state === 'half-open') {
       this.#trials--;
@@ -98,7 +107,8 @@ export function breakerInterceptor<C extends UpstreamCall, R>(next: Invoke<C, R>
     try {
       result = await next(call);
     } catch (err) {
-      breaker.record(isUpstreamFailure(upstream, undefined, err), Date.now());
+      if (isNeutral(err)) breaker.release();
+      else breaker.record(isUpstreamFailure(upstream, undefined, err), Date.now());
       throw err;
     }
     breaker.record(upstream.isFailure(result), Date.now());
