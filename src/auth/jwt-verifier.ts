@@ -11,7 +11,7 @@
  */
 import { createRemoteJWKSet, importSPKI, jwtVerify, errors, type JWTPayload, type JWTVerifyGetKey, type CryptoKey, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
 import type { JwtConfig } from '../config/schema.js';
-import { isForwardableRole, isForwardableSubject } from './identity-values.js';
+import { isForwardableRole, isForwardableSubject } from '../config/identity-values.js';
 
 export interface VerifiedToken {
   payload: JWTPayload;

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
-import { isForwardableRole, isForwardableSubject } from '../auth/identity-values.js';
+import { isForwardableRole, isForwardableSubject } from './identity-values.js';
 import { checkJwtKeys } from './jwt-keys.js';
 
 const positiveInt = z.number().int().positive();

@@ -10,7 +10,7 @@ import type { RunningGateway } from '../../src/index.js';
 import { isReservedHeader } from '../../src/proxy/forward-headers.js';
 import { isValidHost, splitHost } from '../../src/plugins/use-host-check.js';
 import { isValidRequestId } from '../../src/plugins/use-request-id.js';
-import { isForwardableRole } from '../../src/auth/identity-values.js';
+import { isForwardableRole } from '../../src/config/identity-values.js';
 import { configFrom } from '../helpers/gateway.js';
 import { rawStatus, signToken, startEchoUpstream, startHeadersGateway, type EchoUpstream } from './helpers/headers-gateway.js';
 
