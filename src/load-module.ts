@@ -35,5 +35,6 @@ export async function loadModule(file: string): Promise<Record<string, unknown>>
     if (!file.endsWith('.ts') || !needsLoader(err)) throw err;
   }
   await registerTypeScript(file);
-  return (await import(url)) as Record<string, unknown>;
+  // Node remembers the failed import of this URL: ask again under a URL of its own.
+  return (await import(`${url}?ts`)) as Record<string, unknown>;
 }
