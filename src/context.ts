@@ -4,8 +4,8 @@
  * log reports all live here, never in module-level maps.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CompiledRoute } from './proxy/route-table.js';
-import type { NormalizedPath } from './proxy/normalize-path.js';
+import type { CompiledRoute } from './http/route.js';
+import type { NormalizedPath } from './http/normalize-path.js';
 
 /** Who is calling, as established by the identity plugin. */
 export interface Identity {

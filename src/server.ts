@@ -22,7 +22,7 @@ import { buildPluginChain, type PluginChain } from './plugins/index.js';
 import type { GatewayPlugin } from './plugins/types.js';
 import type { PluginCarry } from './plugins/carry.js';
 import { RouteTable } from './proxy/route-table.js';
-import { normalizePath } from './proxy/normalize-path.js';
+import { normalizePath } from './http/normalize-path.js';
 import { readWholeBody } from './proxy/request-body.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayEvents } from './telemetry/events.js';

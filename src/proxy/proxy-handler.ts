@@ -13,7 +13,7 @@ import { BadRequest, UnsupportedMediaType } from '../errors.js';
 import { clientFault } from '../client-fault.js';
 import type { Upstreams } from '../upstream/create-upstreams.js';
 import type { HttpResult } from '../upstream/types.js';
-import { normalizePath } from './normalize-path.js';
+import { normalizePath } from '../http/normalize-path.js';
 import type { CompiledRoute, RouteMatch, RouteTable } from './route-table.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { hasRequestBody, upstreamBody, type BodyLimits } from './request-body.js';

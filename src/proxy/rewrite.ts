@@ -5,9 +5,11 @@
  */
 import type { RouteConfig } from '../config/schema.js';
 import { BadRequest } from '../errors.js';
-import { normalizePath } from './normalize-path.js';
+import { normalizePath } from '../http/normalize-path.js';
 
-export type RewritePath = (path: string) => string;
+import type { RewritePath } from '../http/route.js';
+
+export type { RewritePath } from '../http/route.js';
 
 const IDENTITY: RewritePath = (p) => p;
 

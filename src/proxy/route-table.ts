@@ -4,14 +4,11 @@
  * tried from the longest segment boundary down, each one Map hit.
  */
 import type { RouteConfig } from '../config/schema.js';
-import { compileRewrite, type RewritePath } from './rewrite.js';
-import { normalizePath } from './normalize-path.js';
+import { compileRewrite } from './rewrite.js';
+import type { CompiledRoute, HeaderOps } from '../http/route.js';
 
-/** `requestHeaders` / `responseHeaders`, compiled: lower-cased names to drop, pairs to set. */
-export interface HeaderOps {
-  readonly remove: ReadonlySet<string>;
-  readonly add: ReadonlyArray<readonly [string, string]>;
-}
+export type { CompiledRoute, HeaderOps } from '../http/route.js';
+import { normalizePath } from '../http/normalize-path.js';
 
 const NO_OPS: HeaderOps = { remove: new Set(), add: [] };
 
@@ -23,31 +20,6 @@ function compileHeaderOps(ops: RouteConfig['requestHeaders']): HeaderOps {
   };
 }
 
-export interface CompiledRoute {
-  readonly name: string;
-  readonly config: RouteConfig;
-  readonly upstream: string;
-  /** Upper-case methods, or null for any. */
-  readonly methods: ReadonlySet<string> | null;
-  /** `Allow` header value when methods are restricted. */
-  readonly allow: string;
-  /** Lower-cased header name → required value. */
-  readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly query: ReadonlyArray<readonly [string, string]>;
-  /** The prefix (or exact path) this route was registered under, without a trailing slash. */
-  readonly prefix: string;
-  readonly exact: boolean;
-  /** Maps the matched (normalised) path to the upstream path. */
-  readonly rewrite: RewritePath;
-  readonly requestHeaders: HeaderOps;
-  readonly responseHeaders: HeaderOps;
-  /** Accepted request media types (lower-case, no parameters), or null for any. */
-  readonly contentTypes: ReadonlySet<string> | null;
-  /** REST → gRPC: the method name within the upstream's service, or undefined for HTTP routes. */
-  readonly grpcMethod: string | undefined;
-  /** Query parameters split on commas into repeated fields (gRPC routes). */
-  readonly grpcRepeated: ReadonlySet<string>;
-}
 
 export type RouteMatch =
   | { kind: 'route'; route: CompiledRoute }

@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Layer of an engine file, by path; the most specific rule wins. */
 const LAYERS: Array<[RegExp, number, string]> = [
-  [/^src\/(config\/|context\.ts|errors\.ts|paths\.ts|hash\.ts|load-module\.ts|telemetry\/logger\.ts|demo\/define-demo\.ts)/, 0, 'core'],
+  [/^src\/(config\/|http\/|context\.ts|errors\.ts|client-fault\.ts|paths\.ts|hash\.ts|load-module\.ts|telemetry\/logger\.ts|demo\/define-demo\.ts)/, 0, 'core'],
   [/^src\/(upstream|redis|demo)\//, 1, 'upstream layer'],
   [/^src\/(plugins|proxy|graphql|limits|auth|telemetry|registry)\/|^src\/domain\.ts/, 2, 'plugins, proxy and GraphQL'],
   [/^src\/(server|assemble|reload|index)\.ts/, 3, 'server'],

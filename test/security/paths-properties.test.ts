@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { normalizePath } from '../../src/proxy/normalize-path.js';
+import { normalizePath } from '../../src/http/normalize-path.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { startGateway, type RunningGateway } from '../../src/index.js';
 import { createLogger } from '../../src/telemetry/logger.js';
