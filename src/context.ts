@@ -31,7 +31,7 @@ export interface ForwardedChain {
 export type RequestTarget =
   | { kind: 'graphql' }
   | { kind: 'route'; route: CompiledRoute }
-  | { kind: 'internal'; name: 'healthz' | 'readyz' | 'metrics' }
+  | { kind: 'internal'; path: string; serve: (ctx: RequestContext) => Promise<void> }
   | { kind: 'method-not-allowed'; allow: string }
   | { kind: 'none' };
 

@@ -22,6 +22,7 @@ import { buildPluginChain, type PluginChain } from './plugins/index.js';
 import type { GatewayPlugin } from './plugins/types.js';
 import type { PluginCarry } from './plugins/carry.js';
 import { RouteTable } from './proxy/route-table.js';
+import { createPassthrough, type Passthrough } from './proxy/proxy-handler.js';
 import { normalizePath } from './http/normalize-path.js';
 import { readWholeBody } from './proxy/request-body.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
@@ -115,6 +116,9 @@ class GatewayServer implements Gateway {
   readonly #fast: GraphqlFastPath | undefined;
   readonly #chain: PluginChain;
   readonly #routes: RouteTable;
+  readonly #passthrough: Passthrough;
+  /** `/healthz`, `/readyz` and the plugins' endpoints (`/metrics`), by normalised path. */
+  readonly #endpoints: ReadonlyMap<string, (ctx: RequestContext) => Promise<void>>;
   readonly #graphqlPath: string;
   readonly #sockets = new Set<Socket>();
   #inFlight = 0;
@@ -133,8 +137,14 @@ class GatewayServer implements Gateway {
       log: this.logger,
       interceptorsFor: (name, info) => this.#chain.interceptorsFor(name, info.protocol),
     });
-    this.#chain.attachUpstreams(this.upstreams);
     this.#routes = new RouteTable(opts.config.routes);
+    const server = opts.config.server;
+    this.#passthrough = createPassthrough({ trustProxy: server.trustProxy, maxBodyBytes: server.maxBodyBytes, bodyTimeoutMs: server.bodyTimeoutMs, requestBufferBytes: server.requestBufferBytes });
+    this.#endpoints = new Map([
+      ['/healthz', (ctx: RequestContext) => this.#health(ctx, true)],
+      ['/readyz', (ctx: RequestContext) => this.#health(ctx, !this.#draining)],
+      ...this.#chain.endpoints,
+    ]);
     this.#yoga = createGatewayYoga({
       schema: opts.schema,
       config: opts.config.graphql,
@@ -207,12 +217,13 @@ class GatewayServer implements Gateway {
       if (path !== ctx.path) ctx.req.url = ctx.query ? `${path}?${ctx.query}` : path;
       return;
     }
-    if (path === '/healthz' || path === '/readyz' || path === '/metrics') {
-      ctx.target = { kind: 'internal', name: path.slice(1) as 'healthz' };
+    const endpoint = this.#endpoints.get(path);
+    if (endpoint) {
+      ctx.target = { kind: 'internal', path, serve: endpoint };
       ctx.routeLabel = 'internal';
       return;
     }
-    const m = this.#chain.matchRoute(ctx, this.#routes);
+    const m = this.#passthrough.match(ctx, this.#routes);
     if (m.kind === 'route') {
       ctx.target = m;
       ctx.routeLabel = m.route.name;
@@ -228,9 +239,9 @@ class GatewayServer implements Gateway {
       case 'graphql':
         return this.#graphql(ctx);
       case 'internal':
-        return this.#internal(ctx, t.name);
+        return t.serve(ctx);
       case 'route':
-        return this.#chain.proxy(ctx, t.route, this.upstreams);
+        return this.#passthrough.handle(ctx, t.route, this.upstreams);
       case 'method-not-allowed':
         throw MethodNotAllowed(ctx.method).withHeaders({ Allow: t.allow });
       default:
@@ -265,13 +276,10 @@ class GatewayServer implements Gateway {
     await this.#yoga.handle(req, ctx.res, { gw: ctx });
   }
 
-  async #internal(ctx: RequestContext, name: 'healthz' | 'readyz' | 'metrics'): Promise<void> {
-    const res = ctx.res;
-    if (name === 'metrics') return this.#chain.metrics(ctx);
-    const ok = name === 'healthz' || !this.#draining;
+  async #health(ctx: RequestContext, ok: boolean): Promise<void> {
     const body = JSON.stringify({ status: ok ? 'ok' : 'draining' });
-    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    ctx.res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    ctx.res.end(body);
   }
 
   /** Answers with the CONTRACT's JSON error shape (or a GraphQL-shaped error on the GraphQL path). */

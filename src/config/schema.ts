@@ -101,6 +101,8 @@ const redis = z.strictObject({
 
 const graphql = z.strictObject({
   path: z.string().startsWith('/').default('/graphql'),
+  /** Time budget of one GraphQL request: every upstream call it makes ends by then. @default 30000 */
+  timeoutMs: positiveInt.default(30_000),
   graphiql: z.boolean().default(true),
   introspection: z.boolean().default(true),
   maxDepth: positiveInt.optional(),

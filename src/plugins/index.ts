@@ -6,12 +6,8 @@ import { printSchema, type GraphQLSchema } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { GatewayConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
-import { NotFound } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { Upstreams } from '../upstream/create-upstreams.js';
 import type { Interceptor } from '../upstream/types.js';
-import type { CompiledRoute, RouteMatch, RouteTable } from '../proxy/route-table.js';
-import { createPassthrough, type Passthrough } from '../proxy/proxy-handler.js';
 import type { GatewayPlugin } from './types.js';
 import type { GatewayEvents } from '../telemetry/events.js';
 import { useRequestId } from './use-request-id.js';
@@ -19,7 +15,7 @@ import { useClientIp } from './use-client-ip.js';
 import { useHostCheck } from './use-host-check.js';
 import { useBodyLimit } from './use-body-limit.js';
 import { useAccessLog } from './use-access-log.js';
-import { isMetricsPlugin, useMetrics } from './use-metrics.js';
+import { useMetrics } from './use-metrics.js';
 import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useIdentity } from './use-identity.js';
@@ -56,10 +52,8 @@ export interface PluginChain {
   /** Runs every onDone hook (after the response). */
   done(ctx: RequestContext): void;
   interceptorsFor(upstream: string, protocol: 'http' | 'grpc'): Interceptor[];
-  attachUpstreams(upstreams: Upstreams): void;
-  matchRoute(ctx: RequestContext, table: RouteTable): RouteMatch;
-  proxy(ctx: RequestContext, route: CompiledRoute, upstreams: Upstreams): Promise<void>;
-  metrics(ctx: RequestContext): Promise<void>;
+  /** Internal endpoints the plugins serve (e.g. `/metrics`), by normalised path. */
+  readonly endpoints: ReadonlyMap<string, (ctx: RequestContext) => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -112,7 +106,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 2d. Demand control (GraphQL only, yoga hooks): depth/alias/cost checks before any resolver can call an upstream.
     useDemandControl({ ...config.graphql, schema: opts.schema }),
     // 3. Upstream deadline: fixes the request's time budget before anything calls an upstream.
-    useUpstreamDeadline({ routeTimeouts: Object.fromEntries(config.routes.filter((r) => r.timeoutMs).map((r) => [r.name, r.timeoutMs!])) }),
+    useUpstreamDeadline({ graphqlTimeoutMs: config.graphql.timeoutMs, routeTimeouts: Object.fromEntries(config.routes.filter((r) => r.timeoutMs).map((r) => [r.name, r.timeoutMs!])) }),
     // 3b. Compression: only negotiates the encoding (and wraps GraphQL answers); the handler compresses.
     useCompression({ enabled: config.server.compression }),
     // 3c. Response cache last before the handler: a hit must have passed auth and limits like any call.
@@ -131,16 +125,17 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useAccessLog({ logger, enabled: config.logging.accessLog }),
   ];
   const owns = carry && token ? (p: GatewayPlugin) => carry.owns(token, p) : undefined;
-  return createChain(plugins, createPassthrough({ trustProxy: config.server.trustProxy, maxBodyBytes: config.server.maxBodyBytes, bodyTimeoutMs: config.server.bodyTimeoutMs, requestBufferBytes: config.server.requestBufferBytes }), owns);
+  return createChain(plugins, owns);
 }
 
 /** Builds the runnable chain from plugins already in order. */
-export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough = createPassthrough(), owns?: (p: GatewayPlugin) => boolean): PluginChain {
+export function createChain(plugins: GatewayPlugin[], owns?: (p: GatewayPlugin) => boolean): PluginChain {
   const onRequest = plugins.filter((p) => p.onRequest).map((p) => p.onRequest!.bind(p));
   const onDone = plugins.filter((p) => p.onDone).map((p) => p.onDone!.bind(p));
   const yogaPlugins = plugins.flatMap((p) => p.yogaPlugins ?? []);
   const transforms = plugins.filter((p) => p.transformSchema).map((p) => p.transformSchema!.bind(p));
-  const metricsPlugin = plugins.find(isMetricsPlugin);
+  const endpoints = new Map<string, (ctx: RequestContext) => Promise<void>>();
+  for (const p of plugins) for (const [path, handler] of Object.entries(p.endpoints ?? {})) endpoints.set(path, handler);
 
   async function runFrom(ctx: RequestContext, i: number, pending: Promise<void>): Promise<void> {
     await pending;
@@ -178,17 +173,7 @@ export function createChain(plugins: GatewayPlugin[], passthrough: Passthrough =
     interceptorsFor(upstream, protocol) {
       return plugins.flatMap((p) => p.interceptorsFor?.(upstream, protocol) ?? []);
     },
-    attachUpstreams() {},
-    matchRoute(ctx, table) {
-      return passthrough.match(ctx, table);
-    },
-    proxy(ctx, route, upstreams) {
-      return passthrough.handle(ctx, route, upstreams);
-    },
-    async metrics(ctx) {
-      if (!metricsPlugin) throw NotFound(ctx.method, ctx.path);
-      return metricsPlugin.serveMetrics(ctx);
-    },
+    endpoints,
     async close() {
       // A plugin a newer generation took over (hot reload) is closed by that generation.
       for (const p of plugins) if (!owns || owns(p)) await p.close?.();

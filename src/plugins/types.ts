@@ -30,6 +30,11 @@ export interface GatewayPlugin {
    * document's parse and validation result for the next request carrying the same text.
    */
   observesEveryParse?: boolean;
+  /**
+   * Internal endpoints this plugin answers, by path (e.g. `/metrics`). The server routes them
+   * before the chain runs, like `/healthz`; the handler answers the response.
+   */
+  readonly endpoints?: Readonly<Record<string, (ctx: RequestContext) => Promise<void>>>;
   /** Upstream interceptors this plugin contributes, outermost first. */
   interceptorsFor?(upstream: string, protocol: 'http' | 'grpc'): Interceptor[];
   /** Called when the gateway shuts down. */

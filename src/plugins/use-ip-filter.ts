@@ -59,7 +59,7 @@ export function useIpFilter(opts: IpFilterOptions | undefined): GatewayPlugin {
   return {
     name: 'ip-filter',
     onRequest(ctx) {
-      if (ctx.target.kind === 'internal' && ctx.target.name === 'healthz') return;
+      if (ctx.target.kind === 'internal' && ctx.target.path === '/healthz') return;
       if (!passes(ctx.ip)) throw Forbidden('client address is not allowed');
     },
   };

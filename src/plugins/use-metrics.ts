@@ -146,6 +146,14 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
     },
   ];
 
+  async function serveMetrics(ctx: RequestContext): Promise<void> {
+    if (separate) throw NotFound(ctx.method, ctx.path);
+    if (!mayRead(ctx.req.socket.remoteAddress, ctx.req.headers, ctx.ip)) throw Forbidden('metrics are readable only from server.metricsAllow');
+    const { body, contentType } = await m.render();
+    ctx.res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+    ctx.res.end(body);
+  }
+
   return {
     name: 'metrics',
     metrics: m,
@@ -170,13 +178,8 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
     interceptorsFor() {
       return [reporter];
     },
-    async serveMetrics(ctx) {
-      if (separate) throw NotFound(ctx.method, ctx.path);
-      if (!mayRead(ctx.req.socket.remoteAddress, ctx.req.headers, ctx.ip)) throw Forbidden('metrics are readable only from server.metricsAllow');
-      const { body, contentType } = await m.render();
-      ctx.res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-      ctx.res.end(body);
-    },
+    serveMetrics,
+    endpoints: { '/metrics': serveMetrics },
     async close() {
       if (separate) await separate.close();
     },

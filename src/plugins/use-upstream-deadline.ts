@@ -4,7 +4,7 @@ import type { GatewayPlugin } from './types.js';
 export interface UpstreamDeadlineOptions {
   /** Route name → time budget in ms for everything the route does upstream. */
   routeTimeouts?: Record<string, number>;
-  /** Budget for a GraphQL request, covering every upstream call it makes. @default 30000 */
+  /** Budget for a GraphQL request, covering every upstream call it makes (`graphql.timeoutMs`). @default 30000 */
   graphqlTimeoutMs?: number;
 }
 

@@ -40,14 +40,6 @@ export class Upstreams {
     return u;
   }
 
-  has(name: string): boolean {
-    return this.#http.has(name) || this.#grpc.has(name);
-  }
-
-  all(): UpstreamInfo[] {
-    return [...this.#http.values(), ...this.#grpc.values()];
-  }
-
   async close(): Promise<void> {
     await Promise.all([...this.#http.values(), ...this.#grpc.values()].map((u) => u.close()));
   }

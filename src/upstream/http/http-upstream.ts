@@ -17,9 +17,6 @@ import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo, U
 import { createTargets } from '../targets.js';
 import { resolveUpstreamPath, type UpstreamPath } from './path-template.js';
 
-/** Headers that identify the caller; set by the gateway only. */
-export const IDENTITY_HEADERS = ['x-user-id', 'x-user-roles', 'x-client-id'] as const;
-
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
