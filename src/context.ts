@@ -27,6 +27,27 @@ export interface ForwardedChain {
   readonly peerTrusted: boolean;
 }
 
+/** The first rate-limit refusal of a request. */
+export interface RateLimitedMark {
+  clientId: string;
+  route: string;
+  /** Which window refused: `global`, `perClient`, `route`, or `field:Type.field`. */
+  limit: string;
+}
+
+/**
+ * A per-request slot a plugin declares once, with its type (as Fastify's `decorateRequest` does):
+ * `const SPAN = new StateKey<Span>('tracing.span')`, then `ctx.set(SPAN, span)` / `ctx.get(SPAN)`.
+ */
+export class StateKey<T> {
+  declare readonly type: T;
+  readonly name: string;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+}
+
 /** What the request is addressed to, decided by the router before the plugin chain runs. */
 export type RequestTarget =
   | { kind: 'graphql' }
@@ -74,8 +95,14 @@ export class RequestContext {
   limits: string[] | undefined = undefined;
   /** W3C trace id of the request's span, when tracing is on. */
   traceId: string | undefined = undefined;
-  /** Free slots for plugins that need per-request state (keyed by plugin name). */
-  readonly state: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  /** The body limit the body-limit step decided for this request (the server's default when unset). */
+  maxBodyBytes: number | undefined = undefined;
+  /** The first rate-limit refusal of this request (for `gateway_rate_limit_exceeded_total`). */
+  rateLimited: RateLimitedMark | undefined = undefined;
+  /** The gateway answers CORS for this request: an upstream's CORS headers are dropped. */
+  corsOwned = false;
+  /** A plugin's own per-request values, each under the typed key it declares (see {@link StateKey}). */
+  #slots: Map<StateKey<unknown>, unknown> | undefined = undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse, startedAt: number) {
     this.req = req;
@@ -86,6 +113,15 @@ export class RequestContext {
     const q = url.indexOf('?');
     this.path = q === -1 ? url : url.slice(0, q);
     this.query = q === -1 ? '' : url.slice(q + 1);
+  }
+
+  /** This request's value under `key`. */
+  get<T>(key: StateKey<T>): T | undefined {
+    return this.#slots?.get(key) as T | undefined;
+  }
+
+  set<T>(key: StateKey<T>, value: T | undefined): void {
+    (this.#slots ??= new Map()).set(key, value);
   }
 
   /** Milliseconds left before the deadline (Infinity when there is none). */

@@ -254,7 +254,7 @@ class GatewayServer implements Gateway {
     const req = ctx.req as IncomingMessage & { body?: Buffer };
     if (ctx.method === 'POST') {
       try {
-        ctx.body = await readBody(req, (ctx.state.maxBodyBytes as number | undefined) ?? this.config.server.maxBodyBytes, this.config.server.bodyTimeoutMs);
+        ctx.body = await readBody(req, ctx.maxBodyBytes ?? this.config.server.maxBodyBytes, this.config.server.bodyTimeoutMs);
       } catch (err) {
         // The rest of the body is unread: the connection cannot carry another request.
         ctx.res.setHeader('Connection', 'close');

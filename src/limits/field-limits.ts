@@ -50,20 +50,12 @@ export function collectFieldWindows(schema: GraphQLSchema, configured: Record<st
 const LIMITED = Symbol('gateway.fieldLimit');
 type LimitedResolver = GraphQLFieldResolver<unknown, { gw: RequestContext }> & { [LIMITED]?: true };
 
-/** What the observability plugin reads to count `gateway_rate_limit_exceeded_total`. */
-export interface RateLimitedMark {
-  clientId: string;
-  route: string;
-  /** Which window refused: `global`, `perClient`, `route`, or `field:Type.field`. */
-  limit: string;
-}
+/** Records the first refusal of a request in `ctx.rateLimited` (see use-rate-limit.ts). */
+export type { RateLimitedMark } from '../context.js';
 
-/** Records the first refusal of a request in `ctx.state.rateLimited` (see use-rate-limit.ts). */
 export function markRateLimited(ctx: RequestContext, clientId: string, limit: string): void {
   (ctx.limits ??= []).push(`${limit}:exceeded`);
-  if (ctx.state.rateLimited === undefined) {
-    ctx.state.rateLimited = { clientId, route: ctx.routeLabel, limit } satisfies RateLimitedMark;
-  }
+  ctx.rateLimited ??= { clientId, route: ctx.routeLabel, limit };
 }
 
 function limitedResolver(limiter: WindowLimiter, label: string, next: GraphQLFieldResolver<unknown, any>): LimitedResolver {

@@ -23,7 +23,7 @@ export function useBodyLimit(opts: BodyLimitOptions = {}): GatewayPlugin {
         ctx.res.setHeader('Connection', 'close');
         throw PayloadTooLarge(max);
       }
-      ctx.state.maxBodyBytes = max;
+      ctx.maxBodyBytes = max;
     },
   };
 }

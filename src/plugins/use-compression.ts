@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import type { Transform } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
-import type { RequestContext } from '../context.js';
+import { StateKey, type RequestContext } from '../context.js';
 import type { GatewayPlugin } from './types.js';
 
 /** Smallest body (bytes) worth compressing unless configured otherwise. */
@@ -27,7 +27,7 @@ export interface CompressionOptions {
 export type Encoding = 'br' | 'gzip';
 
 /** ctx.state key holding the negotiated encoding. */
-export const ENCODING_KEY = 'compression.encoding';
+export const ENCODING = new StateKey<Encoding>('compression.encoding');
 
 const COMPRESSIBLE = /^(?:text\/(?!event-stream)|application\/(?:[\w.+-]*\+)?(?:json|xml|javascript|graphql|x-www-form-urlencoded)\b|image\/svg\+xml)/i;
 
@@ -72,7 +72,7 @@ function noTransform(cacheControl: unknown): boolean {
  * `Content-Encoding`, drops `Content-Length` and pipes through {@link createEncoder}.
  */
 export function compressionFor(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, threshold = 1024): Encoding | undefined {
-  const enc = ctx.state[ENCODING_KEY] as Encoding | undefined;
+  const enc = ctx.get(ENCODING);
   if (!enc || ctx.method === 'HEAD' || status === 204 || status === 304 || status < 200) return undefined;
   if (headers['content-encoding'] !== undefined || headers['content-range'] !== undefined) return undefined;
   if (!isCompressible(headers['content-type']) || noTransform(headers['cache-control'])) return undefined;
@@ -138,7 +138,7 @@ export function useCompression(opts: CompressionOptions = {}): GatewayPlugin {
     onRequest(ctx) {
       if (ctx.target.kind !== 'route') return;
       const enc = negotiateEncoding(ctx.req.headers['accept-encoding']);
-      if (enc) ctx.state[ENCODING_KEY] = enc;
+      if (enc) ctx.set(ENCODING, enc);
     },
     yogaPlugins: [yogaCompression(threshold)],
   };

@@ -6,7 +6,6 @@
  * the combination).
  */
 import { Forbidden } from '../errors.js';
-import { CORS_OWNED_KEY } from '../proxy/respond.js';
 import type { GatewayPlugin } from './types.js';
 
 /** Options for {@link useCors}. */
@@ -42,7 +41,7 @@ export function useCors(opts: CorsOptions | undefined): GatewayPlugin {
     onRequest(ctx) {
       const res = ctx.res;
       res.setHeader('Vary', 'Origin');
-      ctx.state[CORS_OWNED_KEY] = true;
+      ctx.corsOwned = true;
       const origin = ctx.req.headers.origin;
       if (origin === undefined) return;
       const allowed = any || origins.has(origin.toLowerCase());

@@ -3,7 +3,7 @@
  *
  * - Requests: counted and timed in `onDone`, from the route label the router set (so an
  *   unmatched path is `route="unmatched"`, GraphQL is `route="graphql"`).
- * - Rate limits: the rate-limit plugin leaves `ctx.state.rateLimited` ({@link RateLimitedMark})
+ * - Rate limits: the rate-limit plugin leaves `ctx.rateLimited` ({@link RateLimitedMark})
  *   on the first refusal of a request; this plugin counts it once per request.
  * - Upstreams: an interceptor reports each call's outcome on the events bus; this plugin
  *   listens there, and also for retries, breaker states and target health from the
@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { getOperationAST, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
-import type { RequestContext } from '../context.js';
+import { StateKey, type RequestContext } from '../context.js';
 import { Forbidden, NotFound, isGatewayError } from '../errors.js';
 import type { GatewayEvents } from '../telemetry/events.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -86,7 +86,7 @@ export function isMetricsPlugin(p: GatewayPlugin): p is MetricsPlugin {
   return typeof (p as Partial<MetricsPlugin>).serveMetrics === 'function';
 }
 
-const ACTIVE = 'metrics.active';
+const ACTIVE = new StateKey<boolean>('metrics.active');
 
 /** The code a client will see: masking runs after this hook, so a gateway error is read from its cause. */
 function graphqlErrorCode(e: GraphQLError): string {
@@ -161,16 +161,16 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
     yogaPlugins,
     onRequest(ctx) {
       m.activeConnections.inc();
-      ctx.state[ACTIVE] = true;
+      ctx.set(ACTIVE, true);
     },
     onDone(ctx) {
-      if (ctx.state[ACTIVE]) m.activeConnections.dec();
+      if (ctx.get(ACTIVE)) m.activeConnections.dec();
       const res = ctx.res;
       const method = methodLabel(ctx.method);
       const route = capLabel(ctx.routeLabel);
       m.requests.inc({ method, route, status_code: res.writableFinished ? res.statusCode : 499 });
       m.requestDuration.observe({ method, route }, (performance.now() - ctx.startedAt) / 1000);
-      const limited = ctx.state.rateLimited as RateLimitedMark | undefined;
+      const limited = ctx.rateLimited;
       if (limited) m.rateLimitExceeded.inc({ client_id: m.clientIds.value(limited.clientId), route: capLabel(limited.route) });
       const cache = res.getHeader('x-cache');
       if (cache === 'HIT' || cache === 'MISS') m.cacheLookups.inc({ route, result: cache === 'HIT' ? 'hit' : 'miss' });

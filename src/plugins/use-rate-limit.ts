@@ -17,7 +17,7 @@
  * For observers (metrics, access log), this plugin leaves on the request context:
  * - `ctx.limits`: the decisions taken, e.g. `['perClient:ok', 'global:exceeded']`
  *   (`field:Type.field:exceeded` for field refusals);
- * - `ctx.state.rateLimited`: `{ clientId, route, limit }` ({@link RateLimitedMark}) set on the
+ * - `ctx.rateLimited`: `{ clientId, route, limit }` ({@link RateLimitedMark}) set on the
  *   first refusal of the request (request-level or field-level); absent when nothing was refused.
  *   The observability plugin counts `gateway_rate_limit_exceeded_total{client_id,route}` from it.
  */

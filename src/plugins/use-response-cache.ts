@@ -25,13 +25,13 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import CachePolicy from 'http-cache-semantics';
 import type { RedisConfig } from '../config/schema.js';
-import type { RequestContext } from '../context.js';
+import { StateKey, type RequestContext } from '../context.js';
 import { createCacheKeyer, variantKey, varyFields } from '../proxy/cache-key.js';
 import {
   MemoryCacheStore, RedisCacheStore, policyResponseHeaders,
   type CacheRecord, type CacheStore, type CachedResponse,
 } from '../proxy/cache-store.js';
-import { RESPONSE_TAP_KEY, sendBuffer, type ResponseTap } from '../proxy/respond.js';
+import { RESPONSE_TAP, sendBuffer, type ResponseTap } from '../proxy/respond.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { GatewayPlugin } from './types.js';
 
@@ -63,7 +63,7 @@ interface Fill {
 }
 
 /** ctx.state key of the fill this request leads. */
-const FILL_KEY = 'cache.fill';
+const FILL = new StateKey<Fill>('cache.fill');
 
 /** Directives that ask for revalidation before reuse; this cache does not revalidate, so it does not store them. */
 const NEEDS_REVALIDATION = /(?:^|[\s,])(?:no-cache|must-revalidate|proxy-revalidate)\b/i;
@@ -113,7 +113,7 @@ class ResponseCache implements ResponseTap {
   }
 
   tap(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Readable): void {
-    const fill = ctx.state[FILL_KEY] as Fill | undefined;
+    const fill = ctx.get(FILL);
     if (!fill) return;
     const stored = this.#storable(fill, status, headers);
     if (!stored) return this.release(fill);
@@ -228,8 +228,8 @@ export function useResponseCache(opts: ResponseCacheOptions): GatewayPlugin {
   function miss(ctx: RequestContext, key: string, ttlMs: number, request: CachePolicy.Request): void {
     ctx.res.setHeader('X-Cache', 'MISS');
     if (cache.pending(key)) return;
-    ctx.state[FILL_KEY] = cache.lead(key, ttlMs, request);
-    ctx.state[RESPONSE_TAP_KEY] = cache;
+    ctx.set(FILL, cache.lead(key, ttlMs, request));
+    ctx.set(RESPONSE_TAP, cache);
   }
 
   /** Waits for another request's fill of the key, bounded by time and the request's deadline. */
@@ -271,7 +271,7 @@ export function useResponseCache(opts: ResponseCacheOptions): GatewayPlugin {
       });
     },
     onDone(ctx) {
-      const fill = ctx.state[FILL_KEY] as Fill | undefined;
+      const fill = ctx.get(FILL);
       if (fill) cache.release(fill);
     },
     close() {

@@ -18,7 +18,7 @@ import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Contex
 import { Metadata } from '@grpc/grpc-js';
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
-import type { RequestContext } from '../context.js';
+import { StateKey, type RequestContext } from '../context.js';
 import { isGatewayError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/define-resolvers.js';
 import { acquireTracing, releaseTracing, tracingRequested } from '../telemetry/tracing.js';
@@ -31,11 +31,11 @@ export interface TracingOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const SPAN = 'tracing.span';
+const SPAN = new StateKey<Span>('tracing.span');
 /** Context of the request's server span. */
-const REQ_CTX = 'tracing.ctx';
+const REQ_CTX = new StateKey<Context>('tracing.ctx');
 /** Context of the GraphQL execute span, the parent of upstream calls made while executing. */
-const EXEC_CTX = 'tracing.execCtx';
+const EXEC_CTX = new StateKey<Context>('tracing.execCtx');
 
 const metadataSetter: TextMapSetter<Metadata> = {
   set(md, key, value) {
@@ -45,7 +45,7 @@ const metadataSetter: TextMapSetter<Metadata> = {
 
 function spanContextOf(ctx: RequestContext | undefined): Context | undefined {
   if (!ctx) return undefined;
-  return (ctx.state[EXEC_CTX] ?? ctx.state[REQ_CTX]) as Context | undefined;
+  return ctx.get(EXEC_CTX) ?? ctx.get(REQ_CTX);
 }
 
 function fail(span: Span, err: unknown): void {
@@ -106,7 +106,7 @@ function graphqlSpans(tracer: Tracer): YogaPlugin {
   return {
     onParse({ context }) {
       const gw = (context as Partial<GraphQLContext>).gw;
-      const parent = gw?.state[REQ_CTX] as Context | undefined;
+      const parent = gw?.get(REQ_CTX);
       if (!parent) return;
       const span = tracer.startSpan('graphql.parse', undefined, parent);
       return ({ result }) => {
@@ -116,7 +116,7 @@ function graphqlSpans(tracer: Tracer): YogaPlugin {
     },
     onValidate({ context }) {
       const gw = (context as Partial<GraphQLContext>).gw;
-      const parent = gw?.state[REQ_CTX] as Context | undefined;
+      const parent = gw?.get(REQ_CTX);
       if (!parent) return;
       const span = tracer.startSpan('graphql.validate', undefined, parent);
       return ({ valid }) => {
@@ -126,12 +126,12 @@ function graphqlSpans(tracer: Tracer): YogaPlugin {
     },
     onExecute({ args }) {
       const gw = (args.contextValue as Partial<GraphQLContext>).gw;
-      const parent = gw?.state[REQ_CTX] as Context | undefined;
+      const parent = gw?.get(REQ_CTX);
       if (!gw || !parent) return;
       const op = getOperationAST(args.document, args.operationName);
       const span = tracer.startSpan('graphql.execute', { attributes: { 'graphql.operation.type': op?.operation ?? 'unknown' } }, parent);
       if (op?.name) span.setAttribute('graphql.operation.name', op.name.value);
-      gw.state[EXEC_CTX] = trace.setSpan(parent, span);
+      gw.set(EXEC_CTX, trace.setSpan(parent, span));
       return {
         onExecuteDone({ result }) {
           const errors = Symbol.asyncIterator in result ? undefined : (result as ExecutionResult).errors;
@@ -140,7 +140,7 @@ function graphqlSpans(tracer: Tracer): YogaPlugin {
             span.setStatus({ code: SpanStatusCode.ERROR, message: String(errors[0]!.extensions?.code ?? errors[0]!.message) });
           }
           span.end();
-          gw.state[EXEC_CTX] = undefined;
+          gw.set(EXEC_CTX, undefined);
         },
       };
     },
@@ -165,12 +165,12 @@ export function useTracing(opts: TracingOptions = {}): GatewayPlugin {
         },
         parent,
       );
-      ctx.state[SPAN] = span;
-      ctx.state[REQ_CTX] = trace.setSpan(parent, span);
+      ctx.set(SPAN, span);
+      ctx.set(REQ_CTX, trace.setSpan(parent, span));
       ctx.traceId = span.spanContext().traceId;
     },
     onDone(ctx) {
-      const span = ctx.state[SPAN] as Span | undefined;
+      const span = ctx.get(SPAN);
       if (!span) return;
       const status = ctx.res.writableFinished ? ctx.res.statusCode : 499;
       span.setAttribute('http.response.status_code', status);

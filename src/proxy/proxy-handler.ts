@@ -82,7 +82,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
         throw UnsupportedMediaType(type || '(none)');
       }
     }
-    const limits: BodyLimits = { max: (ctx.state.maxBodyBytes as number | undefined) ?? fallbackMax, idleMs };
+    const limits: BodyLimits = { max: ctx.maxBodyBytes ?? fallbackMax, idleMs };
     if (route.grpcMethod) return proxyGrpc(ctx, route, upstreams.grpc(route.upstream), limits).catch((err: unknown) => rethrow(ctx, err));
 
     let body: Awaited<ReturnType<typeof upstreamBody>>;

@@ -5,20 +5,18 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Readable, type Writable } from 'node:stream';
-import type { RequestContext } from '../context.js';
+import { StateKey, type RequestContext } from '../context.js';
 import { compressionFor, createEncoder } from '../plugins/use-compression.js';
 import { mergeVary } from './forward-headers.js';
 
-/** ctx.state key of a {@link ResponseTap} (set by the response cache on a miss it will fill). */
-export const RESPONSE_TAP_KEY = 'proxy.responseTap';
+/** The {@link ResponseTap} of a request (set by the response cache on a miss it will fill). */
+export const RESPONSE_TAP = new StateKey<ResponseTap>('proxy.responseTap');
 
 /** Sees a passthrough response before it is written (the body may be observed, never consumed). */
 export interface ResponseTap {
   tap(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Readable): void;
 }
 
-/** ctx.state key set by the CORS plugin: the gateway answers CORS, so an upstream's CORS headers are dropped. */
-export const CORS_OWNED_KEY = 'cors.owned';
 
 /**
  * Headers the gateway's plugins already set (request id, CORS, rate-limit fields, X-Cache) win
@@ -26,7 +24,7 @@ export const CORS_OWNED_KEY = 'cors.owned';
  */
 function withVary(ctx: RequestContext, headers: OutgoingHttpHeaders, token?: string): void {
   for (const name of ctx.res.getHeaderNames()) if (name !== 'vary') delete headers[name];
-  if (ctx.state[CORS_OWNED_KEY]) {
+  if (ctx.corsOwned) {
     for (const name in headers) if (name.startsWith('access-control-')) delete headers[name];
   }
   let vary: string | undefined = headers.vary === undefined ? undefined : String(headers.vary);
@@ -65,7 +63,7 @@ function pipeTo(src: Readable, dest: Writable): void {
 
 /** Streams a response body to the client, compressed when the client and the media type allow it. */
 export function sendStream(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Readable): void {
-  const tap = ctx.state[RESPONSE_TAP_KEY] as ResponseTap | undefined;
+  const tap = ctx.get(RESPONSE_TAP);
   if (tap) tap.tap(ctx, status, headers, body);
   const enc = compressionFor(ctx, status, headers);
   const res = ctx.res;
