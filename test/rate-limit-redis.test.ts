@@ -150,7 +150,7 @@ describe('Redis unreachable', () => {
     for (let i = 0; i < 5; i++) statuses.push((await gw.gql(USER)).status);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     expect(Date.now() - t0).toBeLessThan(3000);
-    const warnings = lines.filter((l) => l.includes('Redis is unreachable'));
+    const warnings = lines.filter((l) => l.includes('rate limits: Redis is unreachable'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('per-instance memory');
   });
@@ -244,7 +244,7 @@ describe('Redis unreachable', () => {
       for (let i = 0; i < 5; i++) statuses.push((await gw.gql(USER)).status);
       expect(Date.now() - t).toBeLessThan(800); // Redis skipped: no more waiting
       expect(statuses).toEqual([200, 200, 200, 200, 429]); // the per-instance window (5) holds
-      expect(lines.filter((l) => l.includes('Redis is unreachable'))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes('rate limits: Redis is unreachable'))).toHaveLength(1);
 
       frozen = false;
       for (const f of held.splice(0)) f();
@@ -277,7 +277,7 @@ describe('Redis unreachable', () => {
       const during: number[] = [];
       for (let i = 0; i < 6; i++) during.push((await gw.gql(USER)).status);
       expect(during).toEqual([200, 200, 200, 200, 429, 429]);
-      expect(lines.filter((l) => l.includes('Redis is unreachable'))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes('rate limits: Redis is unreachable'))).toHaveLength(1);
 
       redis = await startRedisServer(port);
       await waitFor(() => lines.some((l) => l.includes('Redis is reachable again')));

@@ -88,6 +88,8 @@ export interface LimiterStoreOptions {
   /** Redis unreachable: fall back to per-instance memory windows (true) or answer 503 (false). @default true */
   failOpen?: boolean;
   logger: Logger;
+  /** What these windows are, for log lines (each store reports its own outage once). @default 'rate limits' */
+  label?: string;
   /** How long the first requests wait for the initial Redis connection before falling back. @default 1000 */
   startupWaitMs?: number;
 }
@@ -168,6 +170,7 @@ export class LimiterStore {
   readonly #prefix: string;
   readonly #failOpen: boolean;
   readonly #logger: Logger;
+  readonly #label: string;
   #state: RedisState = 'starting';
   #bypassUntil = 0;
   /** Resolves once the first connection attempt settled; undefined afterwards (and without Redis). */
@@ -176,6 +179,7 @@ export class LimiterStore {
   constructor(opts: LimiterStoreOptions) {
     this.#failOpen = opts.failOpen ?? true;
     this.#logger = opts.logger;
+    this.#label = opts.label ?? 'rate limits';
     this.#prefix = `${opts.redis?.keyPrefix ?? 'gw:'}rl:`;
     if (!opts.redis) {
       this.#state = 'up';
@@ -229,7 +233,7 @@ export class LimiterStore {
   #markUp(): void {
     if (this.#state === 'closed') return;
     this.#bypassUntil = 0;
-    if (this.#state === 'down') this.#logger.info('rate limits: Redis is reachable again; limits are shared across instances again');
+    if (this.#state === 'down') this.#logger.info(`${this.#label}: Redis is reachable again; limits are shared across instances again`);
     this.#state = 'up';
   }
 
@@ -240,7 +244,7 @@ export class LimiterStore {
     const consequence = this.#failOpen
       ? 'limits fall back to per-instance memory windows until it is back'
       : 'requests that need a limit are answered 503 until it is back';
-    this.#logger.warn({ err: err?.message }, `rate limits: Redis is unreachable; ${consequence}`);
+    this.#logger.warn({ err: err?.message }, `${this.#label}: Redis is unreachable; ${consequence}`);
   }
 
   /** Builds a limiter for one named window (`global`, `perClient`, `route:<name>`, `field:<Type.field>`). */

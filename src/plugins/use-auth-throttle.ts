@@ -62,7 +62,7 @@ export function failureKey(ip: string): string {
 export function useAuthThrottle(opts: AuthThrottleOptions): AuthThrottlePlugin {
   if (!opts.window) return { name: 'auth-throttle' };
   const apiKeyHeader = (opts.apiKeyHeader ?? 'x-api-key').toLowerCase();
-  const store = new LimiterStore({ redis: opts.redis, failOpen: opts.failOpen, logger: opts.logger });
+  const store = new LimiterStore({ redis: opts.redis, failOpen: opts.failOpen, logger: opts.logger, label: 'login throttle' });
   const failures: WindowLimiter = store.window('authFailures', opts.window);
   /** Client key → Date.now() until which its credentials are refused. */
   const blocked = new LRUCache<string, number>({ max: opts.maxBlocked ?? 50_000 });
