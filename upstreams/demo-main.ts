@@ -1,7 +1,7 @@
 /**
  * Runs the demo upstreams standalone on their well-known ports (7001 users, 7002 orders,
  * 7003 catalog), for running the gateway without --demo or for benchmarks:
- *   node bin/tsx.js upstreams/demo/main.ts
+ *   node bin/tsx.js upstreams/demo-main.ts
  */
 import { startDemoUpstreams } from './shop-demo.js';
 
