@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { YOGA_VERSION } from '../../src/graphql/yoga-http-port.js';
+import { YOGA_VERSION, directPathBlockers, reproducedByDirectPath } from '../../src/graphql/yoga-http-port.js';
 import { applyDemoTargets, composeFor } from '../../src/assemble.js';
 import { createGateway, type Gateway } from '../../src/server.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -211,5 +211,23 @@ describe('a yoga plugin with a hook the direct path skips turns it off', () => {
     expect(a.path).toBe('direct');
     expect(a.status).toBe(200);
     expect(executed).toBe(1);
+  });
+});
+
+describe('directPathBlockers', () => {
+  const noop = () => {};
+  it('names each skipped hook, yoga-level instrumentation included, and not the envelop phases the direct path runs', () => {
+    expect(directPathBlockers([{ onParse: noop, onValidate: noop, onExecute: noop, onContextBuilding: noop, instrumentation: { parse: noop, execute: noop } }])).toEqual([]);
+    const out = directPathBlockers([{ onExecute: noop }, { onParams: noop, instrumentation: { operation: noop } }]);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toContain('#1');
+    expect(out[0]).toContain('onParams');
+    expect(out[0]).toContain('instrumentation.operation');
+  });
+
+  it('passes a plugin registered as reproduced by the direct path, and only that object', () => {
+    const registered = reproducedByDirectPath({ onResponse: noop }, 'a test says so');
+    expect(directPathBlockers([registered])).toEqual([]);
+    expect(directPathBlockers([{ ...registered }])[0]).toContain('onResponse');
   });
 });
