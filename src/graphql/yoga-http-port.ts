@@ -107,12 +107,13 @@ export function regularMediaType(accept: string | undefined): RegularMedia | und
   const hit = mediaCache.get(accept);
   if (hit !== undefined) return hit || undefined;
   const out = negotiate(accept);
-  // Bounded: the header is the client's. The common values fill it within a few requests.
-  if (mediaCache.size < MEDIA_CACHE_MAX) mediaCache.set(accept, out ?? '');
+  // Bounded in entries and bytes: the header is the client's. The common values fill it within a few requests.
+  if (mediaCache.size < MEDIA_CACHE_MAX && (accept === undefined || accept.length <= MEDIA_CACHE_KEY_MAX)) mediaCache.set(accept, out ?? '');
   return out;
 }
 
 const MEDIA_CACHE_MAX = 64;
+const MEDIA_CACHE_KEY_MAX = 256;
 const mediaCache = new Map<string | undefined, RegularMedia | ''>();
 
 function negotiate(accept: string | undefined): RegularMedia | undefined {
