@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { YogaServerInstance } from 'graphql-yoga';
+import type { Plugin as YogaPlugin, YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { GatewayConfig } from './config/schema.js';
 import { RequestContext } from './context.js';
@@ -40,6 +40,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Hot reload: hands unchanged plugins (and their state, e.g. rate-limit windows) from one generation to the next. */
   carry?: PluginCarry;
+  /** Extra yoga/envelop plugins after the chain's (embedders); one with an HTTP-layer hook turns the direct GraphQL path off. */
+  yogaPlugins?: YogaPlugin[];
 }
 
 export interface Gateway {
@@ -150,19 +152,19 @@ class GatewayServer implements Gateway {
       config: opts.config.graphql,
       upstreams: this.upstreams,
       logger: this.logger,
-      plugins: this.#chain.yogaPlugins,
+      plugins: [...this.#chain.yogaPlugins, ...(opts.yogaPlugins ?? [])],
       transformSchema: (schema) => this.#chain.transformSchema(schema),
     });
-    // Trusted-documents-only mode is enforced by a yoga hook (onParams), so such a gateway keeps yoga's full path.
+    // Off (yoga for every request) when a yoga plugin has a hook it skips, e.g. onlyPersisted's onParams.
     const gql = opts.config.graphql;
-    this.#fast = gql.fastPath && !gql.persistedOperations?.onlyPersisted
-      ? createGraphqlFastPath(this.#yoga, {
-          maskError: gatewayMaskError(this.logger),
-          compressionThreshold: opts.config.server.compression ? DEFAULT_COMPRESSION_THRESHOLD : undefined,
-          reuseValidation: !this.#chain.plugins.some((p) => p.observesEveryParse),
-          cacheBytes: Math.floor(gql.documentCacheBytes / 2),
-        })
-      : undefined;
+    this.#fast = createGraphqlFastPath(this.#yoga, {
+      enabled: gql.fastPath,
+      logger: this.logger,
+      maskError: gatewayMaskError(this.logger),
+      compressionThreshold: opts.config.server.compression ? DEFAULT_COMPRESSION_THRESHOLD : undefined,
+      reuseValidation: !this.#chain.plugins.some((p) => p.observesEveryParse),
+      cacheBytes: Math.floor(gql.documentCacheBytes / 2),
+    });
     this.handle = (req, res) => {
       void this.#handle(req, res);
     };

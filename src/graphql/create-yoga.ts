@@ -17,6 +17,7 @@ import { useGraphiQLPage } from './graphiql-page.js';
 import { useCompiledExecution } from './compiled-execution.js';
 import { createDocumentCache } from './document-cache.js';
 import { withoutSuggestions } from './suggestions.js';
+import { reproducedByDirectPath } from './yoga-http-port.js';
 
 export interface ServerContext {
   gw: RequestContext;
@@ -88,12 +89,15 @@ export const CSRF_HEADERS = ['x-graphql-csrf-token', 'apollo-require-preflight',
  */
 function useCsrfForPosts(requestHeaders: string[]): YogaPlugin {
   const inner = useCSRFPrevention({ requestHeaders });
-  return {
-    onRequestParse(payload) {
-      if (payload.request.method === 'GET' || payload.request.method === 'HEAD') return;
-      return inner.onRequestParse!(payload);
+  return reproducedByDirectPath(
+    {
+      onRequestParse(payload) {
+        if (payload.request.method === 'GET' || payload.request.method === 'HEAD') return;
+        return inner.onRequestParse!(payload);
+      },
     },
-  };
+    'the direct path takes only JSON POSTs, which a cross-site form cannot send without a preflight',
+  );
 }
 
 /** Records the operation name for logs and metrics. */
@@ -152,8 +156,18 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
   const documentCache = createDocumentCache<DocumentNode>(Math.floor((cacheBytes * 3) / 8));
   const errorCache = createDocumentCache<object>(Math.floor(cacheBytes / 8));
   if (opts.config.jit) plugins.push(useCompiledExecution());
-  if (opts.config.graphiql) plugins.unshift(useGraphiQLPage({ title: 'Gateway GraphiQL', defaultQuery: '{\n  user(id: "1") {\n    name\n    orders { status total items { quantity product { name price } } }\n  }\n}\n' }));
-  return createYoga<ServerContext, GraphQLContext>({
+  if (opts.config.graphiql) plugins.unshift(reproducedByDirectPath(useGraphiQLPage({ title: 'Gateway GraphiQL', defaultQuery: '{\n  user(id: "1") {\n    name\n    orders { status total items { quantity product { name price } } }\n  }\n}\n' }), 'it answers only GETs that ask for HTML'));
+  // Two empty plugins bracket ours in yoga's list. envelop inserts what a plugin adds at init right
+  // after it, and runs onPluginInit in list order: when `last` initialises, the list between the
+  // two holds exactly our plugins and what they added; everything outside them is yoga's own.
+  let added: readonly object[] = [];
+  const first: YogaPlugin = {};
+  const last: YogaPlugin = {
+    onPluginInit({ plugins: all }) {
+      added = all.slice(all.indexOf(first) + 1, all.indexOf(last));
+    },
+  };
+  const yoga = createYoga<ServerContext, GraphQLContext>({
     // Authorization outermost: a refused call never reaches field limits or the resolver.
     schema: applyFieldAuthorization(opts.transformSchema ? opts.transformSchema(opts.schema) : opts.schema),
     graphqlEndpoint: opts.config.path,
@@ -174,6 +188,20 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
     cors: false,
     context: ({ gw }) => ({ gw, upstreams }) as GraphQLContext,
     parserAndValidationCache: documentCache && errorCache ? { documentCache, errorCache, validationCache: true } : false,
-    plugins,
+    plugins: [first, ...plugins, last],
   });
+  ours.set(yoga, added);
+  return yoga;
+}
+
+const ours = new WeakMap<object, readonly object[]>();
+
+/**
+ * The yoga plugins the gateway gave this yoga instance (its own and the plugin chain's, with any
+ * plugin they added at init), without yoga's built-in ones.
+ */
+export function gatewayYogaPlugins(yoga: object): readonly object[] {
+  const list = ours.get(yoga);
+  if (!list) throw new Error('not a yoga instance made by createGatewayYoga');
+  return list;
 }

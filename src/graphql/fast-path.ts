@@ -6,37 +6,38 @@
  * demand control, field limits, tracing, metrics and error masking are the same hooks as on
  * the full path) and writes the answer straight to node's response.
  *
+ * What it takes over from yoga's HTTP layer (media types, status rules, serialisation) lives in
+ * ./yoga-http-port.ts, tied to the yoga version. It is switched off as a whole, at construction,
+ * when a yoga plugin has an HTTP-layer hook this path would skip (directPathBlockers).
+ *
  * Anything else goes to yoga untouched: GET, other media types, batched or persisted requests
- * (`extensions`, `documentId`), Accept values outside the table below, subscriptions,
- * non-object bodies and invalid JSON. Status codes and bodies follow the same rules as yoga's
- * (GraphQL over HTTP: `application/graphql-response+json` answers request errors with 4xx,
- * `application/json` with 200); test/graphql-fast-path.test.ts compares both paths.
+ * (`extensions`, `documentId`), Accept values yoga answers with a stream or a 406,
+ * subscriptions, non-object bodies and invalid JSON. test/graphql-fast-path.test.ts and
+ * test/engine/yoga-port.test.ts compare both paths.
  */
 import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../context.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { ServerContext } from './create-yoga.js';
+import { gatewayYogaPlugins } from './create-yoga.js';
 import type { GraphQLContext } from './define-resolvers.js';
 import { compressWhole, wholeBodyEncoding } from '../plugins/use-compression.js';
 import { createDocumentCache } from './document-cache.js';
-
-const JSON_MEDIA = 'application/json';
-const GQL_MEDIA = 'application/graphql-response+json';
-
-/** Accept values answered here, and the media type yoga would pick for each (first listed wins). */
-const ACCEPTED = new Map<string | undefined, string>([
-  [undefined, JSON_MEDIA],
-  ['', JSON_MEDIA],
-  ['*/*', JSON_MEDIA],
-  [JSON_MEDIA, JSON_MEDIA],
-  [GQL_MEDIA, GQL_MEDIA],
-  [`${GQL_MEDIA}, ${JSON_MEDIA}`, GQL_MEDIA],
-  [`${GQL_MEDIA},${JSON_MEDIA}`, GQL_MEDIA],
-  [`${JSON_MEDIA}, ${GQL_MEDIA}`, JSON_MEDIA],
-  [`${GQL_MEDIA}, ${JSON_MEDIA}, */*`, GQL_MEDIA],
-  [`${JSON_MEDIA}, */*`, JSON_MEDIA],
-]);
+import {
+  CONTENT_TYPE,
+  YOGA_VERSION,
+  directPathBlockers,
+  errorResult,
+  isJsonRequestType,
+  plainParams,
+  regularMediaType,
+  responseInit,
+  stringifyResult,
+  type PlainParams as Params,
+  type RegularMedia,
+} from './yoga-http-port.js';
 
 /**
  * What yoga's envelop hooks see as `context.request` on this path: they read only its method
@@ -44,19 +45,14 @@ const ACCEPTED = new Map<string | undefined, string>([
  */
 const DIRECT_REQUEST = Object.freeze({ method: 'POST' });
 
-const CONTENT_TYPE = { [JSON_MEDIA]: `${JSON_MEDIA}; charset=utf-8`, [GQL_MEDIA]: `${GQL_MEDIA}; charset=utf-8` } as Record<string, string>;
-
-interface Params {
-  query: string;
-  variables?: Record<string, unknown> | null;
-  operationName?: string | null;
-}
-
 /** What parsing and validating one document text gave, kept for the next request with that text. */
 type Prepared = { document: DocumentNode; errors: undefined } | { document: undefined; errors: readonly GraphQLError[] };
 
-
 export interface FastPathOptions {
+  /** `graphql.fastPath`: false keeps every request on yoga's full path. @default true */
+  enabled?: boolean;
+  /** Start-up line saying which path answers GraphQL requests, and why. */
+  logger?: Logger;
   /** yoga's error masking, applied to errors thrown before execution (as yoga does). */
   maskError: (error: unknown, message: string) => Error;
   /** Compress answers above this many bytes when the client accepts br/gzip; undefined: off. */
@@ -79,126 +75,28 @@ export interface GraphqlFastPath {
   handle(ctx: RequestContext): boolean | Promise<boolean>;
 }
 
-function isJsonContentType(ct: string | undefined): boolean {
-  if (ct === undefined) return false;
-  if (ct === JSON_MEDIA || ct === 'application/json; charset=utf-8') return true;
-  const first = ct.split(',')[0]!;
-  return first === JSON_MEDIA || first.startsWith(`${JSON_MEDIA};`) || first === 'application/graphql+json' || first.startsWith('application/graphql+json;');
-}
-
-/** The body's params, or undefined when it is not the plain shape this path serves. */
-function paramsOf(body: Buffer): Params | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  const o = v as Record<string, unknown>;
-  if (typeof o.query !== 'string') return undefined;
-  let n = 1;
-  if (o.variables !== undefined) {
-    n++;
-    if (o.variables !== null && (typeof o.variables !== 'object' || Array.isArray(o.variables))) return undefined;
-  }
-  if (o.operationName !== undefined) {
-    n++;
-    if (o.operationName !== null && typeof o.operationName !== 'string') return undefined;
-  }
-  if (o.extensions !== undefined) {
-    // `extensions: null` or `{}` is common from clients; anything in it (APQ) is yoga's.
-    if (o.extensions !== null && (typeof o.extensions !== 'object' || Object.keys(o.extensions).length > 0)) return undefined;
-    n++;
-  }
-  // Unknown keys (documentId, id, batching shapes) are for yoga's parsers and checks.
-  for (const _k in o) if (--n < 0) return undefined;
-  return o as unknown as Params;
-}
-
-function isOriginalGraphQLError(e: unknown): boolean {
-  while (e instanceof GraphQLError) {
-    if (e.originalError == null) return true;
-    e = e.originalError;
-  }
-  return false;
-}
-
-interface HttpExtension { status?: number; headers?: Record<string, string>; spec?: boolean }
-
-/** HTTP status and extra headers for a result, by GraphQL over HTTP's rules as yoga applies them. */
-export function responseInit(result: ExecutionResult, media: string): { status: number; headers: Record<string, string> | undefined } {
-  let status: number | undefined;
-  let headers: Record<string, string> | undefined;
-  const top = result.extensions?.http as HttpExtension | undefined;
-  if (top) {
-    if (top.headers) headers = { ...top.headers };
-    if (top.status) status = top.status;
-  }
-  const errors = result.errors;
-  if (errors?.length) {
-    // With application/json, request errors (spec) keep 200 when every error is a GraphQL error.
-    const jsonPrefers200 =
-      media === JSON_MEDIA &&
-      errors.every((e) => e instanceof GraphQLError) &&
-      errors.some((e) => {
-        const orig = e.extensions?.originalError;
-        return !orig || orig instanceof GraphQLError;
-      });
-    let unexpected = false;
-    for (const error of errors) {
-      const http = error.extensions?.http as HttpExtension | undefined;
-      if (http) {
-        if (http.headers) headers = { ...headers, ...http.headers };
-        if (jsonPrefers200 && http.spec) continue;
-        if (http.status && (!status || http.status > status)) status = http.status;
-      } else if (!isOriginalGraphQLError(error) || error.extensions?.unexpected) {
-        unexpected = true;
-      }
-    }
-    status ??= unexpected && !('data' in result) ? 500 : 200;
-  }
-  return { status: status ?? 200, headers };
-}
-
 /**
- * The result without the internal extensions (`http`, `unexpected`) that never go on the wire.
- * Errors are rebuilt from their nodes, source and positions, as yoga's serialiser does, so
- * both paths print the same locations.
+ * The direct path for this yoga instance, or undefined (every request goes to yoga) when it is
+ * switched off or a yoga plugin has a hook it would skip. Logs the decision once.
  */
-function publicResult(result: ExecutionResult): unknown {
-  const out: Record<string, unknown> = {};
-  if (result.errors) {
-    out.errors = result.errors.map((e) => {
-      if (!(e instanceof GraphQLError)) return { message: (e as Error).message };
-      const { http: _h, unexpected: _u, ...rest } = e.extensions ?? {};
-      return new GraphQLError(e.message, {
-        nodes: e.nodes,
-        source: e.source,
-        positions: e.positions,
-        path: e.path,
-        originalError: e.originalError,
-        extensions: Object.keys(rest).length ? rest : undefined,
-      }).toJSON();
-    });
-  }
-  if ('data' in result) out.data = result.data;
-  if (result.extensions) {
-    const { http: _h, ...rest } = result.extensions;
-    if (Object.keys(rest).length) out.extensions = rest;
-  }
-  return out;
-}
-
-function serialize(result: ExecutionResult & { stringify?: (v: unknown) => string }): string {
-  if (!result.errors?.length && !result.extensions?.http) return (result.stringify ?? JSON.stringify)(result);
-  return JSON.stringify(publicResult(result));
-}
-
 export function createGraphqlFastPath(
   yoga: YogaServerInstance<ServerContext, GraphQLContext>,
   opts: FastPathOptions,
-): GraphqlFastPath {
+): GraphqlFastPath | undefined {
+  if (opts.enabled === false) {
+    opts.logger?.info({ graphqlPath: 'yoga', reason: 'graphql.fastPath is false' }, 'graphql path');
+    return undefined;
+  }
+  const blockers = directPathBlockers(gatewayYogaPlugins(yoga));
+  if (blockers.length > 0) {
+    opts.logger?.info({ graphqlPath: 'yoga', reason: 'a yoga plugin has a hook the direct path skips', blockers }, 'graphql path');
+    return undefined;
+  }
+  opts.logger?.info({ graphqlPath: 'direct', reason: `every yoga plugin is envelop-only or reproduced (ported from yoga ${YOGA_VERSION})` }, 'graphql path');
+  return directPath(yoga, opts);
+}
+
+function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opts: FastPathOptions): GraphqlFastPath {
   const { maskError, compressionThreshold, reuseValidation } = opts;
   const prepared = reuseValidation ? createDocumentCache<Prepared>(opts.cacheBytes ?? 4 * 1024 * 1024) : undefined;
 
@@ -211,9 +109,9 @@ export function createGraphqlFastPath(
     return out;
   }
 
-  function send(ctx: RequestContext, result: ExecutionResult, media: string): void | Promise<void> {
+  function send(ctx: RequestContext, result: ExecutionResult, media: RegularMedia): void | Promise<void> {
     const { status, headers: extra } = responseInit(result, media);
-    const text = serialize(result);
+    const text = stringifyResult(result);
     const headers: OutgoingHttpHeaders = { 'content-type': CONTENT_TYPE[media] };
     if (extra) Object.assign(headers, extra);
     const size = Buffer.byteLength(text);
@@ -235,13 +133,11 @@ export function createGraphqlFastPath(
     ctx.res.end(body);
   }
 
-  function fail(ctx: RequestContext, error: unknown, media: string): void | Promise<void> {
-    const masked = maskError(error, 'Unexpected error.');
-    const gqlError = masked instanceof GraphQLError ? masked : new GraphQLError(masked.message, { originalError: masked });
-    return send(ctx, { errors: [gqlError] }, media);
+  function fail(ctx: RequestContext, error: unknown, media: RegularMedia): void | Promise<void> {
+    return send(ctx, errorResult(error, maskError), media);
   }
 
-  async function finish(ctx: RequestContext, pending: Promise<unknown>, media: string): Promise<boolean> {
+  async function finish(ctx: RequestContext, pending: Promise<unknown>, media: RegularMedia): Promise<boolean> {
     try {
       const result = await pending;
       await send(ctx, result as ExecutionResult, media);
@@ -254,9 +150,9 @@ export function createGraphqlFastPath(
   return {
     handle(ctx) {
       const headers = ctx.req.headers;
-      const media = ACCEPTED.get(headers.accept);
-      if (media === undefined || ctx.body === undefined || !isJsonContentType(headers['content-type'])) return false;
-      const params = paramsOf(ctx.body);
+      const media = regularMediaType(headers.accept);
+      if (media === undefined || ctx.body === undefined || !isJsonRequestType(headers['content-type'])) return false;
+      const params = plainParams(ctx.body);
       if (!params) return false;
 
       const context = { gw: ctx, params, request: DIRECT_REQUEST } as unknown as ServerContext & Record<string, unknown>;

@@ -12,6 +12,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import { StateKey, type RequestContext } from '../context.js';
 import type { GatewayPlugin } from './types.js';
+import { reproducedByDirectPath } from '../graphql/yoga-http-port.js';
 
 /** Smallest body (bytes) worth compressing unless configured otherwise. */
 export const DEFAULT_COMPRESSION_THRESHOLD = 1024;
@@ -140,6 +141,7 @@ export function useCompression(opts: CompressionOptions = {}): GatewayPlugin {
       const enc = negotiateEncoding(ctx.req.headers['accept-encoding']);
       if (enc) ctx.set(ENCODING, enc);
     },
-    yogaPlugins: [yogaCompression(threshold)],
+    // The direct GraphQL path compresses its answers with the same rule (wholeBodyEncoding, compressWhole).
+    yogaPlugins: [reproducedByDirectPath(yogaCompression(threshold), 'the direct path compresses its answers by the same rule')],
   };
 }

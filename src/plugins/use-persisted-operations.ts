@@ -26,6 +26,7 @@ import { ConfigError } from '../config/load.js';
 import { PersistedQueryNotFound, PersistedQueryOnly, BadRequest, type ErrorDefinition } from '../errors.js';
 import { createRedis, type RedisClient } from '../redis/client.js';
 import type { GatewayPlugin } from './types.js';
+import { reproducedByDirectPath } from '../graphql/yoga-http-port.js';
 
 /** Options for {@link usePersistedOperations}. */
 export interface PersistedOperationsOptions {
@@ -149,7 +150,9 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
 
   return {
     name: 'persisted-operations',
-    yogaPlugins: [yoga],
+    // The direct path leaves every request naming a document (documentId, extensions) to yoga; with
+    // onlyPersisted, plain queries must pass onParams too, so that gateway keeps yoga's full path.
+    yogaPlugins: [only ? yoga : reproducedByDirectPath(yoga, 'the direct path leaves documentId and APQ requests to yoga')],
     close() {
       redis?.disconnect();
     },
