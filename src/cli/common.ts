@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
-import { CompositionError, type ComposedSchema } from '../graphql/compose.js';
-import { composeSchema } from '../graphql/compose.js';
+import { CompositionError } from '../graphql/composition-error.js';
+import type { ComposedSchema } from '../graphql/compose.js';
 import { DEFAULT_CONFIG, PROJECT_ROOT, RESOLVERS_DIR, SCHEMA_DIR } from '../paths.js';
 
 export const EXIT_OK = 0;
@@ -28,6 +28,8 @@ export interface SchemaSource {
 export async function composeForCli(src: SchemaSource): Promise<ComposedSchema> {
   const configFile = src.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
   const upstreams = configFile ? Object.keys(loadConfigFile(configFile).config.upstreams) : undefined;
+  // GraphQL and the resolver modules load only for commands that compose (not for `config check`).
+  const { composeSchema } = await import('../graphql/compose.js');
   return composeSchema({
     schemaDir: src.schemaDir ?? SCHEMA_DIR,
     resolversDir: src.resolversDir ?? RESOLVERS_DIR,

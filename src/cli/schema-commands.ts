@@ -3,13 +3,9 @@
  * line, for operators and CI. Exit codes: 0 fine; 1 a breaking change (or a client operation
  * that would break, or a refused publish); 2 the schema does not compose.
  */
-import { buildSchema } from 'graphql';
 import type { Command } from 'commander';
 import { EXIT_INVALID, EXIT_OK, composeForCli, reportFailure, schemaSourceOptions, type CliIO, type SchemaSource } from './common.js';
-import { diffSdl, formatChange } from '../registry/diff.js';
-import { openRegistry } from '../registry/open-registry.js';
-import { loadOperations, usage, validateOperations } from '../registry/operations.js';
-import { currentCommit, renderMarkdown, renderText, summarize, type CheckReport } from '../registry/report.js';
+import type { CheckReport } from '../registry/report.js';
 import { appendFileSync } from 'node:fs';
 import type { SchemaRegistry } from '../registry/types.js';
 
@@ -20,7 +16,20 @@ interface CheckOptions extends SchemaSource {
   markdown?: string;
 }
 
+/** The registry, diff and report modules (graphql-inspector, ioredis) load only when a schema command runs. */
+async function kit() {
+  const [graphql, diff, open, operations, report] = await Promise.all([
+    import('graphql'),
+    import('../registry/diff.js'),
+    import('../registry/open-registry.js'),
+    import('../registry/operations.js'),
+    import('../registry/report.js'),
+  ]);
+  return { buildSchema: graphql.buildSchema, ...diff, ...open, ...operations, ...report };
+}
+
 async function withRegistry<T>(reg: string, fn: (r: SchemaRegistry) => Promise<T>): Promise<T> {
+  const { openRegistry } = await kit();
   const registry = openRegistry(reg);
   try {
     return await fn(registry);
@@ -39,6 +48,7 @@ export function registerSchemaCommands(schema: Command, io: CliIO, setExit: (cod
       .option('--json', 'machine-readable output')
       .option('--markdown <file>', 'append a Markdown summary (default: $GITHUB_STEP_SUMMARY when set)'),
   ).action(async (opts: CheckOptions) => {
+    const { buildSchema, diffSdl, loadOperations, usage, validateOperations, renderMarkdown, renderText, summarize } = await kit();
     try {
       const composed = await composeForCli(opts);
       await withRegistry(opts.registry, async (registry) => {
@@ -73,6 +83,7 @@ export function registerSchemaCommands(schema: Command, io: CliIO, setExit: (cod
       .requiredOption('--registry <reg>', 'a folder, or a redis:// URL')
       .option('--force', 'publish even with breaking changes'),
   ).action(async (opts: SchemaSource & { registry: string; force?: boolean }) => {
+    const { diffSdl, formatChange, currentCommit } = await kit();
     try {
       const composed = await composeForCli(opts);
       await withRegistry(opts.registry, async (registry) => {
@@ -113,6 +124,7 @@ export function registerSchemaCommands(schema: Command, io: CliIO, setExit: (cod
     .option('--from <n>', 'older version', (v) => Number.parseInt(v, 10))
     .option('--to <n>', 'newer version', (v) => Number.parseInt(v, 10))
     .action(async (fromArg: string | undefined, toArg: string | undefined, opts: { registry: string; from?: number; to?: number }) => {
+      const { diffSdl, formatChange } = await kit();
       if (fromArg !== undefined) opts.from = Number.parseInt(fromArg, 10);
       if (toArg !== undefined) opts.to = Number.parseInt(toArg, 10);
       await withRegistry(opts.registry, async (registry) => {

@@ -4,7 +4,6 @@
  * Asymmetric keys belong to the identity provider; this command never handles them.
  */
 import type { Command } from 'commander';
-import { SignJWT } from 'jose';
 import type { CliIO } from './common.js';
 import { EXIT_INVALID, EXIT_OK, reportFailure } from './common.js';
 import { loadConfigFile } from '../config/load.js';
@@ -54,6 +53,7 @@ export function registerTokenCommand(program: Command, io: CliIO, setExit: (code
         if (eq > 0) claims[kv.slice(0, eq)] = kv.slice(eq + 1);
       }
       if (opts.roles) claims[jwt.rolesClaim ?? 'roles'] = opts.roles.split(',').map((r) => r.trim()).filter(Boolean);
+      const { SignJWT } = await import('jose');
       let token = new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT' }).setSubject(opts.sub).setIssuedAt().setExpirationTime(opts.ttl);
       if (jwt.issuer) token = token.setIssuer(jwt.issuer);
       if (jwt.audience) token = token.setAudience(jwt.audience);

@@ -10,16 +10,10 @@ import { mergeTypeDefs } from '@graphql-tools/merge';
 import type { ResolverModule } from './define-resolvers.js';
 import { isLoaderDefinition } from './define-loader.js';
 import { loadModule } from '../load-module.js';
+import { CompositionError } from './composition-error.js';
 
-export class CompositionError extends Error {
-  readonly file: string;
+export { CompositionError } from './composition-error.js';
 
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'CompositionError';
-    this.file = file;
-  }
-}
 
 export interface ComposeOptions {
   /** Folder of `.graphql` files. */
