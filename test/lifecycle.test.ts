@@ -5,12 +5,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { startCliGateway } from './helpers/cli.js';
+import { FIXTURE_DEMO_ARGS } from './fixtures/domain/index.js';
 
 const CONFIG = `
 server: { port: 4000, drainMs: 5000 }
+logging: { accessLog: true }
 upstreams:
   users: { protocol: http, targets: [ { url: "http://127.0.0.1:7001" } ] }
   orders: { protocol: http, targets: [ { url: "http://127.0.0.1:7002" } ] }
@@ -28,9 +30,22 @@ function configFile(): string {
   return file;
 }
 
+/** A GET on a fresh connection: the response, or the socket error (refused / reset). */
+function getFresh(url: string): Promise<{ status: number; connection: string | undefined } | { error: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent: false, headers: { connection: 'close' } }, (res: IncomingMessage) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+      res.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+    req.end();
+  });
+}
+
 describe('gateway start', () => {
-  it('prints one JSON line with msg "listening" and the bound port, and serves the demo domain', async () => {
-    const gw = await startCliGateway(['--config', configFile(), '--port', '0', '--demo']);
+  it('prints one JSON line with msg "listening" and the bound port, and serves the domain with its demo upstreams', async () => {
+    const gw = await startCliGateway(['--config', configFile(), '--port', '0', ...FIXTURE_DEMO_ARGS]);
     try {
       const listening = gw.lines.find((l) => l.msg === 'listening')!;
       expect(typeof listening.port).toBe('number');
@@ -46,21 +61,36 @@ describe('gateway start', () => {
     }
   });
 
-  it('SIGTERM lets an in-flight request finish, refuses new work, then exits 0', async () => {
-    const gw = await startCliGateway(['--config', configFile(), '--port', '0', '--demo']);
+  it('SIGTERM lets an in-flight request finish, refuses new work while it runs, then exits 0', async () => {
+    const gw = await startCliGateway(['--config', configFile(), '--port', '0', ...FIXTURE_DEMO_ARGS]);
+    // 12 chunks, 150 ms apart: the download is still running well after SIGTERM.
     const total = 16 * 1024 * 12;
+    let inFlightDone = false;
+    let refusedWhileInFlight: Awaited<ReturnType<typeof getFresh>> | undefined;
+    let refusedBeforeInFlightEnded: boolean | undefined;
     const received = await new Promise<{ bytes: number; status: number }>((resolve, reject) => {
-      const req = request(`${gw.url}/download?bytes=${total}&chunkMs=40`, (res) => {
+      const req = request(`${gw.url}/download?bytes=${total}&chunkMs=150`, { agent: false }, (res) => {
         let bytes = 0;
         let signalled = false;
         res.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
-          if (!signalled) {
-            signalled = true;
-            gw.child.kill('SIGTERM');
-          }
+          if (signalled) return;
+          signalled = true;
+          gw.child.kill('SIGTERM');
+          // Once the gateway says it is draining, new work must be refused while this one still streams.
+          const waitDraining = setInterval(() => {
+            if (!gw.lines.some((l) => l.msg === 'draining')) return;
+            clearInterval(waitDraining);
+            void getFresh(`${gw.url}/healthz`).then((r) => {
+              refusedWhileInFlight = r;
+              refusedBeforeInFlightEnded = !inFlightDone;
+            });
+          }, 5);
         });
-        res.on('end', () => resolve({ bytes, status: res.statusCode ?? 0 }));
+        res.on('end', () => {
+          inFlightDone = true;
+          resolve({ bytes, status: res.statusCode ?? 0 });
+        });
         res.on('error', reject);
       });
       req.on('error', reject);
@@ -69,6 +99,12 @@ describe('gateway start', () => {
     expect(received.status).toBe(200);
     expect(received.bytes).toBe(total);
     expect(await gw.exited).toBe(0);
+
+    expect(refusedBeforeInFlightEnded).toBe(true);
+    const r = refusedWhileInFlight!;
+    if ('error' in r) expect(r.error).toMatch(/ECONNREFUSED|ECONNRESET|socket hang up/);
+    else expect(r).toEqual({ status: 503, connection: 'close' });
+
     const logged = gw.lines.map((l) => l.msg);
     expect(logged).toContain('draining');
     expect(logged.indexOf('draining')).toBeLessThan(logged.lastIndexOf('request'));

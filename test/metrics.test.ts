@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { serveGateway } from '../src/reload.js';
-import { startDemoUpstreams } from '../upstreams/shop-demo.js';
+import { FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, startFixtureUpstreams } from './fixtures/domain/index.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { parseSamples, sampleValue, type Sample } from './helpers/prom-text.js';
 import { createLogger } from '../src/telemetry/logger.js';
@@ -175,7 +175,7 @@ async function freePort(): Promise<number> {
 
 describe('server.metricsPort across a hot reload', () => {
   it('keeps serving /metrics on the same port once the new generation takes over', async () => {
-    const demo = await startDemoUpstreams();
+    const demo = await startFixtureUpstreams();
     const metricsPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'gw-metrics-'));
     const file = join(dir, 'gateway.yaml');
@@ -190,7 +190,7 @@ describe('server.metricsPort across a hot reload', () => {
       routes,
     });
     writeFileSync(file, config([]));
-    const served = await serveGateway({ configFile: file, logger: createLogger({ level: 'silent' }) });
+    const served = await serveGateway({ configFile: file, schemaDir: FIXTURE_SCHEMA_DIR, resolversDir: FIXTURE_RESOLVERS_DIR, logger: createLogger({ level: 'silent' }) });
     try {
       await waitForScrape(metricsPort);
       writeFileSync(file, config([{ name: 'echo', match: { pathPrefix: '/echo' }, upstream: 'users' }]));

@@ -3,16 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
+import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 
 describe.skipIf(noRedis)('response cache in redis', () => {
   const prefix = testPrefix('passthrough-cache');
-  let demo: DemoUpstreams;
+  let demo: FixtureUpstreams;
   let a: TestGateway;
   let b: TestGateway;
 
   beforeAll(async () => {
-    demo = await startDemoUpstreams();
+    demo = await startFixtureUpstreams();
     const configure = (c: Record<string, any>) => {
       c.redis = { url: REDIS_URL, keyPrefix: prefix };
       c.routes = [{ name: 'users-api', match: { pathPrefix: '/api/users' }, upstream: 'users', rewrite: { stripPrefix: '/api' }, cache: { ttlSec: 30 } }];

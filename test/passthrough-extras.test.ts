@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { startHttpUpstream, sendJson, type DemoHttpServer } from '../upstreams/shop-demo.js';
+import { startHttpUpstream, sendJson, type DemoHttpServer } from '../src/demo/http-server.js';
 
 let gw: TestGateway;
 let origin: DemoHttpServer;

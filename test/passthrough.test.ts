@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { rawRequest } from './helpers/raw-http.js';
-import { startHttpUpstream, sendJson, type DemoHttpServer } from '../upstreams/shop-demo.js';
+import { startHttpUpstream, sendJson, type DemoHttpServer } from '../src/demo/http-server.js';
 
 let gw: TestGateway;
 let sink: DemoHttpServer;

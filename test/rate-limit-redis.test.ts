@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
+import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 
 const USER = '{ user(id: "1") { name } }';
 const prefixes: string[] = [];
@@ -22,7 +22,7 @@ function prefix(name: string): string {
   return p;
 }
 
-async function start(configure: (c: Record<string, any>) => void, opts: { demo?: DemoUpstreams; logLines?: string[] } = {}): Promise<TestGateway> {
+async function start(configure: (c: Record<string, any>) => void, opts: { demo?: FixtureUpstreams; logLines?: string[] } = {}): Promise<TestGateway> {
   const logger = opts.logLines
     ? createLogger({ level: 'info', destination: { write: (s: string) => void opts.logLines!.push(s) } })
     : undefined;
@@ -82,7 +82,7 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promi
 describe.skipIf(noRedis)('limits shared through Redis', () => {
   it('three instances share one per-client window: exactly 30 of 60 requests are admitted', async () => {
     const keyPrefix = prefix('shared');
-    const demo = await startDemoUpstreams();
+    const demo = await startFixtureUpstreams();
     try {
       const configure = (c: Record<string, any>) => {
         c.redis = { url: REDIS_URL, keyPrefix };
@@ -110,7 +110,7 @@ describe.skipIf(noRedis)('limits shared through Redis', () => {
 
   it('a route window and a field window hold across two instances', async () => {
     const keyPrefix = prefix('route-field');
-    const demo = await startDemoUpstreams();
+    const demo = await startFixtureUpstreams();
     try {
       const configure = (c: Record<string, any>) => {
         c.redis = { url: REDIS_URL, keyPrefix };

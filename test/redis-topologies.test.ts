@@ -18,7 +18,7 @@ import { request } from 'undici';
 import { createRedis } from '../src/redis/client.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { testPrefix } from './helpers/redis.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
+import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 
 const hasBinaries = ['redis-server', 'redis-cli'].every((bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0);
 if (!hasBinaries) {
@@ -30,7 +30,7 @@ if (!hasBinaries) {
 const USER = '{ user(id: "1") { name } }';
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'gw-redis-topo-'));
-let demo: DemoUpstreams;
+let demo: FixtureUpstreams;
 
 /** A free port whose cluster-bus port (+10000) is free too. */
 async function freePort(): Promise<number> {
@@ -98,7 +98,7 @@ async function hammer(gws: TestGateway[], total: number): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  demo = await startDemoUpstreams();
+  demo = await startFixtureUpstreams();
 });
 afterAll(async () => {
   await demo?.close();

@@ -12,14 +12,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { serveGateway, type ServedGateway } from '../src/reload.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { SCHEMA_DIR } from '../src/paths.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../upstreams/shop-demo.js';
+import { FIXTURE_CLI_ARGS, FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 import { startCliGateway } from './helpers/cli.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
 
-let demo: DemoUpstreams;
+let demo: FixtureUpstreams;
 beforeAll(async () => {
-  demo = await startDemoUpstreams();
+  demo = await startFixtureUpstreams();
 });
 afterAll(async () => {
   await demo.close();
@@ -55,14 +54,14 @@ afterEach(async () => {
   open = undefined;
 });
 
-async function harness(obj: Record<string, any>, schemaDir?: string): Promise<Harness> {
+async function harness(obj: Record<string, any>, schemaDir = FIXTURE_SCHEMA_DIR): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-reload-'));
   const file = join(dir, 'gateway.yaml');
   const write = (o: Record<string, any> | string) => writeFileSync(file, typeof o === 'string' ? o : stringify(o));
   write(obj);
   const logs: Array<Record<string, any>> = [];
   const logger = createLogger({ level: 'info', destination: { write: (s: string) => void logs.push(JSON.parse(s)) } });
-  const served = await serveGateway({ configFile: file, port: 0, host: '127.0.0.1', logger, schemaDir });
+  const served = await serveGateway({ configFile: file, port: 0, host: '127.0.0.1', logger, schemaDir, resolversDir: FIXTURE_RESOLVERS_DIR });
   open = served;
   return { served, file, dir, logs, write };
 }
@@ -173,7 +172,7 @@ describe('hot reload', () => {
 
   it('reloads the schema too, and refuses an SDL that does not compose, naming the file', async () => {
     const schemaDir = mkdtempSync(join(tmpdir(), 'gw-reload-schema-'));
-    cpSync(SCHEMA_DIR, schemaDir, { recursive: true });
+    cpSync(FIXTURE_SCHEMA_DIR, schemaDir, { recursive: true });
     const h = await harness(rawConfig(), schemaDir);
     const probe = '{ __type(name: "Query") { fields { name } } }';
     const fields = async () => ((await gql(h.served.url, probe)).body.data.__type.fields as Array<{ name: string }>).map((f) => f.name);
@@ -217,7 +216,7 @@ describe('hot reload', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-watch-'));
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, stringify(rawConfig()));
-    const served = await serveGateway({ configFile: file, port: 0, host: '127.0.0.1', logger: createLogger({ level: 'silent' }), watch: true, watchDebounceMs: 50 });
+    const served = await serveGateway({ configFile: file, port: 0, host: '127.0.0.1', logger: createLogger({ level: 'silent' }), schemaDir: FIXTURE_SCHEMA_DIR, resolversDir: FIXTURE_RESOLVERS_DIR, watch: true, watchDebounceMs: 50 });
     open = served;
     expect((await fetch(`${served.url}/echo/w`)).status).toBe(404);
     writeFileSync(file, stringify(rawConfig({ routes: [...rawConfig().routes, ECHO_ROUTE] })));
@@ -247,7 +246,7 @@ describe('gateway start + SIGHUP', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-hup-'));
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, stringify(rawConfig()));
-    const gw = await startCliGateway(['--config', file, '--port', '0']);
+    const gw = await startCliGateway(['--config', file, '--port', '0', ...FIXTURE_CLI_ARGS]);
     try {
       expect((await fetch(`${gw.url}/echo/a`)).status).toBe(404);
       writeFileSync(file, stringify(rawConfig({ routes: [...rawConfig().routes, ECHO_ROUTE] })));

@@ -4,7 +4,7 @@
  * Calls are counted at the upstreams.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startHttpUpstream, type DemoHttpServer } from '../upstreams/shop-demo.js';
+import { startHttpUpstream, type DemoHttpServer } from '../src/demo/http-server.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 const open: Array<{ close(): Promise<void> }> = [];

@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { parseWorkers } from '../src/cli/start-command.js';
 import { restartDelayMs } from '../src/cluster/primary.js';
 import { startCliGateway, type CliGateway } from './helpers/cli.js';
+import { FIXTURE_CLI_ARGS, FIXTURE_DEMO_ARGS } from './fixtures/domain/index.js';
 
 function config(extra: Record<string, any> = {}): Record<string, any> {
   return {
@@ -65,7 +66,7 @@ const metricValue = (text: string, name: string) => {
 describe('gateway start --workers', () => {
   it('serves one port from two workers, replaces a killed worker, aggregates /metrics, reloads on SIGHUP and drains on SIGTERM', async () => {
     const file = configFile(config());
-    const gw = await startCliGateway(['--config', file, '--port', '0', '--demo', '--workers', '2'], { timeoutMs: 30_000 });
+    const gw = await startCliGateway(['--config', file, '--port', '0', ...FIXTURE_DEMO_ARGS, '--workers', '2'], { timeoutMs: 30_000 });
     let exitCode: number | null = null;
     try {
       const listening = gw.lines.find((l) => l.msg === 'listening')!;
@@ -121,7 +122,7 @@ describe('gateway start --workers', () => {
 
   it('refuses to start with an invalid config before forking any worker', async () => {
     const file = configFile({ ...config(), server: { port: 0, nope: true } });
-    await expect(startCliGateway(['--config', file, '--workers', '2'], { timeoutMs: 15_000 })).rejects.toThrow(/exited with 1.*server\.nope/s);
+    await expect(startCliGateway(['--config', file, ...FIXTURE_CLI_ARGS, '--workers', '2'], { timeoutMs: 15_000 })).rejects.toThrow(/exited with 1.*server\.nope/s);
   });
 });
 

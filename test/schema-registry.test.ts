@@ -1,6 +1,6 @@
 /**
  * `gateway schema check / publish / history / diff` as CI runs them: real child processes
- * against a folder registry (and a Redis one), on a private copy of the schema.
+ * against a folder registry (and a Redis one), on a private copy of the tests' fixture domain.
  */
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { diffSdl } from '../src/registry/diff.js';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { copyProject, type ProjectCopy } from './helpers/project-copy.js';
+import { FIXTURE_CONFIG } from './fixtures/domain/index.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
 
 const copies: ProjectCopy[] = [];
@@ -20,7 +21,7 @@ function project(): ProjectCopy {
   return c;
 }
 
-const src = (p: ProjectCopy) => ['--schema-dir', p.schemaDir, '--resolvers-dir', p.resolversDir];
+const src = (p: ProjectCopy) => ['--schema-dir', p.schemaDir, '--resolvers-dir', p.resolversDir, '--config', FIXTURE_CONFIG];
 
 describe('change classification', () => {
   const BASE = `

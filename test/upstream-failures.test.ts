@@ -90,8 +90,9 @@ describe('an upstream that is not running', () => {
     const { startGateway } = await import('../src/index.js');
     const { configFrom, baseConfig } = await import('./helpers/gateway.js');
     const { createLogger } = await import('../src/telemetry/logger.js');
+    const { FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR } = await import('./fixtures/domain/index.js');
     const raw = baseConfig();
-    const running = await startGateway({ config: configFrom(raw), port: 0, host: '127.0.0.1', logger: createLogger({ level: 'silent' }) });
+    const running = await startGateway({ config: configFrom(raw), schemaDir: FIXTURE_SCHEMA_DIR, resolversDir: FIXTURE_RESOLVERS_DIR, port: 0, host: '127.0.0.1', logger: createLogger({ level: 'silent' }) });
     try {
       const started = Date.now();
       const res = await fetch(`${running.url}/graphql`, {

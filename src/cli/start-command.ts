@@ -21,6 +21,7 @@ interface StartFlags {
   demo?: boolean;
   schemaDir?: string;
   resolversDir?: string;
+  upstreamsDir?: string;
   workers?: string;
   watch?: boolean;
 }
@@ -53,6 +54,7 @@ export function registerStartCommand(program: Command, io: CliIO, setExit: (code
     .option('--watch', 'reload when the config file or a schema file changes (development)')
     .option('--schema-dir <dir>')
     .option('--resolvers-dir <dir>')
+    .option('--upstreams-dir <dir>', 'folder of upstream folders whose demo servers --demo starts (default upstreams/)')
     .action(async (opts: StartFlags) => {
       try {
         setExit(await start(opts, io));
@@ -94,7 +96,7 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
   const logger = createLogger({ level: config.logging.level });
   let demo: RunningDemos | undefined;
   if (opts.demo) {
-    demo = await startDemos({ upstreamsDir: UPSTREAMS_DIR, names: Object.keys(config.upstreams), root: PROJECT_ROOT });
+    demo = await startDemos({ upstreamsDir: opts.upstreamsDir ?? UPSTREAMS_DIR, names: Object.keys(config.upstreams), root: PROJECT_ROOT });
     logger.info({ targets: demo.targets }, 'demo upstreams started');
   }
   try {

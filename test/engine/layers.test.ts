@@ -4,8 +4,9 @@
  *   core (config, context, errors, paths) ← upstream layer (transports, resilience, redis, demos)
  *   ← plugins / proxy / GraphQL ← server (assembly, reload) ← CLI and cluster
  *
- * and the engine (src/) never imports the team's domain (resolvers/, upstreams/). The graph comes
- * from madge, type-only imports included.
+ * and the engine (src/) never imports the team's domain (resolvers/, upstreams/); nor do the engine's
+ * tests, which run on their own fixture domain (test/fixtures/domain/). The graph comes from madge,
+ * type-only imports included.
  */
 import { describe, expect, it } from 'vitest';
 import madge from 'madge';
@@ -67,6 +68,17 @@ describe('engine layering', () => {
         const to = layerOf(dep);
         if (to && to[0] > from[0]) wrong.push(`${file} (${from[1]}) imports ${dep} (${to[1]})`);
       }
+    }
+    expect(wrong).toEqual([]);
+  }, 60_000);
+
+  it('engine tests and their fixture domain never import the shipped example (only test/shop/ does)', async () => {
+    const g = await graph(['test']);
+    expect(Object.keys(g).some((f) => f.startsWith('test/fixtures/domain/'))).toBe(true);
+    const wrong: string[] = [];
+    for (const [file, deps] of Object.entries(g)) {
+      if (!file.startsWith('test/') || file.startsWith('test/shop/')) continue;
+      for (const dep of deps) if (/^(schema|resolvers|upstreams)\//.test(dep) || dep === 'src/paths.ts') wrong.push(`${file} imports ${dep}`);
     }
     expect(wrong).toEqual([]);
   }, 60_000);

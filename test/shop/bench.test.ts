@@ -5,13 +5,13 @@
  * (peers in child processes, as in `npm run bench`) with a tiny load.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { load, procStats, spawnNode, summarise, type Sample, type Spawned } from '../bench/harness.js';
-import { renderMarkdown, renderSvg, spliceReadme, RESULTS_END, RESULTS_START, type BenchReport } from '../bench/report.js';
-import { S1_QUERY, S2_QUERY, S3_PATH, S3_UPSTREAM_PATH, EXPECTED_CALLS, USER_IDS, gqlBody } from '../bench/scenarios.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { load, procStats, spawnNode, summarise, type Sample, type Spawned } from '../../bench/harness.js';
+import { renderMarkdown, renderSvg, spliceReadme, RESULTS_END, RESULTS_START, type BenchReport } from '../../bench/report.js';
+import { S1_QUERY, S2_QUERY, S3_PATH, S3_UPSTREAM_PATH, EXPECTED_CALLS, USER_IDS, gqlBody } from '../../bench/scenarios.js';
+import { startShopGateway, type ShopGateway } from './shop-gateway.js';
 
 const PEERS = ['mercurius', 'apollo', 'yoga'] as const;
-let gw: TestGateway;
+let gw: ShopGateway;
 const peers: Record<string, Spawned> = {};
 
 const peerUrl = (name: string) => `http://127.0.0.1:${peers[name]!.line.port}`;
@@ -28,7 +28,7 @@ function calls(): { users: number; orders: number; catalog: number } {
 }
 
 beforeAll(async () => {
-  gw = await startTestGateway({
+  gw = await startShopGateway({
     configure(raw) {
       raw.routes = [{ name: 'users-api', match: { pathPrefix: '/api/users', methods: ['GET'] }, upstream: 'users', rewrite: { stripPrefix: '/api' } }];
     },

@@ -3,11 +3,11 @@
  * guarantee counted at the upstreams, and request isolation.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startShopGateway, type ShopGateway } from './shop-gateway.js';
 
-let gw: TestGateway;
+let gw: ShopGateway;
 beforeAll(async () => {
-  gw = await startTestGateway();
+  gw = await startShopGateway();
 });
 afterAll(() => gw.close());
 beforeEach(() => gw.demo.reset());
