@@ -15,8 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { YOGA_VERSION, directPathBlockers, reproducedByDirectPath } from '../../src/graphql/yoga-http-port.js';
 import { applyDemoTargets, composeFor } from '../../src/assemble.js';
 import { createGateway, type Gateway } from '../../src/server.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
-import { startDemoUpstreams, type DemoUpstreams } from '../../upstreams/shop-demo.js';
+import { FIXTURE_DIR, FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, startFixtureUpstreams, type FixtureUpstreams } from '../fixtures/domain/index.js';
 import { configFrom, baseConfig, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -53,12 +52,12 @@ async function ask(url: string, body: string, headers: Record<string, string>): 
 }
 
 describe('the port decides as yoga does', () => {
-  let demo: DemoUpstreams;
+  let demo: FixtureUpstreams;
   let direct: TestGateway;
   let full: TestGateway;
   const graphql = { maxDepth: 5, maxAliases: 5 };
   beforeAll(async () => {
-    demo = await startDemoUpstreams();
+    demo = await startFixtureUpstreams();
     direct = await startTestGateway({ demo, logger, configure: (c) => (c.graphql = { ...graphql }) });
     full = await startTestGateway({ demo, logger, configure: (c) => (c.graphql = { ...graphql, fastPath: false }) });
   });
@@ -140,22 +139,22 @@ describe('the port decides as yoga does', () => {
 });
 
 describe('a yoga plugin with a hook the direct path skips turns it off', () => {
-  let demo: DemoUpstreams;
+  let demo: FixtureUpstreams;
   const gateways: Gateway[] = [];
   beforeAll(async () => {
-    demo = await startDemoUpstreams();
+    demo = await startFixtureUpstreams();
   });
   afterAll(async () => {
     for (const g of gateways) await g.close();
     await demo?.close();
   });
 
-  /** A gateway over the example domain with extra yoga plugins, the way assembleGateway builds one. */
+  /** A gateway over the fixture domain with extra yoga plugins, the way assembleGateway builds one. */
   async function gatewayWith(yogaPlugins: YogaPlugin[]): Promise<{ url: string; startup: Record<string, any> }> {
     const config = applyDemoTargets(configFrom(baseConfig()), demo.targets);
-    const composed = await composeFor(config, {});
+    const composed = await composeFor(config, { schemaDir: FIXTURE_SCHEMA_DIR, resolversDir: FIXTURE_RESOLVERS_DIR });
     const before = lines.length;
-    const gateway = createGateway({ config, schema: composed.schema, projectRoot: PROJECT_ROOT, logger, yogaPlugins });
+    const gateway = createGateway({ config, schema: composed.schema, projectRoot: FIXTURE_DIR, logger, yogaPlugins });
     gateways.push(gateway);
     const startup = lines.slice(before).filter((l) => l.msg === 'graphql path');
     expect(startup).toHaveLength(1);
