@@ -7,10 +7,18 @@
  * at once while the connection is down and time out instead of hanging, so the caller can fall
  * back rather than hold requests.
  */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config/schema.js';
 
 export type RedisClient = Redis | Cluster;
+
+// ioredis (~20 MB of heap and code) loads only when a `redis` section asks for it.
+const requireLazily = createRequire(import.meta.url);
+let ioredis: typeof import('ioredis') | undefined;
+function loadIoredis(): typeof import('ioredis') {
+  return (ioredis ??= requireLazily('ioredis') as typeof import('ioredis'));
+}
 
 export interface CreateRedisOptions {
   /** Fail commands at once while disconnected, and after `commandTimeoutMs` when Redis hangs. @default false */
@@ -54,6 +62,7 @@ export function parseRedisNode(node: string): HostPort {
 }
 
 export function createRedis(config: RedisConfig, opts: CreateRedisOptions = {}): RedisClient {
+  const { Cluster, Redis } = loadIoredis();
   const base: RedisOptions = {
     lazyConnect: opts.lazyConnect ?? false,
     connectTimeout: opts.connectTimeoutMs ?? 2000,
