@@ -41,7 +41,10 @@ export interface RateLimitedMark {
  */
 export class StateKey<T> {
   declare readonly type: T;
+  static #count = 0;
   readonly name: string;
+  /** Slot index in a request's value array: keys are few and made at start-up, so a small array serves. */
+  readonly index = StateKey.#count++;
 
   constructor(name: string) {
     this.name = name;
@@ -102,7 +105,7 @@ export class RequestContext {
   /** The gateway answers CORS for this request: an upstream's CORS headers are dropped. */
   corsOwned = false;
   /** A plugin's own per-request values, each under the typed key it declares (see {@link StateKey}). */
-  #slots: Map<StateKey<unknown>, unknown> | undefined = undefined;
+  #slots: unknown[] | undefined = undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse, startedAt: number) {
     this.req = req;
@@ -117,11 +120,11 @@ export class RequestContext {
 
   /** This request's value under `key`. */
   get<T>(key: StateKey<T>): T | undefined {
-    return this.#slots?.get(key) as T | undefined;
+    return this.#slots?.[key.index] as T | undefined;
   }
 
   set<T>(key: StateKey<T>, value: T | undefined): void {
-    (this.#slots ??= new Map()).set(key, value);
+    (this.#slots ??= [])[key.index] = value;
   }
 
   /** Milliseconds left before the deadline (Infinity when there is none). */
