@@ -103,11 +103,6 @@ export function createHttpServer(config: GatewayConfig['server'], listener: (req
   return server;
 }
 
-/** Reads a request body into memory, stopping at `max` bytes (413) or a pause of `idleMs` (408). */
-export function readBody(req: IncomingMessage, max: number, idleMs = 10_000): Promise<Buffer> {
-  return readWholeBody(req, { max, idleMs });
-}
-
 class GatewayServer implements Gateway {
   readonly server: Server;
   readonly config: GatewayConfig;
@@ -256,16 +251,12 @@ class GatewayServer implements Gateway {
     const req = ctx.req as IncomingMessage & { body?: Buffer };
     if (ctx.method === 'POST') {
       try {
-        ctx.body = await readBody(req, ctx.maxBodyBytes ?? this.config.server.maxBodyBytes, this.config.server.bodyTimeoutMs);
+        ctx.body = await readWholeBody(req, { max: ctx.maxBodyBytes ?? this.config.server.maxBodyBytes, idleMs: this.config.server.bodyTimeoutMs });
       } catch (err) {
         // The rest of the body is unread: the connection cannot carry another request.
         ctx.res.setHeader('Connection', 'close');
         throw err;
       }
-      // yoga's node adapter takes an already-read body from `req.body`. It first tests
-      // `Object.keys(body).length`, which on a Buffer lists every byte (about 1 s of event loop
-      // for a 1 MB body); a Blob with one own key is taken as the body at the cost of one copy.
-      req.body = Object.assign(new Blob([ctx.body as Uint8Array<ArrayBuffer>]), { gatewayBody: true }) as unknown as Buffer;
       if (this.#fast) {
         const done = this.#fast.handle(ctx);
         if (done === true || (done !== false && (await done))) {
@@ -275,6 +266,11 @@ class GatewayServer implements Gateway {
       }
     }
     ctx.graphqlPath = 'yoga';
+    // yoga's node adapter takes an already-read body from `req.body`. It first tests
+    // `Object.keys(body).length`, which on a Buffer lists every byte (about 1 s of event loop
+    // for a 1 MB body); a Blob with one own key is taken as the body at the cost of one copy,
+    // paid only here: the direct path reads `ctx.body`.
+    if (ctx.body) req.body = Object.assign(new Blob([ctx.body as Uint8Array<ArrayBuffer>]), { gatewayBody: true }) as unknown as Buffer;
     await this.#yoga.handle(req, ctx.res, { gw: ctx });
   }
 
