@@ -48,6 +48,8 @@ export interface AuthThrottlePlugin extends GatewayPlugin {
 
 /** The key failures are counted under: the IPv4 address, or the IPv6 /64 network. */
 export function failureKey(ip: string): string {
+  // ctx.ip is canonical (src/plugins/use-client-ip.ts): an IPv4 address is its own key.
+  if (!ip.includes(':')) return ip;
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     addr = ipaddr.process(ip);
@@ -77,7 +79,8 @@ export function useAuthThrottle(opts: AuthThrottleOptions): AuthThrottlePlugin {
     onRequest(ctx) {
       const t = ctx.target.kind;
       if (t === 'internal' || t === 'none' || t === 'method-not-allowed') return;
-      if (!carriesCredential(ctx)) return;
+      // Nobody blocked (the usual case): nothing to look up on a credentialed request.
+      if (blocked.size === 0 || !carriesCredential(ctx)) return;
       const key = failureKey(ctx.ip);
       const until = blocked.get(key);
       if (until === undefined) return;
