@@ -14,6 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { runNode as runNodeIn, type CliResult } from '../helpers/cli.js';
 import { isMap, isScalar, parseDocument, type Scalar } from 'yaml';
 
 export interface RecipeStep {
@@ -164,30 +165,11 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type Run = CliResult;
 
-/** Runs `node ...args` in `cwd` to completion. */
+/** Runs `node ...args` in `cwd` to completion, in the copy's environment. */
 export function runNode(args: string[], cwd: string, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`node ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms; stdout: ${stdout.slice(-2000)} stderr: ${stderr.slice(-2000)}`));
-    }, opts.timeoutMs ?? 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNodeIn(args, { cwd, env: childEnv(opts.env), timeoutMs: opts.timeoutMs ?? 60_000 });
 }
 
 export interface RunningGateway {
