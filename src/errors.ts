@@ -1,7 +1,7 @@
 /**
  * Every error the gateway itself produces is defined here, once: its code, its HTTP status
  * and a message template. Nothing else in the code base spells an error code as a literal.
- * The README's error table is checked against this registry by a test.
+ * The error table in docs/errors.md is checked against this registry by a test.
  */
 
 export interface ErrorDefinition {
@@ -68,7 +68,7 @@ export function defineError(code: string, status: number, template: string): Err
   return make;
 }
 
-/** All defined errors, for documentation checks and the README table. */
+/** All defined errors, for documentation checks and the table in docs/errors.md. */
 export function listErrors(): ErrorDefinition[] {
   return [...registry.values()];
 }

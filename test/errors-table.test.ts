@@ -1,5 +1,5 @@
 /**
- * The README's error table and the error registry (src/errors.ts) must say the same thing:
+ * The error table of docs/errors.md and the error registry (src/errors.ts) must say the same thing:
  * every code with its HTTP status, nothing missing on either side.
  */
 import { readFileSync } from 'node:fs';
@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { listErrors } from '../src/errors.js';
 import { ROOT } from './helpers/cli.js';
 
-function readmeTable(): Map<string, number> {
-  const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+function documentedTable(): Map<string, number> {
+  const readme = readFileSync(`${ROOT}/docs/errors.md`, 'utf8');
   const start = readme.indexOf('<!-- errors-table:start -->');
   const end = readme.indexOf('<!-- errors-table:end -->');
   expect(start).toBeGreaterThan(-1);
@@ -21,9 +21,9 @@ function readmeTable(): Map<string, number> {
 }
 
 describe('error registry', () => {
-  it('README lists exactly the registered codes with their statuses', () => {
+  it('docs/errors.md lists exactly the registered codes with their statuses', () => {
     const registered = new Map(listErrors().map((e) => [e.code, e.status]));
-    expect(Object.fromEntries(readmeTable())).toEqual(Object.fromEntries(registered));
+    expect(Object.fromEntries(documentedTable())).toEqual(Object.fromEntries(registered));
   });
 
   it('includes every code CONTRACT section 4 names', () => {

@@ -1,7 +1,7 @@
 /**
  * Config keys the schema accepts but the engine does not act on yet. Using one is a config
  * error ("not implemented yet"), never a silent no-op. Each capability removes its keys from
- * this table when it lands; a test keeps the table and the README in step.
+ * this table when it lands; docs/configuration.md names the keys still pending.
  */
 import type { ConfigProblem } from './problem.js';
 
