@@ -25,6 +25,11 @@ export class GatewayError extends Error {
    * timeout) for circuit breakers, retries and outlier detection. 4xx-like answers do not.
    */
   upstreamFailure = false;
+  /**
+   * For upstream errors: the call was refused before it reached any target (open circuit, no
+   * target can serve), so it is counted apart from the calls upstreams answered.
+   */
+  refused = false;
 
   constructor(code: string, status: number, message: string, headers?: Record<string, string>) {
     super(message);
@@ -109,3 +114,8 @@ export const PersistedQueryOnly = defineError('PERSISTED_QUERY_ONLY', 400, 'only
 export const UpstreamUnavailable = defineError('UPSTREAM_UNAVAILABLE', 503, 'upstream %s is unavailable: %s');
 export const UpstreamTimeout = defineError('UPSTREAM_TIMEOUT', 504, 'upstream %s timed out after %dms');
 export const UpstreamError = defineError('UPSTREAM_ERROR', 502, 'upstream %s answered %s');
+
+/** UPSTREAM_TIMEOUT for a timeout the upstream reported itself (gRPC DEADLINE_EXCEEDED before ours, HTTP 504). */
+export function UpstreamReportedTimeout(upstream: string, what: string): GatewayError {
+  return new GatewayError(UpstreamTimeout.code, UpstreamTimeout.status, `upstream ${upstream} reported a timeout (${what})`);
+}

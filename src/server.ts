@@ -7,7 +7,7 @@
  *           → upstream layer (interceptors → undici pool / grpc client)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Plugin as YogaPlugin, YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
@@ -333,14 +333,40 @@ class GatewayServer implements Gateway {
     return this.#closed;
   }
 
+  /**
+   * Drain: stop accepting connections; every answer from now on carries `Connection: close`
+   * (in-flight ones too, when their head is not yet written), so a client that respects it
+   * never sends on a socket we are about to close. Idle keep-alive sockets stay open while
+   * requests are in flight and for `drainGraceMs` after, for requests already on their way
+   * (http.Server#close would close them at once, and such a request would meet a reset); then
+   * whatever is left is closed. All of it within `drainMs`.
+   */
   async #shutdown(): Promise<void> {
     this.#draining = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    await this.#waitInFlight(() => this.server.closeIdleConnections());
+    // net.Server's close, not http.Server's: the latter also closes idle keep-alive sockets at once.
+    const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(this.server, () => resolve()));
+    for (const s of this.#sockets) {
+      const res = (s as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      if (res && !res.headersSent) res.setHeader('Connection', 'close');
+    }
+    await this.#waitQuiet();
     for (const s of this.#sockets) s.destroy();
     await closed;
     await this.#releaseResources();
+  }
+
+  /** Waits until no request has been in flight for `drainGraceMs` (or no connection is left), within `drainMs`. */
+  async #waitQuiet(): Promise<void> {
+    const { drainMs, drainGraceMs } = this.config.server;
+    const deadline = Date.now() + drainMs;
+    let busyAt = Date.now();
+    for (;;) {
+      const now = Date.now();
+      if (this.#inFlight > 0) busyAt = now;
+      else if (this.#sockets.size === 0 || now - busyAt >= drainGraceMs) return;
+      if (now >= deadline) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   async #release(): Promise<void> {
@@ -349,11 +375,10 @@ class GatewayServer implements Gateway {
     await this.#releaseResources();
   }
 
-  async #waitInFlight(tick?: () => void): Promise<void> {
+  async #waitInFlight(): Promise<void> {
     const deadline = Date.now() + this.config.server.drainMs;
     while (this.#inFlight > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
-      tick?.();
     }
   }
 

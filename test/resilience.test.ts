@@ -194,9 +194,9 @@ describe('health checks and outlier detection', () => {
     expect(served(ts[0]!)).toBeGreaterThan(0);
   });
 
-  it('no healthy target: a fast 503', async () => {
+  it('no healthy target (panic routing off): a fast 503', async () => {
     const ts = await targets(2);
-    const gw = await gatewayFor(ts, { healthCheck: { path: '/health', intervalMs: 40, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1 } });
+    const gw = await gatewayFor(ts, { panicThresholdPercent: 0, healthCheck: { path: '/health', intervalMs: 40, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1 } });
     for (const t of ts) t.recorder.behaviour = { delayMs: 0, failStatus: 503, drop: false, failHealth: true };
     await new Promise((r) => setTimeout(r, 150));
     const started = Date.now();

@@ -55,6 +55,8 @@ const server = z.strictObject({
   port: z.number().int().min(0).max(65535).default(4000),
   maxBodyBytes: positiveInt.default(1_048_576),
   drainMs: nonNegativeInt.default(10_000),
+  /** During a drain, idle keep-alive connections stay open this long after the last request, for requests already on their way. */
+  drainGraceMs: nonNegativeInt.default(1_000),
   trustProxy,
   compression: z.boolean().default(true),
   cors: z
@@ -249,13 +251,28 @@ const upstream = z
         healthyThreshold: positiveInt.default(1),
       })
       .optional(),
-    /** Passive outlier ejection: consecutive failures that take a target out, and for how long. */
+    /**
+     * Passive outlier ejection per target (src/upstream/resilience/outlier.ts): consecutive
+     * failures or a failure rate over a window take a target out, for a time that grows with
+     * each repeat, with at most maxEjectionPercent of the targets out at once.
+     */
     outlierDetection: z
       .strictObject({
         consecutiveFailures: positiveInt.default(5),
+        /** Also eject when at least this share (%) of a window's calls failed. @default off */
+        failureRatePercent: z.number().int().min(1).max(100).optional(),
+        /** Calls a window needs before its failure rate counts. */
+        minRequests: positiveInt.default(20),
+        windowMs: positiveInt.default(10_000),
+        /** First ejection; the n-th lasts n × ejectMs. */
         ejectMs: positiveInt.default(30_000),
+        /** Longest ejection. @default 10 × ejectMs */
+        maxEjectMs: positiveInt.optional(),
+        maxEjectionPercent: z.number().int().min(0).max(100).default(50),
       })
       .optional(),
+    /** Below this share (%) of targets passing health checks, traffic goes to all targets (0: never). */
+    panicThresholdPercent: z.number().int().min(0).max(100).default(50),
   })
   .superRefine((u, ctx) => {
     u.targets.forEach((t, i) => {

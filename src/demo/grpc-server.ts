@@ -50,7 +50,7 @@ export async function startGrpcUpstream(opts: GrpcDemoOptions): Promise<DemoGrpc
       const answer = () => {
         if (misbehave && (b.failStatus || b.drop)) {
           const code = b.drop ? GrpcStatus.UNAVAILABLE : b.failStatus;
-          cb({ code, details: `simulated ${GrpcStatus[code] ?? code}`, metadata: new Metadata() }, null);
+          cb({ code, details: b.failDetails ?? `simulated ${GrpcStatus[code] ?? code}`, metadata: new Metadata() }, null);
           return;
         }
         cb(null, fn(call.request));

@@ -21,6 +21,8 @@ export interface Behaviour {
   drop: boolean;
   /** Also apply failures to the health endpoint. */
   failHealth: boolean;
+  /** gRPC: the status details a failure carries (default `simulated <CODE>`). */
+  failDetails?: string;
 }
 
 export const NORMAL: Readonly<Behaviour> = Object.freeze({ delayMs: 0, failStatus: 0, drop: false, failHealth: false });

@@ -119,8 +119,8 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
       redis: config.redis,
       logger,
     }),
-    // 3d. Resilience: contributes only upstream interceptors (retry → breaker → balancer), inside tracing and metrics.
-    useResilience({ upstreams: config.upstreams, events: opts.events }),
+    // 3d. Resilience: contributes only upstream interceptors (retry → balancer with per-target detection), inside tracing and metrics.
+    useResilience({ upstreams: config.upstreams, events: opts.events, logger }),
     // Last. Access log: only observes (onDone), so its place in the chain is free; kept last for reading order.
     useAccessLog({ logger, enabled: config.logging.accessLog }),
   ];

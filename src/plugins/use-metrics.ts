@@ -94,6 +94,8 @@ function graphqlErrorCode(e: GraphQLError): string {
   return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
 }
 
+const TARGET_STATE_VALUE = { in: 0, probing: 1, ejected: 2 } as const;
+
 export function useMetrics(opts: MetricsOptions): MetricsPlugin {
   const m = new GatewayMetrics({ upstreams: opts.upstreams, maxClientIds: opts.maxClientIds });
   opts.events.add({
@@ -110,6 +112,16 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
     },
     onTargetHealth(upstream, target, healthy) {
       m.targetHealthy.set({ upstream, target }, healthy ? 1 : 0);
+    },
+    onTargetState(upstream, target, state) {
+      m.targetState.set({ upstream, target }, TARGET_STATE_VALUE[state]);
+      if (state === 'ejected') m.targetEjections.inc({ upstream, target });
+    },
+    onPanicPick(upstream) {
+      m.upstreamPanic.inc({ upstream });
+    },
+    onCallRefused(upstream, reason) {
+      m.upstreamRefused.inc({ upstream, reason });
     },
   });
   const reporter = createOutcomeReporter(opts.events);

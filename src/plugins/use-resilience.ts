@@ -2,19 +2,20 @@
  * Resilience per upstream, as interceptors in the upstream layer (shared by GraphQL resolvers
  * and passthrough routes). Per attempt, outermost first:
  *
- *   retry (idempotent only, budgeted, deadline-bound)
- *     → circuit breaker (fails fast while open)
- *       → balancer (target choice, outlier ejection; active health checks feed it)
- *         → transport
+ *   retry (idempotent only, budgeted, deadline-bound, to another target when there is one)
+ *     → balancer (target choice among those that can serve; passive detection per target,
+ *       whose "every target ejected" is the upstream's open circuit; health checks feed it)
+ *       → transport
  *
  * Every piece is built once per upstream at start-up; nothing is allocated per call but the
  * retry's copy of the call object.
  */
 import type { GatewayConfig, UpstreamConfig } from '../config/schema.js';
 import type { GatewayEvents } from '../telemetry/events.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { Interceptor, UpstreamCall, Invoke, UpstreamInfo } from '../upstream/types.js';
 import { Balancer } from '../upstream/resilience/balancer.js';
-import { CircuitBreaker, breakerInterceptor, isUpstreamFailure } from '../upstream/resilience/breaker.js';
+import { OutlierDetector, isUpstreamFailure, type OutlierSettings } from '../upstream/resilience/outlier.js';
 import { HealthChecker } from '../upstream/resilience/health-check.js';
 import { RetryBudget, retryInterceptor } from '../upstream/resilience/retry.js';
 import type { GatewayPlugin } from './types.js';
@@ -26,29 +27,93 @@ export interface ResilienceOptions {
   upstreams: GatewayConfig['upstreams'];
   /** Where breaker states, retries and target health are reported. */
   events: GatewayEvents;
+  /** Where ejections, returns and panic routing are logged. */
+  logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
-function balancerInterceptor(cfg: UpstreamConfig, events: GatewayEvents, checkers: HealthChecker[]): Interceptor {
+/** Growth cap of an ejection when `outlierDetection.maxEjectMs` is not set: ten times the base. */
+const DEFAULT_GROWTH = 10;
+
+/**
+ * Passive detection settings from `circuitBreaker` and `outlierDetection`, or undefined when
+ * neither is configured. With only outlier detection, the last target that can serve is never
+ * ejected (a degraded answer beats none); a circuit breaker makes that case fail fast.
+ */
+export function outlierSettings(cfg: UpstreamConfig): OutlierSettings | undefined {
+  const cb = cfg.circuitBreaker;
+  const od = cfg.outlierDetection;
+  if (!cb && !od) return undefined;
+  const ejectMs = od?.ejectMs ?? cb!.openMs;
+  return {
+    consecutiveFailures: od?.consecutiveFailures ?? cb!.failureThreshold,
+    failureRatePercent: od?.failureRatePercent,
+    minRequests: od?.minRequests ?? 20,
+    windowMs: od?.windowMs ?? 10_000,
+    ejectMs,
+    maxEjectMs: Math.max(ejectMs, od?.maxEjectMs ?? ejectMs * DEFAULT_GROWTH),
+    maxEjectionPercent: od?.maxEjectionPercent ?? 50,
+    successThreshold: cb?.successThreshold ?? 1,
+    halfOpenMaxCalls: cb?.halfOpenMaxCalls ?? 1,
+    ejectLast: cb !== undefined,
+  };
+}
+
+function balancerInterceptor(cfg: UpstreamConfig, opts: ResilienceOptions, checkers: HealthChecker[]): Interceptor {
+  const { events, logger } = opts;
   return (<C extends UpstreamCall, R>(next: Invoke<C, R>, upstream: UpstreamInfo): Invoke<C, R> => {
-    const balancer = new Balancer(upstream.name, upstream.targets, cfg.balancer, cfg.hashOn, cfg.outlierDetection);
+    const settings = outlierSettings(cfg);
+    const outlier = settings
+      ? new OutlierDetector(upstream.name, upstream.targets.map((t) => t.url), settings, {
+          onTargetState(u, target, state, ejectMs) {
+            events.onTargetState(u, target, state, ejectMs);
+            if (state === 'ejected') logger?.warn({ upstream: u, target, ejectMs }, 'upstream target ejected');
+            else if (state === 'in') logger?.info({ upstream: u, target }, 'upstream target back in rotation');
+          },
+          onCircuitState(u, state) {
+            events.onBreakerState(u, state);
+            logger?.warn({ upstream: u, circuit: state }, `upstream circuit ${state}`);
+          },
+        })
+      : undefined;
+    const balancer = new Balancer(upstream.name, upstream.targets, {
+      kind: cfg.balancer,
+      hashOn: cfg.hashOn,
+      outlier,
+      panicThresholdPercent: cfg.panicThresholdPercent,
+      panic: {
+        onPanicState(u, active) {
+          events.onPanicState(u, active);
+          logger?.warn({ upstream: u, panic: active }, active ? 'too few healthy targets: routing to all (panic threshold)' : 'enough healthy targets again: panic routing ended');
+        },
+        onPanicPick(u) {
+          events.onPanicPick(u);
+        },
+      },
+    });
     if (cfg.healthCheck) {
       const checker = new HealthChecker(upstream, cfg.healthCheck, (u, t, healthy) => events.onTargetHealth(u, t, healthy));
       checkers.push(checker);
       checker.start();
     }
     return async (call) => {
-      const target = balancer.pick(call.ctx);
+      let target;
+      try {
+        target = balancer.pick(call.ctx, call.avoid);
+      } catch (err) {
+        events.onCallRefused(upstream.name, balancer.lastRefusal);
+        throw err;
+      }
       call.target = target;
       let result: R;
       try {
         result = await next(call);
       } catch (err) {
         // A call the client ended says nothing about the target.
-        if (isNeutral(err)) throw err;
-        if (balancer.record(target, isUpstreamFailure(upstream, undefined, err))) events.onTargetHealth(upstream.name, target.url, false);
+        if (isNeutral(err)) outlier?.release(target.index);
+        else outlier?.record(target.index, isUpstreamFailure(upstream, undefined, err), Date.now());
         throw err;
       }
-      if (balancer.record(target, upstream.isFailure(result))) events.onTargetHealth(upstream.name, target.url, false);
+      outlier?.record(target.index, upstream.isFailure(result), Date.now());
       return result;
     };
   }) as Interceptor;
@@ -69,12 +134,7 @@ export function useResilience(opts: ResilienceOptions): GatewayPlugin {
         out.push(((next: Invoke<UpstreamCall, unknown>, upstream: UpstreamInfo) =>
           retryInterceptor(next, upstream, retry, budget, (u, attempt, reason) => events.onRetry(u, attempt, reason))) as Interceptor);
       }
-      const cb = cfg.circuitBreaker;
-      if (cb) {
-        const breaker = new CircuitBreaker(name, cb, (u, state) => events.onBreakerState(u, state));
-        out.push(((next: Invoke<UpstreamCall, unknown>, upstream: UpstreamInfo) => breakerInterceptor(next, upstream, breaker)) as Interceptor);
-      }
-      if (cfg.targets.length > 1 || cfg.healthCheck || cfg.outlierDetection) out.push(balancerInterceptor(cfg, events, checkers));
+      if (cfg.targets.length > 1 || cfg.healthCheck || cfg.outlierDetection || cfg.circuitBreaker) out.push(balancerInterceptor(cfg, opts, checkers));
       return out;
     },
     close() {

@@ -7,8 +7,10 @@
  * - `onCallEnd`: only the outcome reporter the metrics plugin puts outermost in every upstream's
  *   interceptor chain (src/telemetry/upstream-outcomes.ts), once per logical call, retries
  *   inside; outcome = HTTP status, `OK` (gRPC), or the gateway error code the call failed with.
- * - `onRetry`, `onBreakerState`, `onTargetHealth`: the resilience layer (retry, breaker, health
- *   checks), on each retry sent and each state change.
+ * - `onRetry`, `onBreakerState`, `onTargetHealth`, `onTargetState`, `onPanicState`,
+ *   `onPanicPick`, `onCallRefused`: the resilience layer (retries, passive detection per target,
+ *   health checks, the balancer), on each retry sent, state change, panic-routed call and call
+ *   refused before reaching a target.
  * Listeners: the metrics plugin (src/plugins/use-metrics.ts).
  */
 import type { UpstreamCall, UpstreamObserver } from '../upstream/types.js';
@@ -34,5 +36,21 @@ export class GatewayEvents implements Required<UpstreamObserver> {
 
   onTargetHealth(upstream: string, target: string, healthy: boolean): void {
     for (const o of this.#observers) o.onTargetHealth?.(upstream, target, healthy);
+  }
+
+  onTargetState(upstream: string, target: string, state: 'in' | 'probing' | 'ejected', ejectMs: number): void {
+    for (const o of this.#observers) o.onTargetState?.(upstream, target, state, ejectMs);
+  }
+
+  onPanicState(upstream: string, active: boolean): void {
+    for (const o of this.#observers) o.onPanicState?.(upstream, active);
+  }
+
+  onPanicPick(upstream: string): void {
+    for (const o of this.#observers) o.onPanicPick?.(upstream);
+  }
+
+  onCallRefused(upstream: string, reason: string): void {
+    for (const o of this.#observers) o.onCallRefused?.(upstream, reason);
   }
 }

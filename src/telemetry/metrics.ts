@@ -161,6 +161,34 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly targetState = new Gauge({
+    name: 'gateway_upstream_target_state',
+    help: 'Passive detection state of each upstream target: 0 in rotation, 1 probing (trial calls), 2 ejected.',
+    labelNames: ['upstream', 'target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly targetEjections = new Counter({
+    name: 'gateway_upstream_target_ejections_total',
+    help: 'Times a target was ejected by passive detection (consecutive failures or failure rate).',
+    labelNames: ['upstream', 'target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamRefused = new Counter({
+    name: 'gateway_upstream_refused_total',
+    help: 'Calls refused before reaching any target (circuit open, trial slots taken, no healthy target); not counted in gateway_upstream_requests_total.',
+    labelNames: ['upstream', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamPanic = new Counter({
+    name: 'gateway_upstream_panic_routed_total',
+    help: 'Calls routed while too few targets passed health checks (panic threshold): health checks were ignored for them.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+
   readonly cacheLookups = new Counter({
     name: 'gateway_cache_requests_total',
     help: 'Response-cache lookups on cached routes, by route and result (hit or miss).',

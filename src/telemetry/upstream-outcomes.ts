@@ -4,7 +4,8 @@
  * `onCallEnd`: other components report retries, breaker states and target health.
  *
  * Placed outermost in an upstream's chain, it sees the logical call: retries are inside it,
- * and a call refused by an open breaker is reported with the error code it failed with.
+ * and a call refused before reaching any target (open circuit) is not reported here: the
+ * resilience layer counts it apart (`onCallRefused`).
  */
 import { performance } from 'node:perf_hooks';
 import { isGatewayError } from '../errors.js';
@@ -46,7 +47,8 @@ export function createOutcomeReporter(events: GatewayEvents): Interceptor {
         events.onCallEnd(name, outcomeOf(result), performance.now() - t0, call);
         return result;
       } catch (err) {
-        events.onCallEnd(name, errorOutcome(err), performance.now() - t0, call);
+        // Refused before reaching a target: counted by the resilience layer (onCallRefused), not as an upstream call.
+        if (!isGatewayError(err) || !err.refused) events.onCallEnd(name, errorOutcome(err), performance.now() - t0, call);
         throw err;
       }
     };

@@ -37,6 +37,8 @@ export interface UpstreamCall {
   target: Target | undefined;
   /** 0 for the first try, 1.. for retries. */
   attempt: number;
+  /** Targets that already failed this call (bit mask, see targetBit): a retry goes elsewhere when it can. */
+  avoid: number;
 }
 
 export interface HttpCall extends UpstreamCall {
@@ -46,6 +48,8 @@ export interface HttpCall extends UpstreamCall {
   headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>;
   /** A stream is sent as it arrives; such a call cannot be retried once the body started. */
   body: Readable | Buffer | string | null;
+  /** The deadline also bounds reading the answer's body (json calls); else only until its head. */
+  deadlineCoversBody?: boolean;
 }
 
 export interface HttpResult {
@@ -100,4 +104,12 @@ export interface UpstreamObserver {
   onRetry?(upstream: string, attempt: number, reason: string): void;
   onBreakerState?(upstream: string, state: 'closed' | 'half-open' | 'open'): void;
   onTargetHealth?(upstream: string, target: string, healthy: boolean): void;
+  /** Passive detection moved a target: `ejectMs` is the ejection's length when it was ejected. */
+  onTargetState?(upstream: string, target: string, state: 'in' | 'probing' | 'ejected', ejectMs: number): void;
+  /** Panic routing (health checks ignored) started or ended. */
+  onPanicState?(upstream: string, active: boolean): void;
+  /** A call was routed while panicking. */
+  onPanicPick?(upstream: string): void;
+  /** A call was refused before reaching any target (open circuit, no target). */
+  onCallRefused?(upstream: string, reason: string): void;
 }

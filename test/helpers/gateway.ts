@@ -13,7 +13,7 @@ import { FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, startFixtureUpstreams, type 
 /** The fixture domain's upstreams; tests add keys on top. */
 export function baseConfig(): Record<string, any> {
   return {
-    server: { port: 0, host: '127.0.0.1', drainMs: 2000 },
+    server: { port: 0, host: '127.0.0.1', drainMs: 2000, drainGraceMs: 0 },
     logging: { level: 'silent' },
     upstreams: {
       users: { protocol: 'http', targets: [{ url: 'http://127.0.0.1:1' }], timeoutMs: 1000 },

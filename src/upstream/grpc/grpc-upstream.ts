@@ -7,7 +7,7 @@ import { loadSync } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UpstreamError, UpstreamTimeout, UpstreamUnavailable, GatewayError, isGatewayError } from '../../errors.js';
+import { UpstreamError, UpstreamReportedTimeout, UpstreamTimeout, UpstreamUnavailable, GatewayError, isGatewayError } from '../../errors.js';
 import type { UpstreamConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../context.js';
 import type { GrpcCall, GrpcResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
@@ -18,6 +18,9 @@ const FAILURE_CODES = new Set<number>([
   GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.INTERNAL, GrpcStatus.UNKNOWN,
   GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.DATA_LOSS, GrpcStatus.ABORTED,
 ]);
+
+/** A DEADLINE_EXCEEDED this long before our deadline is the upstream's own. */
+const OWN_DEADLINE_SLACK_MS = 20;
 
 export const PROTO_LOADER_OPTIONS = {
   keepCase: false,
@@ -61,8 +64,11 @@ function loadRequestTypes(protoPath: string, serviceName: string): Map<string, p
  * upstream and the status only: `details` may carry paths, queries or stack traces, so they
  * stay in the log (see GrpcUpstream#send) and in `cause`.
  */
-export function mapGrpcError(upstream: string, err: ServiceError, timeoutMs: number): GatewayError {
-  if (err.code === GrpcStatus.DEADLINE_EXCEEDED) return UpstreamTimeout(upstream, timeoutMs).asUpstreamFailure(err);
+export function mapGrpcError(upstream: string, err: ServiceError, timeoutMs: number, beforeOurDeadline = false): GatewayError {
+  if (err.code === GrpcStatus.DEADLINE_EXCEEDED) {
+    // Before our own deadline, the upstream (or a service behind it) ran out of time: say so.
+    return (beforeOurDeadline ? UpstreamReportedTimeout(upstream, 'gRPC DEADLINE_EXCEEDED') : UpstreamTimeout(upstream, timeoutMs)).asUpstreamFailure(err);
+  }
   if (err.code === GrpcStatus.UNAVAILABLE) return UpstreamUnavailable(upstream, 'gRPC UNAVAILABLE').asUpstreamFailure(err);
   const e = UpstreamError(upstream, `gRPC ${GrpcStatus[err.code] ?? err.code}`);
   if (FAILURE_CODES.has(err.code)) e.asUpstreamFailure(err);
@@ -133,6 +139,7 @@ export class GrpcUpstream implements UpstreamInfo {
       ctx,
       target: undefined,
       attempt: 0,
+      avoid: 0,
       method,
       request,
       metadata: this.metadataFor(ctx),
@@ -157,7 +164,7 @@ export class GrpcUpstream implements UpstreamInfo {
         if (!err) return resolveCall({ response, target });
         if (isGatewayError(err)) return reject(err);
         this.#log?.warn({ upstream: this.name, requestId: call.ctx?.id, method: call.method, grpcCode: GrpcStatus[err.code] ?? err.code, details: err.details }, 'upstream gRPC error');
-        reject(mapGrpcError(this.name, err, Math.round(remaining)));
+        reject(mapGrpcError(this.name, err, Math.round(remaining), Date.now() < call.deadline - OWN_DEADLINE_SLACK_MS));
       });
     });
   }

@@ -1,21 +1,23 @@
 /**
  * An HTTP upstream: one undici Pool (keep-alive) per target, behind the interceptor chain.
- * The transport enforces the call's deadline over connect, headers and body with undici's own
- * timers; only when the pool is saturated (the call would queue) does a call get an abort
- * timer of its own, so the deadline also covers the wait for a connection.
+ * The call's deadline is kept by the shared deadline wheel (src/upstream/deadline-wheel.ts),
+ * within about 10 ms, over the wait for a connection, connect and headers, and for `json()`
+ * calls over the body too. A streamed (passthrough) body is then bounded per pause between
+ * chunks by undici's body timeout, so a long download keeps going while data flows.
  *
  * Streamed uploads hold a connection for as long as the client takes to send; at most
  * `maxStreamingUploads` of them run at once, so slow uploaders cannot take every connection.
  */
 import { Pool } from 'undici';
 import type { Readable } from 'node:stream';
-import { RequestTimeout, UpstreamError, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../errors.js';
+import { RequestTimeout, UpstreamError, UpstreamReportedTimeout, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../errors.js';
 import { clientFault, markNeutral } from '../../client-fault.js';
 import type { UpstreamConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../context.js';
 import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
 import { createTargets } from '../targets.js';
 import { resolveUpstreamPath, type UpstreamPath } from './path-template.js';
+import { scheduleDeadline, type CallDeadline, type DeadlineReason } from '../deadline-wheel.js';
 
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
@@ -62,6 +64,17 @@ async function bodyPrefix(body: Readable): Promise<string> {
   return Buffer.concat(chunks, size).subarray(0, LOGGED_BODY_BYTES).toString('utf8');
 }
 
+/** Media types a `json()` call reads: application/json and any `+json` type. */
+function isJsonType(contentType: string | string[] | undefined): boolean {
+  if (typeof contentType !== 'string') return false;
+  const semi = contentType.indexOf(';');
+  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/** Backstop for undici's own (coarse) headers timer, past the wheel's deadline. */
+const UNDICI_BACKSTOP_MS = 1_000;
+
 interface UploadWaiter {
   wake: () => void;
   timer: NodeJS.Timeout;
@@ -72,7 +85,7 @@ export interface JsonResponse<T> {
   data: T;
 }
 
-export class HttpUpstream implements UpstreamInfo {
+export class HttpUpstream implements UpstreamInfo, DeadlineReason {
   readonly name: string;
   readonly protocol = 'http' as const;
   readonly config: UpstreamConfig;
@@ -123,6 +136,7 @@ export class HttpUpstream implements UpstreamInfo {
       ctx,
       target: undefined,
       attempt: 0,
+      avoid: 0,
       method,
       // Refuses a hand-built path with dot segments or `#` before anything is sent.
       path: resolveUpstreamPath(path),
@@ -151,7 +165,9 @@ export class HttpUpstream implements UpstreamInfo {
       body = JSON.stringify(payload);
       headers['content-type'] = 'application/json';
     }
-    const result = await this.request(this.call(ctx, method, path, body, headers));
+    const call = this.call(ctx, method, path, body, headers);
+    call.deadlineCoversBody = true;
+    const result = await this.request(call);
     if (ctx) ctx.upstreamCalls++;
     const { statusCode } = result;
     if (statusCode === 404) {
@@ -162,15 +178,39 @@ export class HttpUpstream implements UpstreamInfo {
       // The body may hold internals (stack traces, queries): the log keeps it, the client never sees it.
       if (this.#log) this.#log.warn({ upstream: this.name, requestId: ctx?.id, status: statusCode, body: await bodyPrefix(result.body) }, 'upstream error answer');
       else result.body.resume();
-      const err = UpstreamError(this.name, `HTTP ${statusCode}`);
+      const err = statusCode === 504 ? UpstreamReportedTimeout(this.name, 'HTTP 504') : UpstreamError(this.name, `HTTP ${statusCode}`);
       if (statusCode >= 500) err.asUpstreamFailure();
       throw err;
     }
+    if (!isJsonType(result.headers['content-type'])) {
+      this.#unreadable(ctx, result.headers['content-type'], await bodyPrefix(result.body), undefined);
+      throw UpstreamError(this.name, 'a body that is not JSON').asUpstreamFailure();
+    }
+    let text: string;
     try {
-      return (await (result.body as Readable & { json(): Promise<unknown> }).json()) as T;
+      text = await (result.body as Readable & { text(): Promise<string> }).text();
     } catch (err) {
+      // Reset, or the deadline ran out while the body was arriving.
       throw mapTransportError(this.name, err, this.config.timeoutMs);
     }
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      // The parser's message quotes the body: it goes to the log only.
+      this.#unreadable(ctx, result.headers['content-type'], text.slice(0, LOGGED_BODY_BYTES), err);
+      throw UpstreamError(this.name, 'a body that is not valid JSON').asUpstreamFailure();
+    }
+  }
+
+  #unreadable(ctx: RequestContext | undefined, contentType: unknown, body: string, err: unknown): void {
+    this.#log?.warn({ upstream: this.name, requestId: ctx?.id, contentType, body, parseError: (err as Error | undefined)?.message }, 'upstream answer not readable as JSON');
+  }
+
+  /** The error a call fails with when the deadline wheel ends it (see {@link DeadlineReason}). */
+  timeoutError(d: CallDeadline): Error {
+    const err = UpstreamTimeout(this.name, d.budgetMs);
+    // Waiting in our own pool queue says nothing about the upstream: the calls ahead of it count.
+    return d.queued ? markNeutral(err) : err.asUpstreamFailure();
   }
 
   async #send(call: HttpCall): Promise<HttpResult> {
@@ -179,23 +219,29 @@ export class HttpUpstream implements UpstreamInfo {
     const remaining = Math.ceil(call.deadline - Date.now());
     if (remaining <= 0) throw UpstreamTimeout(this.name, this.config.timeoutMs).asUpstreamFailure();
     target.active++;
-    const queue = this.#saturated(pool) ? new AbortController() : undefined;
+    const deadline = scheduleDeadline(call.deadline, remaining, this);
     let res;
     try {
-      // The deadline bounds the wait for the answer's head; once the body streams, it bounds each
-      // pause between chunks (a long download keeps going while data flows). undici's own timers
-      // serve both, so a call on a free connection costs no AbortController and no timer of ours.
       const sent = pool.request({
         method: call.method as 'GET',
         path: call.path,
         headers: call.headers as Record<string, string>,
         body: call.body,
-        headersTimeout: remaining,
+        // The wheel keeps the deadline; undici's coarse timers are only a backstop for the head,
+        // and bound each pause of a streamed body.
+        headersTimeout: remaining + UNDICI_BACKSTOP_MS,
         bodyTimeout: remaining,
-        signal: queue?.signal,
+        signal: deadline.signal,
       });
-      res = queue ? await this.#withQueueDeadline(sent, queue, remaining) : await sent;
+      if (this.#saturated(pool)) {
+        // A queued request sees its abort only when a connection takes it: end the wait ourselves.
+        deadline.queued = true;
+        res = await abortable(sent, deadline.signal);
+      } else {
+        res = await sent;
+      }
     } catch (err) {
+      deadline.cancel();
       target.active--;
       const fault = call.ctx && clientFault(call.ctx.req);
       if (fault) throw fault;
@@ -205,8 +251,12 @@ export class HttpUpstream implements UpstreamInfo {
       }
       throw mapTransportError(this.name, err, remaining);
     }
+    deadline.queued = false;
     const body = res.body;
+    // A streamed answer is bounded per pause from here on; a json() call keeps the deadline over its body.
+    if (!call.deadlineCoversBody) deadline.cancel();
     body.once('close', () => {
+      deadline.cancel();
       target.active--;
     });
     return { statusCode: res.statusCode, headers: res.headers, body, target };
@@ -216,33 +266,6 @@ export class HttpUpstream implements UpstreamInfo {
   #saturated(pool: Pool): boolean {
     const s = pool.stats;
     return s.queued > 0 || (s.free === 0 && s.connected >= this.config.connections);
-  }
-
-  /**
-   * For a call that will queue: undici's headers timer only starts once the request is written,
-   * and a queued request sees its abort only when a connection takes it, so without this a
-   * queued call could wait past its deadline. Such a timeout is not counted against the upstream
-   * (the calls ahead of it are, and they count).
-   */
-  #withQueueDeadline<T>(sent: Promise<T>, controller: AbortController, remaining: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const err = markNeutral(UpstreamTimeout(this.name, remaining));
-        // The request leaves the queue unsent: undici drops an aborted request when a connection takes it.
-        controller.abort(err);
-        reject(err);
-      }, remaining);
-      sent.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
   }
 
   /**
@@ -280,4 +303,22 @@ export class HttpUpstream implements UpstreamInfo {
   async close(): Promise<void> {
     await Promise.all(this.#pools.map((p) => p.close().catch(() => p.destroy())));
   }
+}
+
+/** Settles with `sent`, or rejects with the signal's reason as soon as it aborts. */
+function abortable<T>(sent: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    sent.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * Retries, as the CONTRACT allows them: idempotent calls only (POST never; a streamed body
  * never, since it cannot be sent twice), only after a 502/503/504 answer or a failed
- * connection, at most `attempts` extra tries, exponential backoff with full jitter capped at
+ * connection, at most `attempts` extra tries, each to a target that has not failed this call
+ * yet when one can serve, exponential backoff with full jitter capped at
  * `maxDelayMs` (or the upstream's `Retry-After` when it is shorter than the deadline), never
  * past the request's deadline, and within a retry budget: retries may add at most
  * `budgetPercent` % to the upstream's recent traffic, so an outage is not multiplied.
@@ -9,6 +10,7 @@
 import { Readable } from 'node:stream';
 import { isGatewayError } from '../../errors.js';
 import type { HttpResult, Invoke, UpstreamCall, UpstreamInfo } from '../types.js';
+import { targetBit } from './balancer.js';
 
 export interface RetrySettings {
   attempts: number;
@@ -100,11 +102,12 @@ export function retryInterceptor<C extends UpstreamCall, R>(
     const body = (call as { body?: unknown }).body;
     if (!call.idempotent || settings.attempts === 0 || body instanceof Readable) return next(call);
     let attempt = 0;
+    let current = call;
     for (;;) {
       let result: R | undefined;
       let error: unknown;
       try {
-        result = await next(attempt === 0 ? call : { ...call, attempt, target: undefined });
+        result = await next(current);
       } catch (err) {
         error = err;
       }
@@ -117,6 +120,9 @@ export function retryInterceptor<C extends UpstreamCall, R>(
           (result as Partial<HttpResult> | undefined)?.body?.resume();
           attempt++;
           onRetry(upstream.name, attempt, reason);
+          // The next try goes to another target when one can serve (the balancer reads `avoid`).
+          const failed = current.target;
+          current = { ...call, attempt, target: undefined, avoid: failed ? current.avoid | targetBit(failed.index) : current.avoid };
           if (delay > 0) await sleep(delay);
           continue;
         }
