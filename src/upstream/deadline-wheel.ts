@@ -4,8 +4,8 @@
  * undici's own headers and body timeouts run on coarse timers (about a second of resolution),
  * so a 250 ms timeout could fire after a second. Here each call registers its deadline in a
  * slot of TICK_MS; one unref'd interval, running only while deadlines are pending, visits the
- * slot of each tick and aborts what is due. A deadline is kept within TICK_MS plus event-loop
- * lag; registering and cancelling are O(1) (cancelling only flags the entry, the tick drops it).
+ * slot of each tick and aborts what is due. A deadline is kept within two ticks (20 ms) plus
+ * event-loop lag; registering and cancelling are O(1) (cancelling only flags the entry, the tick drops it).
  */
 
 const TICK_MS = 10;

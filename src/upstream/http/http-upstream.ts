@@ -1,7 +1,7 @@
 /**
  * An HTTP upstream: one undici Pool (keep-alive) per target, behind the interceptor chain.
  * The call's deadline is kept by the shared deadline wheel (src/upstream/deadline-wheel.ts),
- * within about 10 ms, over the wait for a connection, connect and headers, and for `json()`
+ * within about 20 ms, over the wait for a connection, connect and headers, and for `json()`
  * calls over the body too. A streamed (passthrough) body is then bounded per pause between
  * chunks by undici's body timeout, so a long download keeps going while data flows.
  *

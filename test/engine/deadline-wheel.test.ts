@@ -1,0 +1,80 @@
+/**
+ * The shared deadline wheel (src/upstream/deadline-wheel.ts): every deadline fires no earlier
+ * than its time and at most two ticks (20 ms) after it, a cancelled one never fires, and the
+ * wheel's timer stops when nothing is pending. Fake time, since laps of the wheel take seconds.
+ */
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
+import { scheduleDeadline, type CallDeadline } from '../../src/upstream/deadline-wheel.js';
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const owner = { timeoutError: (d: CallDeadline) => new Error(`timeout ${d.budgetMs}`) };
+
+it('fires each deadline within two ticks after it, never before, and never a cancelled one', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ delay: fc.integer({ min: 0, max: 12_000 }), cancelAfter: fc.option(fc.integer({ min: 0, max: 12_000 }), { nil: undefined }) }), { minLength: 1, maxLength: 40 }),
+      fc.integer({ min: 1, max: 37 }),
+      (specs, step) => {
+        const start = Date.now();
+        const fired: Array<number | undefined> = specs.map(() => undefined);
+        const entries = specs.map((s, i) => {
+          const d = scheduleDeadline(start + s.delay, s.delay, owner);
+          d.signal.addEventListener('abort', () => (fired[i] = Date.now()));
+          return d;
+        });
+        for (let t = 0; t <= 13_000; t += step) {
+          specs.forEach((s, i) => {
+            if (s.cancelAfter !== undefined && s.cancelAfter <= t && fired[i] === undefined) entries[i]!.cancel();
+          });
+          vi.advanceTimersByTime(step);
+        }
+        specs.forEach((s, i) => {
+          const at = start + s.delay;
+          const cancelledBefore = s.cancelAfter !== undefined && s.cancelAfter < s.delay;
+          if (cancelledBefore) {
+            // Cancelled in the loop before its time came round (the loop cancels on step boundaries).
+            if (fired[i] !== undefined) expect(fired[i]! - start).toBeLessThanOrEqual(Math.ceil((s.cancelAfter! + 1) / step) * step + step);
+            return;
+          }
+          if (fired[i] === undefined) {
+            // Cancelled on the step that reached its time, before the tick visited it.
+            expect(s.cancelAfter).toBeDefined();
+            return;
+          }
+          expect(fired[i]!).toBeGreaterThanOrEqual(at);
+          // Its slot's boundary, and the interval's phase against it: two ticks at most, plus the
+          // granularity of the fake clock's steps.
+          expect(fired[i]! - at).toBeLessThanOrEqual(20 + step);
+          expect((entries[i]!.signal.reason as Error).message).toBe(`timeout ${s.delay}`);
+        });
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+it('a deadline already past fires on the next tick, not a lap later', () => {
+  const fired: number[] = [];
+  const start = Date.now();
+  const d = scheduleDeadline(start - 5, 0, owner);
+  d.signal.addEventListener('abort', () => fired.push(Date.now() - start));
+  vi.advanceTimersByTime(30);
+  expect(fired).toHaveLength(1);
+  expect(fired[0]!).toBeLessThanOrEqual(20);
+});
+
+it('its timer runs only while deadlines are pending', () => {
+  const d = scheduleDeadline(Date.now() + 50, 50, owner);
+  expect(vi.getTimerCount()).toBe(1);
+  d.cancel();
+  // The entry is dropped when its slot comes round; then the interval stops.
+  vi.advanceTimersByTime(6_000);
+  expect(vi.getTimerCount()).toBe(0);
+});
