@@ -156,7 +156,7 @@ class GatewayServer implements Gateway {
     this.#fast = createGraphqlFastPath(this.#yoga, {
       enabled: gql.fastPath,
       logger: this.logger,
-      maskError: gatewayMaskError(this.logger),
+      maskError: gatewayMaskError(),
       compressionThreshold: opts.config.server.compression ? DEFAULT_COMPRESSION_THRESHOLD : undefined,
       reuseValidation: !this.#chain.plugins.some((p) => p.observesEveryParse),
       cacheBytes: Math.floor(gql.documentCacheBytes / 2),
