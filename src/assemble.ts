@@ -56,6 +56,7 @@ export function composeFor(config: GatewayConfig, dirs: { schemaDir?: string; re
 export async function assembleGateway(opts: AssembleOptions): Promise<Assembled> {
   const config = opts.demoTargets ? applyDemoTargets(opts.config, opts.demoTargets) : opts.config;
   const composed = await composeFor(config, opts);
+  opts.logger.info({ types: Object.keys(composed.schema.getTypeMap()).filter((t) => !t.startsWith('__')).length }, 'schema composed');
   const gateway = createGateway({
     config,
     schema: composed.schema,
@@ -64,5 +65,6 @@ export async function assembleGateway(opts: AssembleOptions): Promise<Assembled>
     logger: opts.logger,
     carry: opts.carry,
   });
+  opts.logger.info({ upstreams: Object.keys(config.upstreams) }, 'upstreams ready');
   return { gateway, config, composed };
 }

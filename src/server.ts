@@ -16,6 +16,7 @@ import { RequestContext } from './context.js';
 import { BadRequest, GatewayError, InternalError, MethodNotAllowed, NotFound, isGatewayError } from './errors.js';
 import { createGatewayYoga, gatewayMaskError, type ServerContext } from './graphql/create-yoga.js';
 import { createGraphqlFastPath, type GraphqlFastPath } from './graphql/fast-path.js';
+import { CONTENT_TYPE, JSON_MEDIA, regularMediaType } from './graphql/yoga-http-port.js';
 import { DEFAULT_COMPRESSION_THRESHOLD } from './plugins/use-compression.js';
 import type { GraphQLContext } from './graphql/define-resolvers.js';
 import { buildPluginChain, type PluginChain } from './plugins/index.js';
@@ -155,7 +156,7 @@ class GatewayServer implements Gateway {
     this.#fast = createGraphqlFastPath(this.#yoga, {
       enabled: gql.fastPath,
       logger: this.logger,
-      maskError: gatewayMaskError(this.logger),
+      maskError: gatewayMaskError(),
       compressionThreshold: opts.config.server.compression ? DEFAULT_COMPRESSION_THRESHOLD : undefined,
       reuseValidation: !this.#chain.plugins.some((p) => p.observesEveryParse),
       cacheBytes: Math.floor(gql.documentCacheBytes / 2),
@@ -293,7 +294,9 @@ class GatewayServer implements Gateway {
     let body: string;
     let type: string;
     if (ctx.target.kind === 'graphql') {
-      type = 'application/json; charset=utf-8';
+      // GraphQL-over-HTTP: the media type the client asked for, negotiated as yoga does for results
+      // (application/json when it accepts neither, since an error must still be said).
+      type = CONTENT_TYPE[regularMediaType(ctx.req.headers.accept) ?? JSON_MEDIA];
       body = JSON.stringify({ errors: [{ message: gwErr.message, extensions: { code: gwErr.code } }] });
     } else {
       type = 'application/json; charset=utf-8';

@@ -12,7 +12,8 @@ import { DEFAULT_CONFIG, PROJECT_ROOT, UPSTREAMS_DIR } from '../paths.js';
 import type { RunningDemos } from '../demo/start-demos.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { CliIO } from './common.js';
-import { EXIT_OK, reportFailure } from './common.js';
+import { EXIT_INVALID, EXIT_OK, reportFailure } from './common.js';
+import { PortUnavailableError, checkPortFree, explainListenError, formatReadyLine } from './start-report.js';
 
 interface StartFlags {
   config: string;
@@ -59,6 +60,11 @@ export function registerStartCommand(program: Command, io: CliIO, setExit: (code
       try {
         setExit(await start(opts, io));
       } catch (err) {
+        if (err instanceof PortUnavailableError) {
+          io.err.write(`${err.message}\n`);
+          setExit(EXIT_INVALID);
+          return;
+        }
         if (err instanceof Error && err.message.startsWith('--workers')) {
           io.err.write(`${err.message}\n`);
           setExit(1);
@@ -92,8 +98,13 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
   }
 
   const workers = parseWorkers(opts.workers ?? process.env.GATEWAY_WORKERS);
-  const { config } = loadConfigFile(opts.config);
+  const { config, file } = loadConfigFile(opts.config);
   const logger = createLogger({ level: config.logging.level });
+  logger.info({ file }, 'config loaded');
+  const port = opts.port ?? config.server.port;
+  const host = opts.host ?? config.server.host;
+  // Before demo upstreams, composition or workers: a taken port is one line and exit 1, nothing to undo.
+  await checkPortFree(port, host);
   let demo: RunningDemos | undefined;
   if (opts.demo) {
     demo = await startDemos({ upstreamsDir: opts.upstreamsDir ?? UPSTREAMS_DIR, names: Object.keys(config.upstreams), root: PROJECT_ROOT });
@@ -103,8 +114,18 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
     if (workers !== undefined) {
       return await runPrimary({ configFile: opts.config, workers, logger, demoTargets: demo?.targets, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir });
     }
-    const served = await serveGateway({ ...serve, demoTargets: demo?.targets, logger });
+    let served: Awaited<ReturnType<typeof serveGateway>>;
+    try {
+      served = await serveGateway({ ...serve, demoTargets: demo?.targets, logger });
+    } catch (err) {
+      // Someone took the port between the check and the bind.
+      throw explainListenError(err, port);
+    }
     logger.info({ port: served.port, url: `${served.url}${config.graphql.path}` }, 'listening');
+    if (process.stdout.isTTY) {
+      logger.flush?.();
+      io.out.write(`${formatReadyLine({ url: served.url, graphqlPath: config.graphql.path, graphiql: config.graphql.graphiql, metricsPort: config.server.metricsPort })}\n`);
+    }
     const onHangup = () => void served.reload();
     process.on('SIGHUP', onHangup);
     const signal = await waitForStopSignal();

@@ -6,7 +6,8 @@
 import { pendingProblems } from './pending.js';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, dirname, resolve } from 'node:path';
-import { parseDocument, parse as parseYamlScalar, isMap, isSeq, isScalar, type Node } from 'yaml';
+import { parseDocument, parse as parseYamlScalar, isMap, isSeq, LineCounter, type Node } from 'yaml';
+import { formatKeyPath, indexKeyLines, pairKeyName } from './key-lines.js';
 import { configSchema, type GatewayConfig } from './schema.js';
 import type { ConfigProblem } from './problem.js';
 
@@ -18,11 +19,16 @@ export class ConfigError extends Error {
 
   constructor(problems: ConfigProblem[], file?: string) {
     const where = file ? `${file}: ` : '';
-    super(`${where}invalid configuration\n${problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
+    super(`${where}invalid configuration\n${problems.map(formatProblem).join('\n')}`);
     this.name = 'ConfigError';
     this.problems = problems;
     this.file = file;
   }
+}
+
+/** `  routes[0].upstream: unknown upstream "x" (line 12)`: the key path first, as every tool that reads this output expects. */
+export function formatProblem(p: ConfigProblem): string {
+  return `  ${p.path || '(root)'}: ${p.message}${p.line !== undefined ? ` (line ${p.line})` : ''}`;
 }
 
 /** The loaded configuration plus where it came from (relative paths in it resolve against `baseDir`). */
@@ -32,14 +38,7 @@ export interface LoadedConfig {
   baseDir: string;
 }
 
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out ? `.${String(seg)}` : String(seg);
-  }
-  return out;
-}
+export const formatPath = formatKeyPath;
 
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_PLACEHOLDER = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
@@ -85,17 +84,23 @@ export function interpolate(
   return value;
 }
 
-function collectDuplicateKeys(node: Node | null, path: Array<string | number>, problems: ConfigProblem[]): void {
+function collectDuplicateKeys(node: Node | null, path: Array<string | number>, problems: ConfigProblem[], lines: LineCounter): void {
   if (isMap(node)) {
-    const seen = new Set<string>();
+    const seen = new Map<string, number | undefined>();
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      if (seen.has(key)) problems.push({ path: formatPath([...path, key]), message: 'key appears twice' });
-      seen.add(key);
-      collectDuplicateKeys(pair.value as Node | null, [...path, key], problems);
+      const key = pairKeyName(pair.key);
+      const start = (pair.key as Node | null)?.range?.[0];
+      const line = start === undefined ? undefined : lines.linePos(start).line;
+      if (seen.has(key)) {
+        const first = seen.get(key);
+        problems.push({ path: formatPath([...path, key]), message: `key appears twice${first !== undefined ? ` (also on line ${first}; this later one wins)` : ''}`, line });
+      } else {
+        seen.set(key, line);
+      }
+      collectDuplicateKeys(pair.value as Node | null, [...path, key], problems, lines);
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => collectDuplicateKeys(item as Node | null, [...path, i], problems));
+    node.items.forEach((item, i) => collectDuplicateKeys(item as Node | null, [...path, i], problems, lines));
   }
 }
 
@@ -130,14 +135,15 @@ function firstLine(err: unknown): string {
 function parseConfigText(text: string, env: NodeJS.ProcessEnv, file: string | undefined): GatewayConfig {
   const size = Buffer.byteLength(text, 'utf8');
   if (size > MAX_CONFIG_BYTES) throw new ConfigError([{ path: '', message: `file is ${size} bytes; a configuration is at most ${MAX_CONFIG_BYTES}` }], file);
-  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true, lineCounter });
   const problems: ConfigProblem[] = [];
   for (const err of doc.errors) {
     const line = err.linePos?.[0];
-    problems.push({ path: line ? `line ${line.line}:${line.col}` : '', message: `YAML syntax: ${err.message.split('\n')[0]}` });
+    problems.push({ path: line ? `line ${line.line}:${line.col}` : '', message: `YAML syntax: ${err.message.split('\n')[0]}`, line: line?.line });
   }
   if (problems.length) throw new ConfigError(problems, file);
-  collectDuplicateKeys(doc.contents as Node | null, [], problems);
+  collectDuplicateKeys(doc.contents as Node | null, [], problems, lineCounter);
 
   let value: unknown;
   try {
@@ -163,7 +169,13 @@ function parseConfigText(text: string, env: NodeJS.ProcessEnv, file: string | un
     }
   }
   problems.push(...pendingProblems(raw));
-  if (problems.length || !result.success) throw new ConfigError(problems, file);
+  if (problems.length || !result.success) {
+    const keyLines = indexKeyLines(doc.contents as Node | null, lineCounter);
+    for (const p of problems) p.line ??= keyLines.lineOf(p.path);
+    // Top to bottom, the order an operator fixes them in; file-wide problems first.
+    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    throw new ConfigError(problems, file);
+  }
   return result.data;
 }
 

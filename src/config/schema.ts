@@ -6,7 +6,7 @@ import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 import { isForwardableRole, isForwardableSubject } from './identity-values.js';
-import { checkJwtKeys } from './jwt-keys.js';
+import { checkConfig, checkRoute, checkUpstream, EVEN_WITH_OTHER_PROBLEMS } from './cross-checks.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -274,17 +274,7 @@ const upstream = z
     /** Below this share (%) of targets passing health checks, traffic goes to all targets (0: never). */
     panicThresholdPercent: z.number().int().min(0).max(100).default(50),
   })
-  .superRefine((u, ctx) => {
-    u.targets.forEach((t, i) => {
-      if (u.protocol === 'http') {
-        if (!/^https?:\/\/[^/]+/.test(t.url) || !URL.canParse(t.url)) {
-          ctx.addIssue({ code: 'custom', path: ['targets', i, 'url'], message: `must be an http(s) URL, got "${t.url}"` });
-        }
-      } else if (!/^(dns:|unix:)?[\w.-]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(t.url)) {
-        ctx.addIssue({ code: 'custom', path: ['targets', i, 'url'], message: `must be host:port for a gRPC target, got "${t.url}"` });
-      }
-    });
-  });
+  .superRefine(checkUpstream, EVEN_WITH_OTHER_PROBLEMS);
 
 const headerOps = z.strictObject({
   add: z.record(z.string(), z.string()).default({}),
@@ -326,18 +316,7 @@ const route = z
       })
       .optional(),
   })
-  .superRefine((r, ctx) => {
-    if (!r.match.path === !r.match.pathPrefix) {
-      ctx.addIssue({ code: 'custom', path: ['match'], message: 'set exactly one of path or pathPrefix' });
-    }
-    if (r.rewrite?.regex) {
-      try {
-        new RegExp(r.rewrite.regex.pattern);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['rewrite', 'regex', 'pattern'], message: `invalid regular expression: ${(err as Error).message}` });
-      }
-    }
-  });
+  .superRefine(checkRoute, EVEN_WITH_OTHER_PROBLEMS);
 
 /** The passthrough response cache, shared by every route with `cache` (routes set their own `ttlSec`). */
 const responseCache = z.strictObject({
@@ -365,48 +344,7 @@ export const configSchema = z
     logging: logging.default(() => logging.parse({})),
     cache: responseCache.default(() => responseCache.parse({})),
   })
-  .superRefine((c, ctx) => {
-    c.routes.forEach((r, i) => {
-      const up = c.upstreams[r.upstream];
-      if (!up) {
-        ctx.addIssue({ code: 'custom', path: ['routes', i, 'upstream'], message: `unknown upstream "${r.upstream}"` });
-      } else if (r.grpc && up.protocol !== 'grpc') {
-        ctx.addIssue({ code: 'custom', path: ['routes', i, 'grpc'], message: `upstream "${r.upstream}" is not a grpc upstream` });
-      } else if (!r.grpc && up.protocol === 'grpc') {
-        ctx.addIssue({ code: 'custom', path: ['routes', i, 'upstream'], message: `upstream "${r.upstream}" is grpc: set routes[${i}].grpc.method` });
-      }
-      if (r.auth === 'jwt' && !c.auth.jwt) {
-        ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: jwt needs an auth.jwt section' });
-      }
-      if (r.auth === 'any' && !c.auth.jwt && !c.auth.apiKeys) {
-        ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: any needs auth.jwt or auth.apiKeys' });
-      }
-      if (r.auth === 'apiKey' && !c.auth.apiKeys) {
-        ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: apiKey needs an auth.apiKeys section' });
-      }
-    });
-    const names = new Set<string>();
-    c.routes.forEach((r, i) => {
-      if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${r.name}"` });
-      names.add(r.name);
-    });
-    const jwtCfg = c.auth.jwt;
-    if (jwtCfg) {
-      const hs = jwtCfg.algorithms.some((a) => a.startsWith('HS'));
-      const asym = jwtCfg.algorithms.some((a) => !a.startsWith('HS'));
-      if (hs && !jwtCfg.secret) ctx.addIssue({ code: 'custom', path: ['auth', 'jwt', 'secret'], message: 'HS* algorithms need a secret' });
-      if (asym && !jwtCfg.publicKey && !jwtCfg.jwksUrl) {
-        ctx.addIssue({ code: 'custom', path: ['auth', 'jwt'], message: 'asymmetric algorithms need publicKey or jwksUrl' });
-      }
-      for (const p of checkJwtKeys(jwtCfg.algorithms, jwtCfg.secret, jwtCfg.publicKey)) ctx.addIssue({ code: 'custom', path: ['auth', 'jwt', p.key], message: p.message });
-    }
-    if (c.server.cors?.credentials && c.server.cors.origins.includes('*')) {
-      ctx.addIssue({ code: 'custom', path: ['server', 'cors', 'origins'], message: '"*" cannot be combined with credentials: list the allowed origins' });
-    }
-    if (c.redis && !c.redis.url && !c.redis.cluster && !c.redis.sentinel) {
-      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'set url, cluster or sentinel' });
-    }
-  });
+  .superRefine(checkConfig, EVEN_WITH_OTHER_PROBLEMS);
 
 export type GatewayConfig = z.output<typeof configSchema>;
 export type ServerConfig = GatewayConfig['server'];

@@ -18,6 +18,7 @@ import { useCompiledExecution } from './compiled-execution.js';
 import { createDocumentCache } from './document-cache.js';
 import { withoutSuggestions } from './suggestions.js';
 import { reproducedByDirectPath } from './yoga-http-port.js';
+import { logGraphqlErrors, rememberInternalCause } from './error-log.js';
 
 export interface ServerContext {
   gw: RequestContext;
@@ -130,20 +131,32 @@ export function toGraphQLError(error: unknown, message: string): Error {
 }
 
 /** yoga's error masking with the gateway's rule: gateway errors keep their code, the rest is masked and logged. */
-export function gatewayMaskError(logger: Logger) {
+export function gatewayMaskError() {
   return (error: unknown, message: string): Error => {
     const out = toGraphQLError(error, message);
-    const original = (error as GraphQLError).originalError;
-    if (!isGatewayError(original) && !(original instanceof GraphQLError) && original) {
-      logger.error({ err: original }, 'resolver error');
-    }
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    // Logged once, with the request id, when the answer goes out (error-log.ts).
+    if (original && !isGatewayError(original) && !(original instanceof GraphQLError)) rememberInternalCause(out, original);
     return out;
   };
 }
 
+/** Logs the errors of every answer yoga gives (the direct path logs its own in `send`). */
+function useErrorLog(logger: Logger): YogaPlugin<Record<string, unknown>, ServerContext> {
+  return reproducedByDirectPath(
+    {
+      onResultProcess({ result, serverContext }) {
+        const gw = (serverContext as Partial<ServerContext> | undefined)?.gw;
+        if (gw) logGraphqlErrors(logger, gw, result);
+      },
+    },
+    'the direct path logs the errors of its answers the same way (fast-path.ts send)',
+  );
+}
+
 export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<ServerContext, GraphQLContext> {
   const { upstreams, logger } = opts;
-  const plugins: YogaPlugin[] = [useOperationName() as YogaPlugin, ...opts.plugins];
+  const plugins: YogaPlugin[] = [useOperationName() as YogaPlugin, useErrorLog(logger) as YogaPlugin, ...opts.plugins];
   const config = opts.config;
   if (!config.introspection) plugins.unshift(useNoIntrospection(), useNoSuggestions());
   // Before every other parse hook, so the limit holds whatever else sets a parse function.
@@ -177,13 +190,15 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
     // Trusted-document requests name their document by id (see use-persisted-operations.ts).
     extraParamNames: ['documentId', 'id'],
     healthCheckEndpoint: '/__yoga_health_unused',
+    // yoga logs every error of an answer at `error`, without a request id; useErrorLog logs each
+    // one with the request id at the level it deserves, so yoga's own copy goes to debug.
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),
       info: (...args) => logger.info({ args }, 'yoga'),
       warn: (...args) => logger.warn({ args }, 'yoga'),
-      error: (...args) => logger.error({ args }, 'yoga'),
+      error: (...args) => logger.debug({ args }, 'yoga'),
     },
-    maskedErrors: { maskError: gatewayMaskError(logger) },
+    maskedErrors: { maskError: gatewayMaskError() },
     // CORS is the gateway's (server.cors, src/plugins/use-cors.ts): yoga's default would reflect any origin.
     cors: false,
     context: ({ gw }) => ({ gw, upstreams }) as GraphQLContext,

@@ -20,6 +20,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../context.js';
 import type { Logger } from '../telemetry/logger.js';
+import { logGraphqlErrors } from './error-log.js';
 import type { ServerContext } from './create-yoga.js';
 import { gatewayYogaPlugins } from './create-yoga.js';
 import type { GraphQLContext } from './define-resolvers.js';
@@ -97,7 +98,7 @@ export function createGraphqlFastPath(
 }
 
 function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opts: FastPathOptions): GraphqlFastPath {
-  const { maskError, compressionThreshold, reuseValidation } = opts;
+  const { maskError, compressionThreshold, reuseValidation, logger } = opts;
   const prepared = reuseValidation ? createDocumentCache<Prepared>(opts.cacheBytes ?? 4 * 1024 * 1024) : undefined;
 
   /** Parses and validates through envelop (every hook runs), remembering the outcome when allowed. */
@@ -110,6 +111,7 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
   }
 
   function send(ctx: RequestContext, result: ExecutionResult, media: RegularMedia): void | Promise<void> {
+    if (result.errors?.length && logger) logGraphqlErrors(logger, ctx, result);
     const { status, headers: extra } = responseInit(result, media);
     const text = stringifyResult(result);
     const headers: OutgoingHttpHeaders = { 'content-type': CONTENT_TYPE[media] };
