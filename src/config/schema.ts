@@ -131,6 +131,16 @@ const graphql = z.strictObject({
    * they carry one of these headers (GraphQL-over-HTTP GET queries stay open; GET never runs mutations).
    */
   csrfPrevention: z.union([z.boolean(), z.strictObject({ requestHeaders: z.array(z.string().min(1)).min(1) })]).default(true),
+  /**
+   * Batched requests (a JSON array of operations in one POST); absent: refused with 400
+   * BATCHING_DISABLED. Each operation counts against every limit as if it came alone.
+   */
+  batching: z
+    .strictObject({
+      /** Most operations in one batch; more: 400 BATCH_TOO_LARGE. @default 10 */
+      maxBatchSize: positiveInt.max(1000).default(10),
+    })
+    .optional(),
   persistedOperations: z
     .strictObject({
       file: z.string().optional(),

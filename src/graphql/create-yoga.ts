@@ -176,6 +176,8 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
     landingPage: false,
     // Trusted-document requests name their document by id (see use-persisted-operations.ts).
     extraParamNames: ['documentId', 'id'],
+    // Batches are checked first by the gateway's own hook (src/plugins/use-batching.ts), with its error codes.
+    batching: config.batching ? { limit: config.batching.maxBatchSize } : false,
     healthCheckEndpoint: '/__yoga_health_unused',
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),
