@@ -105,7 +105,16 @@ const graphql = z.strictObject({
   path: z.string().startsWith('/').default('/graphql'),
   /** Time budget of one GraphQL request: every upstream call it makes ends by then. @default 30000 */
   timeoutMs: positiveInt.default(30_000),
-  graphiql: z.boolean().default(true),
+  /** GraphiQL for browsers on GET; an object turns it on with options. @default true */
+  graphiql: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        /** The operation the editor opens on, e.g. an example for the team's schema. */
+        defaultQuery: z.string().max(65_536).optional(),
+      }),
+    ])
+    .default(true),
   introspection: z.boolean().default(true),
   maxDepth: positiveInt.optional(),
   maxAliases: nonNegativeInt.optional(),
