@@ -17,6 +17,7 @@ import { BadRequest, GatewayError, InternalError, MethodNotAllowed, NotFound, is
 import { createGatewayYoga, gatewayMaskError, type ServerContext } from './graphql/create-yoga.js';
 import { createGraphqlFastPath, type GraphqlFastPath } from './graphql/fast-path.js';
 import { CONTENT_TYPE, JSON_MEDIA, regularMediaType } from './graphql/yoga-http-port.js';
+import { graphiqlAssetEndpoints } from './graphql/graphiql-page.js';
 import { DEFAULT_COMPRESSION_THRESHOLD } from './plugins/use-compression.js';
 import type { GraphQLContext } from './graphql/define-resolvers.js';
 import { buildPluginChain, type PluginChain } from './plugins/index.js';
@@ -142,6 +143,7 @@ class GatewayServer implements Gateway {
       ['/healthz', (ctx: RequestContext) => this.#health(ctx, true)],
       ['/readyz', (ctx: RequestContext) => this.#health(ctx, !this.#draining)],
       ...this.#chain.endpoints,
+      ...(opts.config.graphql.graphiql ? Object.entries(graphiqlAssetEndpoints(this.#graphqlPath)) : []),
     ]);
     this.#yoga = createGatewayYoga({
       schema: opts.schema,

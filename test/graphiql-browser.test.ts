@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { captureLogs } from './helpers/log-capture.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -28,8 +29,11 @@ const LAUNCH_ARGS = [
 describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
   let gw: TestGateway;
   let browser: Browser;
+  const logs = captureLogs();
+  /** Paths of the GraphiQL assets the gateway served so far (its access log). */
+  const assetRequests = () => logs.lines.filter((l) => l.msg === 'request' && String(l.path).startsWith('/graphql/graphiql/')).map((l) => l.path as string);
   beforeAll(async () => {
-    gw = await startTestGateway();
+    gw = await startTestGateway({ logger: logs.logger, configure: (c) => (c.graphql = { graphiql: { defaultQuery: 'query OpensHere { user(id: "7") { name } }' } }) });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
   }, 60_000);
   afterAll(async () => {
@@ -50,17 +54,27 @@ describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
       expect(res?.status()).toBe(200);
       expect(res?.headers()['content-type']).toContain('text/html');
 
-      // The query editor is the first Monaco editor on the page; replace its default query.
+      // The query editor is the first Monaco editor on the page; it opens on graphql.graphiql.defaultQuery.
       const editor = page.locator('.graphiql-query-editor .monaco-editor, .graphiql-editor .monaco-editor').first();
       await editor.waitFor({ state: 'visible', timeout: 30_000 });
+      await expect.poll(async () => (await editor.innerText()).replace(/\s+/g, ' '), { timeout: 10_000 }).toContain('query OpensHere');
+      // Script, style and the editor's web workers came from the gateway as separate files.
+      await expect.poll(() => assetRequests().map((p) => p.split('/').pop()), { timeout: 10_000 }).toEqual(expect.arrayContaining(['graphiql.js', 'graphiql.css', 'graphql.worker.js']));
+      expect(Number((await res!.allHeaders())['content-length'] ?? (await res!.body()).length)).toBeLessThan(16_384);
+      // The operation it opens on runs as it stands.
+      const result = page.locator('.graphiql-response');
+      await page.locator('.graphiql-execute-button').first().click();
+      await expect.poll(async () => (await result.innerText()).replace(/\s+/g, ' '), { timeout: 20_000 }).toContain(expected);
+
       await editor.click();
       await page.keyboard.press('ControlOrMeta+A');
       await page.keyboard.press('Delete');
       // insertText types the whole query at once, so the editor's bracket auto-closing cannot double anything.
       await page.keyboard.insertText('query Typed { user(id: "7") { id name } }');
+      // GraphiQL takes in an edit after a debounce (it then mirrors it into the page URL): run only after that.
+      await expect.poll(() => new URL(page.url()).searchParams.get('query'), { timeout: 10_000 }).toContain('query Typed');
 
       await page.locator('.graphiql-execute-button').first().click();
-      const result = page.locator('.graphiql-response');
       await expect.poll(async () => (await result.innerText()).replace(/\s+/g, ' '), { timeout: 20_000 }).toContain(expected);
       const shown = (await result.innerText()).replace(/\s+/g, ' ');
       expect(shown).toContain('"id": "7"');
@@ -68,6 +82,12 @@ describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
       // The typed operation really went through the gateway to the users upstream.
       expect(gw.demo.users.recorder.calls.some((c) => c.path === '/users/7' || c.path.startsWith('/users?ids=') || c.path === '/users')).toBe(true);
       expect(foreign).toEqual([]);
+
+      // A second visit takes the assets from the browser's cache: the gateway serves none again.
+      const before = assetRequests().length;
+      await page.goto(`${gw.url}/graphql`, { waitUntil: 'load' });
+      await editor.waitFor({ state: 'visible', timeout: 30_000 });
+      expect(assetRequests().slice(before).filter((p) => !p.endsWith('.worker.js'))).toEqual([]);
     } finally {
       await page.close();
     }

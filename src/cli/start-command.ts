@@ -124,7 +124,7 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
     logger.info({ port: served.port, url: `${served.url}${config.graphql.path}` }, 'listening');
     if (process.stdout.isTTY) {
       logger.flush?.();
-      io.out.write(`${formatReadyLine({ url: served.url, graphqlPath: config.graphql.path, graphiql: config.graphql.graphiql, metricsPort: config.server.metricsPort })}\n`);
+      io.out.write(`${formatReadyLine({ url: served.url, graphqlPath: config.graphql.path, graphiql: config.graphql.graphiql !== false, metricsPort: config.server.metricsPort })}\n`);
     }
     const onHangup = () => void served.reload();
     process.on('SIGHUP', onHangup);

@@ -105,7 +105,16 @@ const graphql = z.strictObject({
   path: z.string().startsWith('/').default('/graphql'),
   /** Time budget of one GraphQL request: every upstream call it makes ends by then. @default 30000 */
   timeoutMs: positiveInt.default(30_000),
-  graphiql: z.boolean().default(true),
+  /** GraphiQL for browsers on GET; an object turns it on with options. @default true */
+  graphiql: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        /** The operation the editor opens on, e.g. an example for the team's schema. */
+        defaultQuery: z.string().max(65_536).optional(),
+      }),
+    ])
+    .default(true),
   introspection: z.boolean().default(true),
   maxDepth: positiveInt.optional(),
   maxAliases: nonNegativeInt.optional(),
@@ -131,6 +140,16 @@ const graphql = z.strictObject({
    * they carry one of these headers (GraphQL-over-HTTP GET queries stay open; GET never runs mutations).
    */
   csrfPrevention: z.union([z.boolean(), z.strictObject({ requestHeaders: z.array(z.string().min(1)).min(1) })]).default(true),
+  /**
+   * Batched requests (a JSON array of operations in one POST); absent: refused with 400
+   * BATCHING_DISABLED. Each operation counts against every limit as if it came alone.
+   */
+  batching: z
+    .strictObject({
+      /** Most operations in one batch; more: 400 BATCH_TOO_LARGE. @default 10 */
+      maxBatchSize: positiveInt.max(1000).default(10),
+    })
+    .optional(),
   persistedOperations: z
     .strictObject({
       file: z.string().optional(),

@@ -169,7 +169,14 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
   const documentCache = createDocumentCache<DocumentNode>(Math.floor((cacheBytes * 3) / 8));
   const errorCache = createDocumentCache<object>(Math.floor(cacheBytes / 8));
   if (opts.config.jit) plugins.push(useCompiledExecution());
-  if (opts.config.graphiql) plugins.unshift(reproducedByDirectPath(useGraphiQLPage({ title: 'Gateway GraphiQL', defaultQuery: '{\n  user(id: "1") {\n    name\n    orders { status total items { quantity product { name price } } }\n  }\n}\n' }), 'it answers only GETs that ask for HTML'));
+  if (config.graphiql) {
+    const page = useGraphiQLPage({
+      graphqlPath: config.path,
+      title: 'Gateway GraphiQL',
+      defaultQuery: typeof config.graphiql === 'object' ? config.graphiql.defaultQuery : undefined,
+    });
+    plugins.unshift(reproducedByDirectPath(page, 'it answers only GETs that ask for HTML'));
+  }
   // Two empty plugins bracket ours in yoga's list. envelop inserts what a plugin adds at init right
   // after it, and runs onPluginInit in list order: when `last` initialises, the list between the
   // two holds exactly our plugins and what they added; everything outside them is yoga's own.
@@ -184,11 +191,13 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
     // Authorization outermost: a refused call never reaches field limits or the resolver.
     schema: applyFieldAuthorization(opts.transformSchema ? opts.transformSchema(opts.schema) : opts.schema),
     graphqlEndpoint: opts.config.path,
-    // Served by useGraphiQLPage instead (no CDN, compressed once, ETag): see graphiql-page.ts.
+    // Served by useGraphiQLPage instead (no CDN, assets as separate cacheable files): see graphiql-page.ts.
     graphiql: false,
     landingPage: false,
     // Trusted-document requests name their document by id (see use-persisted-operations.ts).
     extraParamNames: ['documentId', 'id'],
+    // Batches are checked first by the gateway's own hook (src/plugins/use-batching.ts), with its error codes.
+    batching: config.batching ? { limit: config.batching.maxBatchSize } : false,
     healthCheckEndpoint: '/__yoga_health_unused',
     // yoga logs every error of an answer at `error`, without a request id; useErrorLog logs each
     // one with the request id at the level it deserves, so yoga's own copy goes to debug.

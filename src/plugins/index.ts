@@ -22,6 +22,7 @@ import { useIdentity } from './use-identity.js';
 import { useAuthThrottle } from './use-auth-throttle.js';
 import { useResilience } from './use-resilience.js';
 import { useRateLimit } from './use-rate-limit.js';
+import { useBatching } from './use-batching.js';
 import type { PluginCarry } from './carry.js';
 import { usePersistedOperations } from './use-persisted-operations.js';
 import { useDemandControl } from './use-demand-control.js';
@@ -97,6 +98,8 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     authThrottle,
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
     useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure }),
+    // 2b''. Batch size (GraphQL only, at yoga's parse) before the rate limit's batch hook: a refused batch takes no points.
+    useBatching({ maxBatchSize: config.graphql.batching?.maxBatchSize }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
     carry ? carry.reuse('rate-limit', rateLimitKey(), () => useRateLimit(rateLimitOptions)) : useRateLimit(rateLimitOptions),
     // 2c'. Trusted documents / APQ (GraphQL only): swaps a hash or id for its document before anything parses it.

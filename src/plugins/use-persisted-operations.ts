@@ -82,7 +82,8 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
     maxSize: opts.maxBytes ?? 16 * 1024 * 1024,
     sizeCalculation: (query) => Buffer.byteLength(query),
   });
-  // Keyed by yoga's Request: a registration waits for its own request's validation and dies with it.
+  // Keyed by the operation's context (one per operation, also within a batch, where the operations
+  // share one Request): a registration waits for its own operation's validation and dies with it.
   const pending = new WeakMap<object, PendingRegistration>();
   const redis: RedisClient | undefined = opts.redis && !only ? createRedis(opts.redis, { failFast: true }) : undefined;
   const prefix = `${opts.redis?.keyPrefix ?? 'gw:'}apq:`;
@@ -108,7 +109,7 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
   }
 
   const yoga: YogaPlugin = {
-    async onParams({ params, setParams, request }) {
+    async onParams({ params, setParams, context }) {
       const p = params as typeof params & { documentId?: string; id?: string };
       const docId = p.documentId ?? p.id;
       if (typeof docId === 'string') {
@@ -124,7 +125,7 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
         if (typeof params.query === 'string') {
           if (sha256Hex(params.query) !== hash) throw requestError(BadRequest, 'provided sha256Hash does not match the query');
           if (only && !trusted.has(hash)) throw requestError(PersistedQueryOnly);
-          if (!trusted.has(hash) && Buffer.byteLength(params.query) <= maxDocumentBytes) pending.set(request, { hash, query: params.query });
+          if (!trusted.has(hash) && Buffer.byteLength(params.query) <= maxDocumentBytes) pending.set(context, { hash, query: params.query });
           return;
         }
         const doc = await lookup(hash);
@@ -138,10 +139,9 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
       }
     },
     onValidate({ context }) {
-      const request = (context as { request?: object }).request;
-      const reg = request && pending.get(request);
+      const reg = pending.get(context);
       if (!reg) return;
-      pending.delete(request);
+      pending.delete(context);
       return ({ valid }) => {
         if (valid) remember(reg.hash, reg.query);
       };

@@ -24,7 +24,11 @@
 import type { GraphQLSchema } from 'graphql';
 import type { RateWindow, RedisConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
-import { RateLimited } from '../errors.js';
+import type { Plugin as YogaPlugin } from 'graphql-yoga';
+import { RateLimited, isGatewayError } from '../errors.js';
+import type { ServerContext } from '../graphql/create-yoga.js';
+import { requestError } from '../graphql/request-error.js';
+import { reproducedByDirectPath } from '../graphql/yoga-http-port.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LimiterStore, type Decision, type WindowLimiter } from '../limits/limiter-store.js';
 import { applyFieldLimits, collectFieldWindows, createFieldLimiters, markRateLimited } from '../limits/field-limits.js';
@@ -106,14 +110,15 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
     throw RateLimited(retry).withHeaders({ 'Retry-After': String(retry) });
   }
 
-  async function check(ctx: RequestContext, route: RouteLimits | undefined): Promise<void> {
+  /** Takes `points` from each window that applies (one per GraphQL operation; see the batch hook below). */
+  async function check(ctx: RequestContext, route: RouteLimits | undefined, points = 1): Promise<void> {
     const clientId = ctx.identity?.clientId ?? ctx.ip;
     const limits = (ctx.limits ??= []);
     const windows: AdvertisedWindow[] = [];
     const decisions: Decision[] = [];
     const policy = route ? route.policyHeader : clientPolicy;
     if (perClient) {
-      const d = await perClient.limiter.consume(clientId);
+      const d = await perClient.limiter.consume(clientId, points);
       windows.push(perClient.advertised);
       decisions.push(d);
       if (d.allowed) limits.push('perClient:ok'); // refusals are recorded once, by markRateLimited
@@ -123,7 +128,7 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
       }
     }
     if (route) {
-      const d = await route.window.limiter.consume(clientId);
+      const d = await route.window.limiter.consume(clientId, points);
       windows.push(route.window.advertised);
       decisions.push(d);
       if (d.allowed) limits.push('route:ok'); // refusals are recorded once, by markRateLimited
@@ -134,14 +139,36 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
     }
     report(ctx, windows, decisions, policy);
     if (global) {
-      const d = await global.consume('all');
+      const d = await global.consume('all', points);
       if (d.allowed) limits.push('global:ok'); // refusals are recorded once, by markRateLimited
       if (!d.allowed) refuse(ctx, clientId, 'global', d);
     }
   }
 
+  /**
+   * A batched GraphQL request (use-batching.ts) counts one point per operation: onRequest took
+   * the first before the body was read; once yoga has parsed the batch, the other N-1 are taken
+   * from the same windows. A batch the windows cannot hold is refused whole (429, no operation
+   * runs), as a single request over its window is.
+   */
+  const batchPoints: YogaPlugin = {
+    onRequestParse({ serverContext }) {
+      const ctx = (serverContext as Partial<ServerContext> | undefined)?.gw;
+      if (!ctx) return;
+      return {
+        onRequestParseDone({ requestParserResult }) {
+          if (!Array.isArray(requestParserResult) || requestParserResult.length < 2) return;
+          return check(ctx, undefined, requestParserResult.length - 1).catch((err: unknown) => {
+            throw isGatewayError(err) ? requestError(err, ctx) : err;
+          });
+        },
+      };
+    },
+  };
+
   return {
     name: 'rate-limit',
+    yogaPlugins: requestLevel ? [reproducedByDirectPath(batchPoints, 'the direct path takes no batches: an array body always goes to yoga')] : undefined,
     onRequest(ctx) {
       const t = ctx.target;
       let route: RouteLimits | undefined;
