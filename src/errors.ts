@@ -107,6 +107,7 @@ export const OperationTooCostly = defineError('OPERATION_TOO_COSTLY', 400, 'oper
 export const TooManyDirectives = defineError('TOO_MANY_DIRECTIVES', 400, 'operation uses %d directives, the limit is %d');
 export const IntrospectionTooComplex = defineError('INTROSPECTION_TOO_COMPLEX', 400, 'introspection %s');
 export const PersistedQueryNotFound = defineError('PERSISTED_QUERY_NOT_FOUND', 400, 'PersistedQueryNotFound');
+export const PersistedQueryNotSupported = defineError('PERSISTED_QUERY_NOT_SUPPORTED', 400, 'PersistedQueryNotSupported');
 export const PersistedQueryOnly = defineError('PERSISTED_QUERY_ONLY', 400, 'only persisted operations are accepted');
 
 // --- Upstream errors ----------------------------------------------------------------------
