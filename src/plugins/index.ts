@@ -96,7 +96,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 2a'. Auth-failure throttle just before identity: a client that guessed too often is refused before any verification work.
     authThrottle,
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
-    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure }),
+    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
     carry ? carry.reuse('rate-limit', rateLimitKey(), () => useRateLimit(rateLimitOptions)) : useRateLimit(rateLimitOptions),
     // 2c'. Trusted documents / APQ (GraphQL only, always on: APQ is a default): swaps a hash or id for its document before anything parses it.
