@@ -12,7 +12,8 @@ import { DEFAULT_CONFIG, PROJECT_ROOT, UPSTREAMS_DIR } from '../paths.js';
 import type { RunningDemos } from '../demo/start-demos.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { CliIO } from './common.js';
-import { EXIT_OK, reportFailure } from './common.js';
+import { EXIT_INVALID, EXIT_OK, reportFailure } from './common.js';
+import { checkDevSecret } from '../auth/dev-secret.js';
 
 interface StartFlags {
   config: string;
@@ -94,6 +95,12 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
   const workers = parseWorkers(opts.workers ?? process.env.GATEWAY_WORKERS);
   const { config } = loadConfigFile(opts.config);
   const logger = createLogger({ level: config.logging.level });
+  const devSecret = checkDevSecret(config.auth, { production: process.env.NODE_ENV === 'production', demo: opts.demo === true });
+  if (devSecret.kind === 'refuse') {
+    io.err.write(`${devSecret.message}\n`);
+    return EXIT_INVALID;
+  }
+  if (devSecret.kind === 'warn') logger.warn(devSecret.message);
   let demo: RunningDemos | undefined;
   if (opts.demo) {
     demo = await startDemos({ upstreamsDir: opts.upstreamsDir ?? UPSTREAMS_DIR, names: Object.keys(config.upstreams), root: PROJECT_ROOT });
