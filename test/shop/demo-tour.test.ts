@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, startCliGateway, type CliGateway } from '../helpers/cli.js';
+import { loadConfigFile } from '../../src/config/load.js';
 import { startShopGateway } from './shop-gateway.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -185,7 +186,9 @@ const EXPECT: Record<string, (r: CurlResult[]) => void> = {
     expect(r!.status).toBe(200);
     const lines = r!.output.split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines).toContain('x-ratelimit-limit: 300');
+    const { points } = loadConfigFile(join(ROOT, 'gateway.yaml')).config.rateLimit.perClient!;
+    expect(README).toContain(`${points} requests a minute per client`);
+    expect(lines).toContain(`x-ratelimit-limit: ${points}`);
     expect(r!.output).toMatch(/^x-ratelimit-remaining: \d+$/m);
     expect(r!.output).toMatch(/^x-ratelimit-reset: \d+$/m);
   },
