@@ -4,13 +4,13 @@
  * - A persisted-operations file (`graphql.persistedOperations.file`): a JSON map of id or
  *   sha256 hash → document, as client tooling emits it. Requests may name a document by
  *   `documentId` (or `id`) or by the APQ extension `{"persistedQuery":{"version":1,"sha256Hash":…}}`.
- * - APQ (on by default, `apq: false` turns it off): a hash without a query that nobody registered answers `PersistedQueryNotFound`
- *   (code PERSISTED_QUERY_NOT_FOUND) so the client resends hash + query; a query whose sha256
- *   does not match its hash is refused. Registration is anonymous, so what it may store is
- *   bounded: a document is registered only once it has passed validation (and demand control),
- *   only up to `maxDocumentBytes` (a larger one runs but stays unregistered, so its hash keeps
- *   answering PERSISTED_QUERY_NOT_FOUND), and the in-memory store is an LRU bounded by
- *   `maxBytes`. With `redis` configured registrations also go to Redis (TTL 24 h) so every
+ * - APQ (on by default; `apq: false` turns it off): a hash without a query that nobody
+ *   registered answers `PersistedQueryNotFound` (code PERSISTED_QUERY_NOT_FOUND) so the client
+ *   resends hash + query; a query whose sha256 does not match its hash is refused.
+ *   Registration is anonymous, so what it may store is bounded: a document is registered only
+ *   once it has passed validation (and demand control), only up to `maxDocumentBytes` (a larger
+ *   one runs but stays unregistered, so its hash keeps answering PERSISTED_QUERY_NOT_FOUND), and
+ *   the in-memory store is an LRU bounded by `maxEntries` and `maxBytes`. With `redis` configured registrations also go to Redis (TTL 24 h) so every
  *   instance knows them.
  * - APQ off: nothing is registered, and a hash the file does not hold answers
  *   `PersistedQueryNotSupported` (code PERSISTED_QUERY_NOT_SUPPORTED), the Apollo APQ protocol's
