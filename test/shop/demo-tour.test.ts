@@ -229,6 +229,10 @@ describe('the README tour of the demo, against the shipped config', () => {
     expect(warned).toHaveLength(1);
   });
 
+  it('keeps the direct GraphQL path with APQ on by default (the APQ hooks are reproduced, not a reason for yoga)', () => {
+    expect(gw.lines.find((l) => l.msg === 'graphql path')).toMatchObject({ graphqlPath: 'direct' });
+  });
+
   it('every command answers as the tour says', async () => {
     const vars = new Map<string, string>();
     for (const [id, script] of tourBlocks()) {
