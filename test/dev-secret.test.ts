@@ -1,6 +1,7 @@
 /**
  * A development JWT secret (one starting with "dev-only-", as the shipped demo config's default
- * does) warns at start-up and is refused when NODE_ENV=production, except for the in-process demo.
+ * does) warns at start-up and is refused when NODE_ENV=production, except for the in-process demo;
+ * a reload cannot bring one in either.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { baseConfig, configFrom } from './helpers/gateway.js';
 import { checkDevSecret } from '../src/auth/dev-secret.js';
+import { serveGateway } from '../src/reload.js';
+import { createLogger } from '../src/telemetry/logger.js';
+import { FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR } from './fixtures/domain/index.js';
 
 const DEV = 'dev-only-a-secret-long-enough-for-hs256-0123';
 
@@ -34,5 +38,22 @@ describe('development JWT secret', () => {
     expect(checkDevSecret(auth(DEV), { production: true, demo: false }).kind).toBe('refuse');
     expect(checkDevSecret(auth('a-real-secret-that-is-long-enough-0123456789'), { production: true, demo: false }).kind).toBe('none');
     expect(checkDevSecret(configFrom(baseConfig()).auth, { production: true, demo: false }).kind).toBe('none');
+  });
+
+  it('a reload that brings a development secret into production is refused; the running config keeps serving', async () => {
+    const file = configWith('a-real-secret-that-is-long-enough-0123456789');
+    const logs: Array<Record<string, any>> = [];
+    const logger = createLogger({ level: 'info', destination: { write: (s: string) => void logs.push(JSON.parse(s)) } });
+    const served = await serveGateway({ configFile: file, port: 0, host: '127.0.0.1', logger, production: true, schemaDir: FIXTURE_SCHEMA_DIR, resolversDir: FIXTURE_RESOLVERS_DIR });
+    try {
+      writeFileSync(file, stringify({ ...baseConfig(), auth: { jwt: { algorithms: ['HS256'], secret: DEV } } }));
+      const r = await served.reload();
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.error).toMatch(/auth\.jwt\.secret: is a development secret .*NODE_ENV is production/);
+      expect((await fetch(`${served.url}/healthz`)).status).toBe(200);
+      expect(logs.some((l) => l.msg === 'reload refused: the running configuration keeps serving')).toBe(true);
+    } finally {
+      await served.close();
+    }
   });
 });

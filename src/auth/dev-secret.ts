@@ -13,17 +13,15 @@ export const DEV_SECRET_PREFIX = 'dev-only-';
 export type DevSecretVerdict =
   | { kind: 'none' }
   | { kind: 'warn'; message: string }
-  | { kind: 'refuse'; message: string };
+  | { kind: 'refuse'; message: string; /** The message without its leading key path, for a config problem. */ reason: string };
 
 /** What start-up should do about `auth.jwt.secret`, given the environment it runs in. */
 export function checkDevSecret(auth: AuthConfig, opts: { production: boolean; demo: boolean }): DevSecretVerdict {
   const secret = auth.jwt?.secret;
   if (!secret?.startsWith(DEV_SECRET_PREFIX)) return { kind: 'none' };
   if (opts.production && !opts.demo) {
-    return {
-      kind: 'refuse',
-      message: `auth.jwt.secret is a development secret (it starts with "${DEV_SECRET_PREFIX}") and NODE_ENV is production: set JWT_SECRET (or auth.jwt.secret) to a secret of your own`,
-    };
+    const reason = `is a development secret (it starts with "${DEV_SECRET_PREFIX}") and NODE_ENV is production: set JWT_SECRET (or auth.jwt.secret) to a secret of your own`;
+    return { kind: 'refuse', message: `auth.jwt.secret ${reason}`, reason };
   }
   return {
     kind: 'warn',

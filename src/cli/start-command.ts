@@ -78,7 +78,8 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
     import('../cluster/primary.js'),
     import('../cluster/worker.js'),
   ]);
-  const serve = { configFile: opts.config, port: opts.port, host: opts.host, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir, watch: opts.watch };
+  const production = process.env.NODE_ENV === 'production';
+  const serve = { configFile: opts.config, port: opts.port, host: opts.host, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir, watch: opts.watch, production };
   if (cluster.isWorker) {
     try {
       return await runWorker(serve);
@@ -95,12 +96,12 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
   const workers = parseWorkers(opts.workers ?? process.env.GATEWAY_WORKERS);
   const { config } = loadConfigFile(opts.config);
   const logger = createLogger({ level: config.logging.level });
-  const devSecret = checkDevSecret(config.auth, { production: process.env.NODE_ENV === 'production', demo: opts.demo === true });
+  // Refused before the demo upstreams or workers start; each generation warns (and refuses on reload) in src/reload.ts.
+  const devSecret = checkDevSecret(config.auth, { production, demo: opts.demo === true });
   if (devSecret.kind === 'refuse') {
     io.err.write(`${devSecret.message}\n`);
     return EXIT_INVALID;
   }
-  if (devSecret.kind === 'warn') logger.warn(devSecret.message);
   let demo: RunningDemos | undefined;
   if (opts.demo) {
     demo = await startDemos({ upstreamsDir: opts.upstreamsDir ?? UPSTREAMS_DIR, names: Object.keys(config.upstreams), root: PROJECT_ROOT });
