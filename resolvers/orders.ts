@@ -14,7 +14,8 @@ export default defineResolvers({
     Mutation: {
       createOrder: (_p, { input }: { input: { items: OrderItem[] } }, { gw, upstreams }) => {
         const userId = gw.identity?.subject;
-        if (!userId) throw Unauthenticated('this field needs a verified identity');
+        // @authenticated refused anonymous callers already; a verified token may still lack a subject.
+        if (!userId) throw Unauthenticated('Mutation.createOrder needs a caller id: the verified token has no sub claim');
         return upstreams.http('orders').json<Order>(gw, 'POST', '/orders', { userId, items: input.items });
       },
     },

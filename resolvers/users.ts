@@ -8,7 +8,8 @@ export default defineResolvers({
     Query: {
       me: (_p, _a, ctx) => {
         const sub = ctx.gw.identity?.subject;
-        if (!sub) throw Unauthenticated('this field needs a verified identity');
+        // @authenticated refused anonymous callers already; a verified token may still lack a subject.
+        if (!sub) throw Unauthenticated('Query.me needs a caller id: the verified token has no sub claim');
         return userById.of(ctx).load(sub);
       },
       user: (_p, { id }: { id: string }, ctx) => userById.of(ctx).load(id),

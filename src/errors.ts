@@ -109,6 +109,7 @@ export const IntrospectionTooComplex = defineError('INTROSPECTION_TOO_COMPLEX', 
 export const PersistedQueryNotFound = defineError('PERSISTED_QUERY_NOT_FOUND', 400, 'PersistedQueryNotFound');
 export const BatchingDisabled = defineError('BATCHING_DISABLED', 400, 'batched requests (a JSON array of operations) are off; set graphql.batching (e.g. `batching: { maxBatchSize: 10 }`) to accept them');
 export const BatchTooLarge = defineError('BATCH_TOO_LARGE', 400, 'a batch of %d operations is over graphql.batching.maxBatchSize (%d)');
+export const PersistedQueryNotSupported = defineError('PERSISTED_QUERY_NOT_SUPPORTED', 400, 'PersistedQueryNotSupported');
 export const PersistedQueryOnly = defineError('PERSISTED_QUERY_ONLY', 400, 'only persisted operations are accepted');
 
 // --- Upstream errors ----------------------------------------------------------------------

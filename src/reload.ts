@@ -18,7 +18,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfigFile } from './config/load.js';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import { checkDevSecret } from './auth/dev-secret.js';
 import type { GatewayConfig } from './config/schema.js';
 import { assembleGateway } from './assemble.js';
 import type { DemoTargets } from './demo/start-demos.js';
@@ -38,6 +39,8 @@ export interface ServeOptions {
   host?: string;
   /** Points upstreams at these demo servers, in every generation. */
   demoTargets?: DemoTargets;
+  /** NODE_ENV is production: a development JWT secret (src/auth/dev-secret.ts) is refused, unless demoTargets are set. @default false */
+  production?: boolean;
   schemaDir?: string;
   resolversDir?: string;
   logger?: Logger;
@@ -223,6 +226,10 @@ class Served implements ServedGateway {
 /** Loads, validates and composes one generation; throws with the reason when any step fails. */
 async function buildGeneration(opts: ServeOptions, logger: Logger, carry: PluginCarry): Promise<Built> {
   const loaded = loadConfigFile(opts.configFile);
+  // Every generation: a reload must not bring a development secret into production either.
+  const devSecret = checkDevSecret(loaded.config.auth, { production: opts.production ?? false, demo: opts.demoTargets !== undefined });
+  if (devSecret.kind === 'refuse') throw new ConfigError([{ path: 'auth.jwt.secret', message: devSecret.reason }], opts.configFile);
+  if (devSecret.kind === 'warn') logger.warn(devSecret.message);
   const { gateway, config } = await assembleGateway({
     config: loaded.config,
     configDir: loaded.baseDir,

@@ -14,6 +14,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { GatewayConfig } from './config/schema.js';
 import { RequestContext } from './context.js';
 import { BadRequest, GatewayError, InternalError, MethodNotAllowed, NotFound, isGatewayError } from './errors.js';
+import { identitySources } from './auth/identity-sources.js';
 import { createGatewayYoga, gatewayMaskError, type ServerContext } from './graphql/create-yoga.js';
 import { createGraphqlFastPath, type GraphqlFastPath } from './graphql/fast-path.js';
 import { CONTENT_TYPE, JSON_MEDIA, regularMediaType } from './graphql/yoga-http-port.js';
@@ -152,6 +153,7 @@ class GatewayServer implements Gateway {
       logger: this.logger,
       plugins: [...this.#chain.yogaPlugins, ...(opts.yogaPlugins ?? [])],
       transformSchema: (schema) => this.#chain.transformSchema(schema),
+      identitySources: identitySources(opts.config.auth),
     });
     // Off (yoga for every request) when a yoga plugin has a hook it skips, e.g. onlyPersisted's onParams.
     const gql = opts.config.graphql;

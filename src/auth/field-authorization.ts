@@ -4,37 +4,106 @@
  * start-up so that only the protected fields carry a check; nothing wraps the other fields
  * and nothing is built per request. A refused field resolves to an UNAUTHENTICATED or
  * FORBIDDEN error at its path; the rest of the operation still gets its data.
+ *
+ * Refusal messages say what would have worked, from the configured auth kinds: which
+ * credential to send, or that this gateway has no auth configured at all (and that the
+ * credentials the request carried were ignored), or that no configured kind can give the
+ * role a field needs. They are written once per field at start-up.
  */
 import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { MapperKind, getDirective, mapSchema } from '@graphql-tools/utils';
 import type { RequestContext } from '../context.js';
 import { Forbidden, Unauthenticated } from '../errors.js';
 
+/** Which credentials this gateway can verify (from the `auth` config section). */
+export interface IdentitySources {
+  /** `auth.jwt` is configured: bearer tokens are verified. */
+  jwt: boolean;
+  /** `auth.apiKeys.header` when API keys are configured. */
+  apiKeyHeader: string | undefined;
+  /** Every role some configured API key holds (a JWT can carry any role). */
+  apiKeyRoles: ReadonlySet<string>;
+}
+
+/** No auth configured: the default of {@link applyFieldAuthorization}. */
+export const NO_IDENTITY_SOURCES: IdentitySources = { jwt: false, apiKeyHeader: undefined, apiKeyRoles: new Set() };
+
+/** Headers a client sends credentials in, looked at only to explain a refusal. */
+const DEFAULT_API_KEY_HEADER = 'x-api-key';
+
 interface Rule {
-  authenticated: boolean;
   roles: ReadonlySet<string> | null;
-  coordinate: string;
+  /** Refusal of an anonymous caller. */
+  anonymous: string;
+  /** Refusal of an anonymous caller whose credentials were ignored (no auth kind verifies them). */
+  ignored: string | undefined;
+  /** Refusal of an identity without the role. */
+  forbidden: string;
 }
 
 const GUARDED = Symbol('gateway.fieldAuth');
 type Guarded = GraphQLFieldResolver<unknown, { gw: RequestContext }> & { [GUARDED]?: true };
 
-function guard(rule: Rule, next: GraphQLFieldResolver<unknown, { gw: RequestContext }>): Guarded {
+/** Whether the request carried a credential that no configured auth kind looked at. */
+function sentIgnoredCredentials(ctx: RequestContext, sources: IdentitySources): boolean {
+  const h = ctx.req.headers;
+  return (!sources.jwt && h.authorization !== undefined) || (!sources.apiKeyHeader && h[DEFAULT_API_KEY_HEADER] !== undefined);
+}
+
+function guard(rule: Rule, sources: IdentitySources, next: GraphQLFieldResolver<unknown, { gw: RequestContext }>): Guarded {
   const resolve: Guarded = (source, args, context, info) => {
     const id = context.gw.identity;
-    if (!id || id.kind === 'anonymous') throw Unauthenticated(`${rule.coordinate} needs a verified identity`);
-    if (rule.roles && !id.roles.some((r) => rule.roles!.has(r))) {
-      throw Forbidden(`${rule.coordinate} needs one of the roles: ${[...rule.roles].join(', ')}`);
+    if (!id || id.kind === 'anonymous') {
+      throw Unauthenticated(rule.ignored && sentIgnoredCredentials(context.gw, sources) ? rule.ignored : rule.anonymous);
     }
+    if (rule.roles && !id.roles.some((r) => rule.roles!.has(r))) throw Forbidden(rule.forbidden);
     return next(source, args, context, info);
   };
   resolve[GUARDED] = true;
   return resolve;
 }
 
-/** Returns the schema with protected fields guarded (the same schema when none is). */
-export function applyFieldAuthorization(schema: GraphQLSchema): GraphQLSchema {
-  if (!schema.getDirective('authenticated') && !schema.getDirective('requiresRole')) return schema;
+/** What to send, for a message: `a bearer token (Authorization: Bearer <token>) or an API key (X-API-Key)`. */
+function credentialHint(sources: IdentitySources): string | undefined {
+  const kinds: string[] = [];
+  if (sources.jwt) kinds.push('a bearer token (Authorization: Bearer <token>)');
+  if (sources.apiKeyHeader) kinds.push(`an API key (${sources.apiKeyHeader})`);
+  return kinds.length ? kinds.join(' or ') : undefined;
+}
+
+/** The refusal messages of one protected field, written once. */
+export function refusalMessages(coordinate: string, roles: readonly string[], sources: IdentitySources): Omit<Rule, 'roles'> {
+  const hint = credentialHint(sources);
+  const none = 'but this gateway has no auth configured (auth.jwt / auth.apiKeys)';
+  const anonymous = hint ? `${coordinate} needs a verified identity: send ${hint}` : `${coordinate} needs a verified identity, ${none}`;
+  let ignored: string | undefined;
+  if (!sources.jwt && !sources.apiKeyHeader) ignored = `${anonymous}: the credentials this request sent were ignored`;
+  else if (!sources.jwt) ignored = `${anonymous}; the Authorization header this request sent was ignored: auth.jwt is not configured`;
+  else if (!sources.apiKeyHeader) ignored = `${anonymous}; the API key this request sent was ignored: auth.apiKeys is not configured`;
+  const list = roles.join(', ');
+  const reachable = sources.jwt || roles.some((r) => sources.apiKeyRoles.has(r));
+  const forbidden = reachable
+    ? `${coordinate} needs one of the roles: ${list}`
+    : `${coordinate} needs one of the roles: ${list}, which no configured auth kind can give (no API key holds one and auth.jwt is not configured)`;
+  return { anonymous, ignored, forbidden };
+}
+
+/** A protected field no configured auth kind can ever satisfy, for a start-up warning. */
+export interface UnreachableField {
+  coordinate: string;
+  reason: string;
+}
+
+/**
+ * Returns the schema with protected fields guarded (the same schema when none is), and the
+ * protected fields that no caller can reach with the configured auth kinds.
+ */
+export function applyFieldAuthorization(
+  schema: GraphQLSchema,
+  sources: IdentitySources = NO_IDENTITY_SOURCES,
+): { schema: GraphQLSchema; unreachable: UnreachableField[] } {
+  const unreachable: UnreachableField[] = [];
+  if (!schema.getDirective('authenticated') && !schema.getDirective('requiresRole')) return { schema, unreachable };
   let changed = false;
   const next = mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
@@ -46,9 +115,15 @@ export function applyFieldAuthorization(schema: GraphQLSchema): GraphQLSchema {
       if (!onField && !onType && roleArgs.length === 0) return field;
       const roles = roleArgs.flatMap((a) => (a as { roles: string[] }).roles);
       changed = true;
-      const rule: Rule = { authenticated: true, roles: roles.length ? new Set(roles) : null, coordinate: `${typeName}.${fieldName}` };
-      return { ...field, resolve: guard(rule, (field.resolve as Guarded | undefined) ?? defaultFieldResolver) };
+      const coordinate = `${typeName}.${fieldName}`;
+      const messages = refusalMessages(coordinate, roles, sources);
+      if (!sources.jwt && !sources.apiKeyHeader) unreachable.push({ coordinate, reason: 'needs a verified identity and no auth is configured (auth.jwt / auth.apiKeys)' });
+      else if (roles.length && !sources.jwt && !roles.some((r) => sources.apiKeyRoles.has(r))) {
+        unreachable.push({ coordinate, reason: `needs one of the roles ${roles.join(', ')}, which no configured API key holds (and auth.jwt is not configured)` });
+      }
+      const rule: Rule = { roles: roles.length ? new Set(roles) : null, ...messages };
+      return { ...field, resolve: guard(rule, sources, (field.resolve as Guarded | undefined) ?? defaultFieldResolver) };
     },
   });
-  return changed ? next : schema;
+  return { schema: changed ? next : schema, unreachable };
 }

@@ -14,6 +14,7 @@ import { createLogger } from '../telemetry/logger.js';
 import type { CliIO } from './common.js';
 import { EXIT_INVALID, EXIT_OK, reportFailure } from './common.js';
 import { PortUnavailableError, checkPortFree, explainListenError, formatReadyLine } from './start-report.js';
+import { checkDevSecret } from '../auth/dev-secret.js';
 
 interface StartFlags {
   config: string;
@@ -83,7 +84,8 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
     import('../cluster/primary.js'),
     import('../cluster/worker.js'),
   ]);
-  const serve = { configFile: opts.config, port: opts.port, host: opts.host, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir, watch: opts.watch };
+  const production = process.env.NODE_ENV === 'production';
+  const serve = { configFile: opts.config, port: opts.port, host: opts.host, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir, watch: opts.watch, production };
   if (cluster.isWorker) {
     try {
       return await runWorker(serve);
@@ -101,6 +103,12 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
   const { config, file } = loadConfigFile(opts.config);
   const logger = createLogger({ level: config.logging.level });
   logger.info({ file }, 'config loaded');
+  // Refused before the demo upstreams or workers start; each generation warns (and refuses on reload) in src/reload.ts.
+  const devSecret = checkDevSecret(config.auth, { production, demo: opts.demo === true });
+  if (devSecret.kind === 'refuse') {
+    io.err.write(`${devSecret.message}\n`);
+    return EXIT_INVALID;
+  }
   const port = opts.port ?? config.server.port;
   const host = opts.host ?? config.server.host;
   // Before demo upstreams, composition or workers: a taken port is one line and exit 1, nothing to undo.

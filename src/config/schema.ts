@@ -101,6 +101,20 @@ const redis = z.strictObject({
     .optional(),
 });
 
+const persistedOperations = z.strictObject({
+  file: z.string().optional(),
+  registry: z.string().optional(),
+  onlyPersisted: z.boolean().default(false),
+  /** Automatic persisted queries; off: a hash the file does not hold answers PersistedQueryNotSupported. */
+  apq: z.boolean().default(true),
+  /** APQ documents this instance keeps in memory (least recently used forgotten first). */
+  maxEntries: positiveInt.default(1000),
+  /** Bytes of APQ documents this instance keeps in memory (least recently used forgotten first). */
+  maxBytes: positiveInt.default(16 * 1024 * 1024),
+  /** Larger APQ documents still run but are never registered (in memory or Redis). */
+  maxDocumentBytes: positiveInt.default(64 * 1024),
+});
+
 const graphql = z.strictObject({
   path: z.string().startsWith('/').default('/graphql'),
   /** Time budget of one GraphQL request: every upstream call it makes ends by then. @default 30000 */
@@ -150,17 +164,8 @@ const graphql = z.strictObject({
       maxBatchSize: positiveInt.max(1000).default(10),
     })
     .optional(),
-  persistedOperations: z
-    .strictObject({
-      file: z.string().optional(),
-      registry: z.string().optional(),
-      onlyPersisted: z.boolean().default(false),
-      /** Bytes of APQ documents this instance keeps in memory (least recently used forgotten first). */
-      maxBytes: positiveInt.default(16 * 1024 * 1024),
-      /** Larger APQ documents still run but are never registered (in memory or Redis). */
-      maxDocumentBytes: positiveInt.default(64 * 1024),
-    })
-    .optional(),
+  /** Trusted documents and APQ (src/plugins/use-persisted-operations.ts); APQ is on when the key is absent. */
+  persistedOperations: persistedOperations.default(() => persistedOperations.parse({})),
 });
 
 const jwt = z.strictObject({

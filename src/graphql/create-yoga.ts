@@ -7,7 +7,7 @@ import { createYoga, type Plugin as YogaPlugin, type YogaServerInstance } from '
 import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { isGatewayError } from '../errors.js';
-import { applyFieldAuthorization } from '../auth/field-authorization.js';
+import { applyFieldAuthorization, type IdentitySources } from '../auth/field-authorization.js';
 import type { RequestContext } from '../context.js';
 import type { Upstreams } from '../upstream/create-upstreams.js';
 import type { GraphQLContext } from './define-resolvers.js';
@@ -32,6 +32,8 @@ export interface GatewayYogaOptions {
   plugins: YogaPlugin[];
   /** Resolver wrappers from the plugin chain (field limits); field authorization wraps their result. */
   transformSchema?: (schema: GraphQLSchema) => GraphQLSchema;
+  /** Credentials the gateway verifies, for field refusals that say what to send. @default none */
+  identitySources?: IdentitySources;
 }
 
 function useNoIntrospection(): YogaPlugin {
@@ -187,9 +189,13 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
       added = all.slice(all.indexOf(first) + 1, all.indexOf(last));
     },
   };
+  // Authorization outermost: a refused call never reaches field limits or the resolver.
+  const authorized = applyFieldAuthorization(opts.transformSchema ? opts.transformSchema(opts.schema) : opts.schema, opts.identitySources);
+  if (authorized.unreachable.length) {
+    logger.warn({ fields: authorized.unreachable.map((f) => `${f.coordinate}: ${f.reason}`) }, `${authorized.unreachable.length} protected field(s) can never resolve with this auth config`);
+  }
   const yoga = createYoga<ServerContext, GraphQLContext>({
-    // Authorization outermost: a refused call never reaches field limits or the resolver.
-    schema: applyFieldAuthorization(opts.transformSchema ? opts.transformSchema(opts.schema) : opts.schema),
+    schema: authorized.schema,
     graphqlEndpoint: opts.config.path,
     // Served by useGraphiQLPage instead (no CDN, assets as separate cacheable files): see graphiql-page.ts.
     graphiql: false,

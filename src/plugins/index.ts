@@ -97,15 +97,13 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 2a'. Auth-failure throttle just before identity: a client that guessed too often is refused before any verification work.
     authThrottle,
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
-    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure }),
+    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger }),
     // 2b''. Batch size (GraphQL only, at yoga's parse) before the rate limit's batch hook: a refused batch takes no points.
     useBatching({ maxBatchSize: config.graphql.batching?.maxBatchSize }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.
     carry ? carry.reuse('rate-limit', rateLimitKey(), () => useRateLimit(rateLimitOptions)) : useRateLimit(rateLimitOptions),
-    // 2c'. Trusted documents / APQ (GraphQL only): swaps a hash or id for its document before anything parses it.
-    ...(config.graphql.persistedOperations
-      ? [usePersistedOperations({ ...config.graphql.persistedOperations, baseDir: opts.configDir, redis: config.redis })]
-      : []),
+    // 2c'. Trusted documents / APQ (GraphQL only, always on: APQ is a default): swaps a hash or id for its document before anything parses it.
+    usePersistedOperations({ ...config.graphql.persistedOperations, baseDir: opts.configDir, redis: config.redis }),
     // 2d. Demand control (GraphQL only, yoga hooks): depth/alias/cost checks before any resolver can call an upstream.
     useDemandControl({ ...config.graphql, schema: opts.schema }),
     // 3. Upstream deadline: fixes the request's time budget before anything calls an upstream.

@@ -7,7 +7,11 @@
  * - The API-key header is looked up (src/auth/api-keys.ts); an unknown key is a 403.
  * - `routes[].auth` (none | jwt | apiKey | any): a missing credential is a 401;
  *   `routes[].roles`: an identity holding none of them is a 403.
- * - Without a credential the identity is anonymous, keyed by client IP.
+ * - Without a credential the identity is anonymous, keyed by client IP. A credential no
+ *   configured auth kind verifies (a bearer token without `auth.jwt`, an `X-API-Key` without
+ *   `auth.apiKeys`) leaves the caller anonymous too, as Kong and Apollo Router do for a route
+ *   without an auth plugin; the gateway says so in a warn log line (at most one a minute per
+ *   kind) and in the refusal of any field that needs an identity (src/auth/field-authorization.ts).
  * - Each failed authentication (bad token, malformed header, unknown key) is handed to
  *   `onFailure` before it is answered, so the auth throttle (use-auth-throttle.ts) counts it.
  *
@@ -20,6 +24,7 @@ import { Forbidden, Unauthenticated, type GatewayError } from '../errors.js';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { JwtVerifier, reasonFor, type JwtVerifierOptions, type VerifiedToken } from '../auth/jwt-verifier.js';
 import type { GatewayPlugin } from './types.js';
+import type { Logger } from '../telemetry/logger.js';
 
 /** Options for {@link useIdentity}. */
 export interface IdentityOptions {
@@ -34,7 +39,13 @@ export interface IdentityOptions {
    * unknown API key) before the error is answered; the auth throttle counts them. @default none
    */
   onFailure?: (ctx: RequestContext) => Promise<void>;
+  /** Receives the warning about credentials no configured auth kind verifies. @default none */
+  logger?: Logger;
 }
+
+/** Least time between two warnings about the same kind of ignored credential. */
+const IGNORED_WARN_INTERVAL_MS = 60_000;
+const DEFAULT_API_KEY_HEADER = 'x-api-key';
 
 interface RouteRule {
   auth: RouteConfig['auth'];
@@ -57,6 +68,16 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   for (const r of opts.routes ?? []) {
     if (r.auth !== 'none' || r.roles?.length) rules.set(r.name, { auth: r.auth, roles: r.roles?.length ? new Set(r.roles) : null });
   }
+  // Start-up decides whether a credential can go unverified at all; the request path only compares a timestamp.
+  const ignoredBearer = verifier ? undefined : { at: -Infinity, msg: 'an Authorization header was ignored: this gateway has no auth.jwt configured, so the caller stays anonymous' };
+  const ignoredKey = keys ? undefined : { at: -Infinity, msg: `an ${DEFAULT_API_KEY_HEADER} header was ignored: this gateway has no auth.apiKeys configured, so the caller stays anonymous` };
+  function warnIgnored(ctx: RequestContext, note: { at: number; msg: string }): void {
+    const now = Date.now();
+    if (now - note.at < IGNORED_WARN_INTERVAL_MS) return;
+    note.at = now;
+    opts.logger?.warn({ requestId: ctx.id, path: ctx.path }, note.msg);
+  }
+
   /** Sets the identity a verified token carries, then applies the route's rule. */
   function fromVerified(ctx: RequestContext, verified: VerifiedToken): void {
     const sub = typeof verified.payload.sub === 'string' ? verified.payload.sub : undefined;
@@ -117,6 +138,8 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
           return enforce(ctx);
         }
       }
+      if (ignoredBearer && authz !== undefined) warnIgnored(ctx, ignoredBearer);
+      if (ignoredKey && ctx.req.headers[DEFAULT_API_KEY_HEADER] !== undefined) warnIgnored(ctx, ignoredKey);
       ctx.identity = { kind: 'anonymous', subject: undefined, roles: NO_ROLES, clientId: ctx.ip, claims: undefined };
       enforce(ctx);
     },

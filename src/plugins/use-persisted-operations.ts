@@ -4,14 +4,18 @@
  * - A persisted-operations file (`graphql.persistedOperations.file`): a JSON map of id or
  *   sha256 hash → document, as client tooling emits it. Requests may name a document by
  *   `documentId` (or `id`) or by the APQ extension `{"persistedQuery":{"version":1,"sha256Hash":…}}`.
- * - APQ: a hash without a query that nobody registered answers `PersistedQueryNotFound`
- *   (code PERSISTED_QUERY_NOT_FOUND) so the client resends hash + query; a query whose sha256
- *   does not match its hash is refused. Registration is anonymous, so what it may store is
- *   bounded: a document is registered only once it has passed validation (and demand control),
- *   only up to `maxDocumentBytes` (a larger one runs but stays unregistered, so its hash keeps
- *   answering PERSISTED_QUERY_NOT_FOUND), and the in-memory store is an LRU bounded by
- *   `maxBytes`. With `redis` configured registrations also go to Redis (TTL 24 h) so every
+ * - APQ (on by default; `apq: false` turns it off): a hash without a query that nobody
+ *   registered answers `PersistedQueryNotFound` (code PERSISTED_QUERY_NOT_FOUND) so the client
+ *   resends hash + query; a query whose sha256 does not match its hash is refused.
+ *   Registration is anonymous, so what it may store is bounded: a document is registered only
+ *   once it has passed validation (and demand control), only up to `maxDocumentBytes` (a larger
+ *   one runs but stays unregistered, so its hash keeps answering PERSISTED_QUERY_NOT_FOUND), and
+ *   the in-memory store is an LRU bounded by `maxEntries` and `maxBytes`. With `redis` configured registrations also go to Redis (TTL 24 h) so every
  *   instance knows them.
+ * - APQ off: nothing is registered, and a hash the file does not hold answers
+ *   `PersistedQueryNotSupported` (code PERSISTED_QUERY_NOT_SUPPORTED), the Apollo APQ protocol's
+ *   signal for "stop hashing": Apollo Client's and urql's links then send every query in full.
+ *   A request carrying both the hash and its query still runs.
  * - `onlyPersisted: true`: only documents from the file run; anything else is
  *   PERSISTED_QUERY_ONLY (and APQ registration is off).
  */
@@ -23,7 +27,7 @@ import { LRUCache } from 'lru-cache';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { RedisConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
-import { PersistedQueryNotFound, PersistedQueryOnly, BadRequest, type ErrorDefinition } from '../errors.js';
+import { PersistedQueryNotFound, PersistedQueryNotSupported, PersistedQueryOnly, BadRequest, type ErrorDefinition } from '../errors.js';
 import { createRedis, type RedisClient } from '../redis/client.js';
 import type { GatewayPlugin } from './types.js';
 import { reproducedByDirectPath } from '../graphql/yoga-http-port.js';
@@ -35,6 +39,8 @@ export interface PersistedOperationsOptions {
   baseDir: string;
   /** Reject every document not in the file. @default false */
   onlyPersisted?: boolean;
+  /** Automatic persisted queries: register documents sent with their hash. @default true */
+  apq?: boolean;
   /** Share APQ registrations across instances. */
   redis?: RedisConfig;
   /** Entries kept by the in-memory APQ store. @default 1000 */
@@ -76,6 +82,9 @@ function loadFile(file: string): Map<string, string> {
 export function usePersistedOperations(opts: PersistedOperationsOptions): GatewayPlugin {
   const trusted = opts.file ? loadFile(resolve(opts.baseDir, opts.file)) : new Map<string, string>();
   const only = opts.onlyPersisted ?? false;
+  // With onlyPersisted nothing is registered either, but an unknown hash stays "not found": the file is the store.
+  const apq = (opts.apq ?? true) && !only;
+  const unknownHash = only || apq ? PersistedQueryNotFound : PersistedQueryNotSupported;
   const maxDocumentBytes = opts.maxDocumentBytes ?? 64 * 1024;
   const memory = new LRUCache<string, string>({
     max: opts.maxEntries ?? 1000,
@@ -85,11 +94,13 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
   // Keyed by the operation's context (one per operation, also within a batch, where the operations
   // share one Request): a registration waits for its own operation's validation and dies with it.
   const pending = new WeakMap<object, PendingRegistration>();
-  const redis: RedisClient | undefined = opts.redis && !only ? createRedis(opts.redis, { failFast: true }) : undefined;
+  const redis: RedisClient | undefined = opts.redis && apq ? createRedis(opts.redis, { failFast: true }) : undefined;
+  // Reconnects by itself; while it is down a lookup is a miss and the client resends the query.
+  redis?.on('error', () => undefined);
   const prefix = `${opts.redis?.keyPrefix ?? 'gw:'}apq:`;
 
   async function lookup(hash: string): Promise<string | undefined> {
-    const known = trusted.get(hash) ?? memory.get(hash);
+    const known = trusted.get(hash) ?? (apq ? memory.get(hash) : undefined);
     if (known !== undefined || !redis) return known;
     try {
       return (await redis.get(prefix + hash)) ?? undefined;
@@ -118,18 +129,18 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
         setParams({ ...params, query: doc });
         return;
       }
-      const apq = (params.extensions as { persistedQuery?: { version?: number; sha256Hash?: unknown } } | undefined)?.persistedQuery;
-      if (apq) {
-        if (apq.version !== 1 || typeof apq.sha256Hash !== 'string') throw requestError(BadRequest, 'unsupported persistedQuery extension');
-        const hash = apq.sha256Hash.toLowerCase();
+      const ext = (params.extensions as { persistedQuery?: { version?: number; sha256Hash?: unknown } } | undefined)?.persistedQuery;
+      if (ext) {
+        if (ext.version !== 1 || typeof ext.sha256Hash !== 'string') throw requestError(BadRequest, 'unsupported persistedQuery extension');
+        const hash = ext.sha256Hash.toLowerCase();
         if (typeof params.query === 'string') {
           if (sha256Hex(params.query) !== hash) throw requestError(BadRequest, 'provided sha256Hash does not match the query');
           if (only && !trusted.has(hash)) throw requestError(PersistedQueryOnly);
-          if (!trusted.has(hash) && Buffer.byteLength(params.query) <= maxDocumentBytes) pending.set(context, { hash, query: params.query });
+          if (apq && !trusted.has(hash) && Buffer.byteLength(params.query) <= maxDocumentBytes) pending.set(context, { hash, query: params.query });
           return;
         }
         const doc = await lookup(hash);
-        if (doc === undefined || (only && !trusted.has(hash))) throw requestError(PersistedQueryNotFound);
+        if (doc === undefined || (only && !trusted.has(hash))) throw requestError(unknownHash);
         setParams({ ...params, query: doc });
         return;
       }
