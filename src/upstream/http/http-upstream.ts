@@ -17,7 +17,7 @@ import type { RequestContext } from '../../context.js';
 import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
 import { createTargets } from '../targets.js';
 import { resolveUpstreamPath, type UpstreamPath } from './path-template.js';
-import { scheduleDeadline, type CallDeadline, type DeadlineReason } from '../deadline-wheel.js';
+import { CallDeadline, scheduleDeadline, type DeadlineReason } from '../deadline-wheel.js';
 
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
@@ -74,6 +74,9 @@ function isJsonType(contentType: string | string[] | undefined): boolean {
 
 /** Backstop for undici's own (coarse) headers timer, past the wheel's deadline. */
 const UNDICI_BACKSTOP_MS = 1_000;
+
+/** Stands in for a wheel entry where the wheel is not used (streamed uploads): never fires. */
+const NO_DEADLINE = new CallDeadline();
 
 interface UploadWaiter {
   wake: () => void;
@@ -219,7 +222,12 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     const remaining = Math.ceil(call.deadline - Date.now());
     if (remaining <= 0) throw UpstreamTimeout(this.name, this.config.timeoutMs).asUpstreamFailure();
     target.active++;
-    const deadline = scheduleDeadline(call.deadline, remaining, this);
+    // A streamed upload takes as long as the client sends: its clock starts when the body has been
+    // sent (undici's headers timeout, as Envoy's route timeout), so the wheel is not used for it.
+    // Only while it waits for a connection in a saturated pool does the wheel bound it (as every call).
+    const queued = this.#saturated(pool);
+    const streamedUpload = !queued && call.body !== null && typeof (call.body as Readable).pipe === 'function';
+    const deadline = streamedUpload ? NO_DEADLINE : scheduleDeadline(call.deadline, remaining, this);
     let res;
     try {
       const sent = pool.request({
@@ -229,11 +237,11 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
         body: call.body,
         // The wheel keeps the deadline; undici's coarse timers are only a backstop for the head,
         // and bound each pause of a streamed body.
-        headersTimeout: remaining + UNDICI_BACKSTOP_MS,
+        headersTimeout: streamedUpload ? remaining : remaining + UNDICI_BACKSTOP_MS,
         bodyTimeout: remaining,
-        signal: deadline.signal,
+        signal: streamedUpload ? undefined : deadline.signal,
       });
-      if (this.#saturated(pool)) {
+      if (queued) {
         // A queued request sees its abort only when a connection takes it: end the wait ourselves.
         deadline.queued = true;
         res = await abortable(sent, deadline.signal);
@@ -251,7 +259,7 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
       }
       throw mapTransportError(this.name, err, remaining);
     }
-    deadline.queued = false;
+    if (queued) deadline.queued = false;
     const body = res.body;
     // A streamed answer is bounded per pause from here on; a json() call keeps the deadline over its body.
     if (!call.deadlineCoversBody) deadline.cancel();
