@@ -6,24 +6,11 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startHttpUpstream, type DemoHttpServer } from '../src/demo/http-server.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { Closer } from './helpers/targets.js';
 
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  while (open.length) await open.pop()!.close();
-});
-
-async function targets(n: number): Promise<DemoHttpServer[]> {
-  const out: DemoHttpServer[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = await startHttpUpstream((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(String(i));
-    });
-    open.push(s);
-    out.push(s);
-  }
-  return out;
-}
+const open = new Closer();
+afterEach(() => open.closeAll());
+const targets = (n: number) => open.targets(n);
 
 async function gatewayFor(servers: DemoHttpServer[], upstream: Record<string, unknown>, route: Record<string, unknown> = {}): Promise<TestGateway> {
   const gw = await startTestGateway({
@@ -32,7 +19,7 @@ async function gatewayFor(servers: DemoHttpServer[], upstream: Record<string, un
       c.routes = [{ name: 'pool', match: { pathPrefix: '/pool' }, upstream: 'pool', rewrite: { stripPrefix: '/pool' }, ...route }];
     },
   });
-  open.push(gw);
+  open.add(gw);
   return gw;
 }
 
@@ -100,7 +87,7 @@ describe('retries', () => {
       res.writeHead(calls <= 2 ? 503 : 200);
       res.end(String(calls));
     });
-    open.push(flaky);
+    open.add(flaky);
     const gw = await gatewayFor([flaky], { retry: { attempts: 3, baseDelayMs: 5 } });
     const res = await fetch(`${gw.url}/pool/flaky`);
     expect(res.status).toBe(200);
@@ -155,7 +142,7 @@ describe('balancers', () => {
         c.routes = [{ name: 'pool', match: { pathPrefix: '/pool' }, upstream: 'pool', rewrite: { stripPrefix: '/pool' } }];
       },
     });
-    open.push(gw);
+    open.add(gw);
     for (let i = 0; i < 60; i++) await fetch(`${gw.url}/pool/echo/x`);
     expect(ts.map((t) => served(t))).toEqual([10, 20, 30]);
   });

@@ -10,24 +10,11 @@ import { startHttpUpstream, type DemoHttpServer } from '../fixtures/domain/index
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { parseSamples } from '../helpers/prom-text.js';
+import { Closer } from '../helpers/targets.js';
 
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  while (open.length) await open.pop()!.close();
-});
-
-async function targets(n: number): Promise<DemoHttpServer[]> {
-  const out: DemoHttpServer[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = await startHttpUpstream((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(String(i));
-    });
-    open.push(s);
-    out.push(s);
-  }
-  return out;
-}
+const open = new Closer();
+afterEach(() => open.closeAll());
+const targets = (n: number) => open.targets(n);
 
 async function gatewayFor(urls: string[], upstream: Record<string, unknown>, logger?: ReturnType<typeof captureLogs>['logger']): Promise<TestGateway> {
   const gw = await startTestGateway({
@@ -37,7 +24,7 @@ async function gatewayFor(urls: string[], upstream: Record<string, unknown>, log
       c.routes = [{ name: 'pool', match: { pathPrefix: '/pool' }, upstream: 'pool', rewrite: { stripPrefix: '/pool' } }];
     },
   });
-  open.push(gw);
+  open.add(gw);
   return gw;
 }
 
@@ -136,7 +123,7 @@ describe('retries go to another target', () => {
       res.writeHead(failures-- > 0 ? 503 : 200);
       res.end();
     });
-    open.push(flaky);
+    open.add(flaky);
     const gw = await gatewayFor([flaky.url], { retry: { attempts: 1, baseDelayMs: 1 } });
     expect(await statuses(gw, 1, '/plain')).toEqual([200]);
     expect(served(flaky, '/plain')).toBe(2);
@@ -175,7 +162,7 @@ describe('ejection grows for repeat offenders, within a cap', () => {
       res.writeHead(n++ % 2 === 0 ? 500 : 200);
       res.end();
     });
-    open.push(flaky);
+    open.add(flaky);
     const gw = await gatewayFor([a!.url, flaky.url], { balancer: 'round-robin', outlierDetection: { consecutiveFailures: 100, failureRatePercent: 40, minRequests: 6, ejectMs: 10_000 } });
     await statuses(gw, 40, '/plain');
     expect(await metric(gw, 'gateway_upstream_target_state', { upstream: 'pool', target: flaky.url })).toBe(2);
@@ -197,7 +184,7 @@ async function failingHealth(): Promise<{ url: string; calls: string[]; close():
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const s = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, close: () => new Promise<void>((r) => server.close(() => r())) };
   server.closeIdleConnections();
-  open.push({ close: async () => (server.closeAllConnections(), s.close()) });
+  open.add({ close: async () => (server.closeAllConnections(), s.close()) });
   return s;
 }
 
