@@ -86,6 +86,18 @@ describe('one dead target does not take down the healthy one', () => {
     expect(await metric(gw, 'gateway_upstream_refused_total', { upstream: 'pool', reason: 'circuit_open' })).toBe(6);
   });
 
+  it('with outlierDetection alone (no circuitBreaker) the last target that can serve is never ejected', async () => {
+    const [a, b] = await targets(2);
+    const gw = await gatewayFor([a!.url, b!.url], { outlierDetection: { consecutiveFailures: 1, ejectMs: 10_000 } });
+    a!.recorder.behaviour.failStatus = 500;
+    b!.recorder.behaviour.failStatus = 500;
+    const codes = await statuses(gw, 8);
+    // One of them is ejected; the other keeps answering (500s), never a refusal.
+    expect(codes.every((c) => c === 500)).toBe(true);
+    expect(await metric(gw, 'gateway_circuit_state', { upstream: 'pool' })).toBe(0);
+    expect(await metric(gw, 'gateway_upstream_refused_total', { upstream: 'pool' })).toBe(0);
+  });
+
   it('a dead target (connection refused) costs no client a failure when retries are on', async () => {
     const [a] = await targets(1);
     const dead = await deadUrl();
