@@ -39,6 +39,15 @@ export function checkUpstream(u: unknown, ctx: IssueSink): void {
   });
 }
 
+/** One rate-limit window: `burst` is the capacity of a token bucket and means nothing elsewhere. */
+export function checkWindow(w: unknown, ctx: IssueSink): void {
+  if (!isObj(w) || w.burst === undefined) return;
+  const algorithm = w.algorithm ?? 'fixed-window';
+  if (algorithm !== 'token-bucket' && typeof algorithm === 'string') {
+    ctx.addIssue({ code: 'custom', path: ['burst'], message: `burst applies to algorithm: token-bucket only (this window is ${algorithm})` });
+  }
+}
+
 /** One route: exactly one of path / pathPrefix; a rewrite regex that compiles. */
 export function checkRoute(r: unknown, ctx: IssueSink): void {
   if (!isObj(r)) return;

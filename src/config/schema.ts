@@ -6,7 +6,7 @@ import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 import { isForwardableRole, isForwardableSubject } from './identity-values.js';
-import { checkConfig, checkRoute, checkUpstream, EVEN_WITH_OTHER_PROBLEMS } from './cross-checks.js';
+import { checkConfig, checkRoute, checkUpstream, checkWindow, EVEN_WITH_OTHER_PROBLEMS } from './cross-checks.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -16,10 +16,25 @@ const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string(
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
-const window = z.strictObject({
+/** `auth.failureLimit`: a fixed window. */
+const fixedWindow = z.strictObject({
   points: positiveInt,
   durationSec: positiveInt,
 });
+
+/** Rate-limit windows (issue #21): how they count is `algorithm` (docs/rate-limits.md#algorithms). */
+const windowShape = {
+  points: positiveInt,
+  durationSec: positiveInt,
+  algorithm: z.enum(['fixed-window', 'sliding-window', 'token-bucket']).default('fixed-window'),
+  /** token-bucket: bucket capacity. @default points */
+  burst: positiveInt.optional(),
+};
+const window = z.strictObject(windowShape).superRefine(checkWindow, EVEN_WITH_OTHER_PROBLEMS);
+/** Per-client and per-route windows, whose header fields reach the client, may also warn before the limit. */
+const clientWindow = z
+  .strictObject({ ...windowShape, warnAtPercent: z.number().int().min(1).max(99).optional() })
+  .superRefine(checkWindow, EVEN_WITH_OTHER_PROBLEMS);
 
 const cidr = z
   .string()
@@ -210,12 +225,12 @@ const auth = z.strictObject({
     })
     .optional(),
   /** Failed authentications (bad token, unknown API key) per client IP before 429; false: no throttle. */
-  failureLimit: z.union([window, z.literal(false)]).default({ points: 10, durationSec: 60 }),
+  failureLimit: z.union([fixedWindow, z.literal(false)]).default({ points: 10, durationSec: 60 }),
 });
 
 const rateLimit = z.strictObject({
   global: window.optional(),
-  perClient: window.optional(),
+  perClient: clientWindow.optional(),
   fields: z.record(z.string().regex(/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/, 'must be Type.field'), window).default({}),
   failOpen: z.boolean().default(true),
   /** Which rate-limit header fields to send: the X-RateLimit-* trio, the IETF draft fields, or both. */
@@ -325,7 +340,7 @@ const route = z
       .optional(),
     auth: z.enum(['none', 'jwt', 'apiKey', 'any']).default('none'),
     roles: z.array(role).default([]),
-    rateLimit: window.optional(),
+    rateLimit: clientWindow.optional(),
     timeoutMs: positiveInt.optional(),
     requestHeaders: headerOps.optional(),
     responseHeaders: headerOps.optional(),
@@ -377,7 +392,9 @@ export type AuthConfig = GatewayConfig['auth'];
 export type JwtConfig = NonNullable<AuthConfig['jwt']>;
 export type ApiKeysConfig = NonNullable<AuthConfig['apiKeys']>;
 export type RateLimitConfig = GatewayConfig['rateLimit'];
-export type RateWindow = z.output<typeof window>;
+/** Any window; `algorithm` absent means fixed-window (auth.failureLimit, `@rateLimit` directives). */
+export type RateWindow = z.output<typeof fixedWindow> & Partial<Omit<z.output<typeof clientWindow>, 'points' | 'durationSec'>>;
+export type RateAlgorithm = z.output<typeof window>['algorithm'];
 export type UpstreamConfig = GatewayConfig['upstreams'][string];
 export type RouteConfig = GatewayConfig['routes'][number];
 export type RedisConfig = NonNullable<GatewayConfig['redis']>;

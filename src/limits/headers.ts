@@ -3,8 +3,13 @@
  * trio (Reset = seconds until the window resets, as GitHub and Kong send it), and the IETF
  * draft's `RateLimit-Policy` / `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers-08 and
  * later: structured-field lists of `"policy";q=quota;w=window` and `"policy";r=remaining;t=reset`).
+ *
+ * Graduated limiting: a window with `warnAtPercent` adds itself to `X-RateLimit-Warning`
+ * (`"client";used=85;r=15;t=41`, same list syntax) on every response from the point where that
+ * share of it is used, whatever `rateLimit.headers` says, so a client can slow down before 429.
  */
 import type { ServerResponse } from 'node:http';
+import type { RateWindow } from '../config/schema.js';
 import type { Decision } from './limiter-store.js';
 
 export type HeaderStyle = 'x-ratelimit' | 'ietf' | 'both';
@@ -15,11 +20,20 @@ export interface AdvertisedWindow {
   readonly id: string;
   /** `"client";q=100;w=60` */
   readonly policy: string;
+  /** Used share (%) of the window from which it is listed in `X-RateLimit-Warning`; 0: never. */
+  readonly warnAtPercent: number;
 }
 
-export function advertisedWindow(name: string, points: number, durationSec: number): AdvertisedWindow {
+/** A token bucket's policy item also names its capacity (`;burst=N`, a parameter clients may ignore). */
+export function advertisedWindow(name: string, w: RateWindow): AdvertisedWindow {
   const id = JSON.stringify(name);
-  return { id, policy: `${id};q=${points};w=${durationSec}` };
+  const burst = w.algorithm === 'token-bucket' ? `;burst=${w.burst ?? w.points}` : '';
+  return { id, policy: `${id};q=${w.points};w=${w.durationSec}${burst}`, warnAtPercent: w.warnAtPercent ?? 0 };
+}
+
+/** Percent of the decision's window used, rounded down. */
+function usedPercent(d: Decision): number {
+  return Math.floor(((d.limit - d.remaining) * 100) / d.limit);
 }
 
 export function resetSeconds(d: Decision): number {
@@ -58,6 +72,17 @@ export function writeRateLimitHeaders(
     }
     res.setHeader('RateLimit', value);
   }
+  let warning = '';
+  for (let i = 0; i < decisions.length; i++) {
+    const w = windows[i]!;
+    if (w.warnAtPercent === 0) continue;
+    const d = decisions[i]!;
+    const used = usedPercent(d);
+    if (used < w.warnAtPercent) continue;
+    if (warning) warning += ', ';
+    warning += `${w.id};used=${used};r=${d.remaining};t=${resetSeconds(d)}`;
+  }
+  if (warning) res.setHeader('X-RateLimit-Warning', warning);
 }
 
 /** Of several decisions, the one a client should heed: refused first, then fewest points left. */

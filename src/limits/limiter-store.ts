@@ -1,5 +1,6 @@
 /**
- * Where rate-limit counters live: in this process (rate-limiter-flexible's `RateLimiterMemory`,
+ * Where rate-limit counters live (fixed windows; sliding windows and token buckets are
+ * src/limits/algorithms.ts and src/limits/redis-counters.ts, with the same outage handling): in this process (rate-limiter-flexible's `RateLimiterMemory`,
  * the embedded default) or in Redis (`RateLimiterRedis` on ioredis), so that every instance
  * sharing that Redis counts against the same windows.
  *
@@ -13,8 +14,10 @@
  *   store skips Redis for {@link BYPASS_MS}, then tries it again.
  * Either way the outage is logged once when it starts and once when it ends, not per request.
  */
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateWindow, RedisConfig } from '../config/schema.js';
+import { MemorySlidingWindow, MemoryTokenBucket, type CounterSpec, type PointConsumer } from './algorithms.js';
+import { RedisSlidingWindow, RedisTokenBucket } from './redis-counters.js';
 import { ServiceUnavailable } from '../errors.js';
 import { createRedis, type RedisClient } from '../redis/client.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -109,22 +112,25 @@ class InsuranceLimiter extends RateLimiterMemory {
   }
 }
 
-/** A named window (`points` per `durationSec`), counted per key. */
+/** A named window (`points` per `durationSec`, counted by its algorithm), per key. */
 export class WindowLimiter {
   readonly name: string;
   readonly points: number;
   readonly durationSec: number;
+  /** What `remaining` counts down from: `points`, or a token bucket's `burst`. */
+  readonly limit: number;
   readonly #store: LimiterStore;
-  readonly #limiter: RateLimiterAbstract;
+  readonly #limiter: PointConsumer;
   /** The memory window used while Redis is skipped (failOpen); undefined without Redis or without failOpen. */
-  readonly #insurance: RateLimiterAbstract | undefined;
+  readonly #insurance: PointConsumer | undefined;
   readonly #redis: boolean;
 
-  constructor(store: LimiterStore, name: string, window: RateWindow, limiter: RateLimiterAbstract, insurance: RateLimiterAbstract | undefined, redis: boolean) {
+  constructor(store: LimiterStore, name: string, window: RateWindow, limiter: PointConsumer, insurance: PointConsumer | undefined, redis: boolean) {
     this.#store = store;
     this.name = name;
     this.points = window.points;
     this.durationSec = window.durationSec;
+    this.limit = window.algorithm === 'token-bucket' ? (window.burst ?? window.points) : window.points;
     this.#limiter = limiter;
     this.#insurance = insurance;
     this.#redis = redis;
@@ -146,7 +152,7 @@ export class WindowLimiter {
     return d;
   }
 
-  async #decide(limiter: RateLimiterAbstract, key: string, points: number, mark: CallMark | undefined): Promise<Decision> {
+  async #decide(limiter: PointConsumer, key: string, points: number, mark: CallMark | undefined): Promise<Decision> {
     let res: RateLimiterRes;
     let allowed = true;
     try {
@@ -159,7 +165,7 @@ export class WindowLimiter {
       res = err;
       allowed = false;
     }
-    return { allowed, limit: this.points, remaining: res.remainingPoints, resetMs: Math.max(0, res.msBeforeNext) };
+    return { allowed, limit: this.limit, remaining: res.remainingPoints, resetMs: Math.max(0, res.msBeforeNext) };
   }
 }
 
@@ -173,6 +179,8 @@ export class LimiterStore {
   readonly #label: string;
   #state: RedisState = 'starting';
   #bypassUntil = 0;
+  /** Stops the sweep timers of in-memory sliding windows and token buckets. */
+  readonly #closers: Array<() => void> = [];
   /** Resolves once the first connection attempt settled; undefined afterwards (and without Redis). */
   starting: Promise<void> | undefined;
 
@@ -249,6 +257,7 @@ export class LimiterStore {
 
   /** Builds a limiter for one named window (`global`, `perClient`, `route:<name>`, `field:<Type.field>`). */
   window(name: string, window: RateWindow): WindowLimiter {
+    if (window.algorithm === 'sliding-window' || window.algorithm === 'token-bucket') return this.#algorithmWindow(name, window, window.algorithm);
     const keyPrefix = `${this.#prefix}${name}`;
     const base = { points: window.points, duration: window.durationSec, keyPrefix };
     if (!this.#client) return new WindowLimiter(this, name, window, holdLongWindow(new RateLimiterMemory(base), window.durationSec), undefined, false);
@@ -265,7 +274,27 @@ export class LimiterStore {
     return new WindowLimiter(this, name, window, limiter, insurance, true);
   }
 
+  /**
+   * Sliding windows and token buckets. Their Redis keys carry the algorithm
+   * (`gw:rl:perClient@sliding:alice`): a window whose algorithm changes on reload starts afresh
+   * instead of reading a key of another shape.
+   */
+  #algorithmWindow(name: string, window: RateWindow, algorithm: 'sliding-window' | 'token-bucket'): WindowLimiter {
+    const spec: CounterSpec = { limit: window.points, durationMs: window.durationSec * 1000, burst: window.burst ?? window.points };
+    const memory = (): PointConsumer & { close(): void } => {
+      const counter = algorithm === 'sliding-window' ? new MemorySlidingWindow(spec) : new MemoryTokenBucket(spec);
+      this.#closers.push(() => counter.close());
+      return counter;
+    };
+    if (!this.#client) return new WindowLimiter(this, name, window, memory(), undefined, false);
+    const insurance = this.#failOpen ? memory() : undefined;
+    const prefix = `${this.#prefix}${name}@${algorithm === 'sliding-window' ? 'sliding' : 'bucket'}:`;
+    const Counter = algorithm === 'sliding-window' ? RedisSlidingWindow : RedisTokenBucket;
+    return new WindowLimiter(this, name, window, new Counter(this.#client, spec, prefix, insurance), insurance, true);
+  }
+
   async close(): Promise<void> {
+    for (const close of this.#closers.splice(0)) close();
     const client = this.#client;
     this.#state = 'closed';
     if (!client) return;

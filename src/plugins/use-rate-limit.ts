@@ -11,7 +11,9 @@
  *   over its own window does not also spend the shared global budget.
  * - Where a per-client or per-route window applies, every response carries the
  *   `X-RateLimit-*` trio for the most restrictive of them (and/or the IETF `RateLimit` /
- *   `RateLimit-Policy` fields, per `rateLimit.headers`).
+ *   `RateLimit-Policy` fields, per `rateLimit.headers`); a window with `warnAtPercent` past
+ *   that share adds `X-RateLimit-Warning` (src/limits/headers.ts).
+ * - Each window counts with its `algorithm` (fixed-window, sliding-window, token-bucket).
  * - Field windows answer only that field with RATE_LIMITED and keep the rest of the data.
  *
  * For observers (metrics, access log), this plugin leaves on the request context:
@@ -84,12 +86,12 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
   const style: HeaderStyle = opts.headers ?? 'x-ratelimit';
   const global = opts.global ? store.window('global', opts.global) : undefined;
   const perClient: ClientWindow | undefined = opts.perClient
-    ? { limiter: store.window('perClient', opts.perClient), advertised: advertisedWindow('client', opts.perClient.points, opts.perClient.durationSec) }
+    ? { limiter: store.window('perClient', opts.perClient), advertised: advertisedWindow('client', opts.perClient) }
     : undefined;
   const clientPolicy = perClient?.advertised.policy ?? '';
   const routes = new Map<string, RouteLimits>();
   for (const [name, w] of routeWindows) {
-    const advertised = advertisedWindow(name, w.points, w.durationSec);
+    const advertised = advertisedWindow(name, w);
     routes.set(name, {
       window: { limiter: store.window(`route:${name}`, w), advertised },
       policyHeader: clientPolicy ? `${clientPolicy}, ${advertised.policy}` : advertised.policy,

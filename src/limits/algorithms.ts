@@ -1,0 +1,170 @@
+/**
+ * The two counting algorithms rate-limiter-flexible does not have, as pure steps over a small
+ * state, shared by the in-memory counters below and mirrored line for line by the Redis scripts
+ * (src/limits/redis-counters.ts), so that both decide alike (a property test holds them to it).
+ *
+ * - **Sliding window**, the two-window weighted counter: time is cut into windows of
+ *   `durationMs` aligned on the epoch; a request at fraction `f` of window k sees
+ *   `used = prev × (1 − f) + curr` (prev = points taken in window k−1, curr = in window k) and is
+ *   admitted when `used + points ≤ limit`. O(1) state per key. Bound: every aligned window admits
+ *   at most `limit`; any span of `x × durationMs` (x ≤ 1) admits at most `limit × (1 + x)` in the
+ *   worst case (all of the previous window's points at its very end), so a burst at a boundary
+ *   is capped near `limit`, where a fixed window lets `2 × limit` through in an instant.
+ * - **Token bucket**: a bucket of `burst` tokens, full at first, refilled continuously at
+ *   `refill / durationMs` tokens per millisecond; a request takes `points` tokens or is refused.
+ *   Bound: any span of `T` ms admits at most `burst + T × refill / durationMs`.
+ *
+ * Times are integer milliseconds. A refused request's `resetMs` is how long until the same
+ * request would be admitted; an admitted one's is how long until the key is back to its full
+ * allowance (both 0-based, for `X-RateLimit-Reset` and `Retry-After`).
+ */
+import { RateLimiterRes } from 'rate-limiter-flexible';
+
+export interface SlidingState {
+  /** `floor(now / durationMs)` of the window `curr` counts. */
+  index: number;
+  prev: number;
+  curr: number;
+}
+
+export interface BucketState {
+  tokens: number;
+  /** When `tokens` was last brought up to date (ms). */
+  at: number;
+}
+
+export interface Outcome {
+  allowed: boolean;
+  remaining: number;
+  resetMs: number;
+}
+
+/** Moves `s` to the window of `now` and takes `points` if they fit. Returns whether they did. */
+export function slidingTake(s: SlidingState, now: number, points: number, limit: number, durationMs: number): boolean {
+  const index = Math.floor(now / durationMs);
+  if (index !== s.index) {
+    s.prev = index === s.index + 1 ? s.curr : 0;
+    s.curr = 0;
+    s.index = index;
+  }
+  const elapsed = now - index * durationMs;
+  if ((s.prev * (durationMs - elapsed)) / durationMs + s.curr + points > limit) return false;
+  s.curr += points;
+  return true;
+}
+
+/** Remaining points and reset time after {@link slidingTake} (`elapsed` = ms into the current window). */
+export function slidingOutcome(allowed: boolean, prev: number, curr: number, elapsed: number, points: number, limit: number, durationMs: number): Outcome {
+  const used = (prev * (durationMs - elapsed)) / durationMs + curr;
+  const remaining = Math.max(0, Math.floor(limit - used));
+  if (allowed) {
+    const resetMs = curr > 0 ? 2 * durationMs - elapsed : prev > 0 ? durationMs - elapsed : 0;
+    return { allowed, remaining, resetMs };
+  }
+  if (points > limit) return { allowed, remaining, resetMs: 2 * durationMs - elapsed };
+  // Room left for the previous window's weighted share in this window, or else in the next one.
+  const room = limit - points - curr;
+  if (room >= 0 && prev > 0) return { allowed, remaining, resetMs: Math.max(1, Math.ceil(durationMs * (1 - room / prev)) - elapsed) };
+  const next = curr > 0 ? Math.ceil(durationMs * (1 - (limit - points) / curr)) : 0;
+  return { allowed, remaining, resetMs: durationMs - elapsed + Math.max(0, next) };
+}
+
+/** Brings `s` up to `now` and takes `points` tokens if there are enough. Returns whether there were. */
+export function bucketTake(s: BucketState, now: number, points: number, burst: number, refill: number, durationMs: number): boolean {
+  if (now > s.at) {
+    s.tokens = Math.min(burst, s.tokens + ((now - s.at) * refill) / durationMs);
+    s.at = now;
+  }
+  if (s.tokens < points) return false;
+  s.tokens -= points;
+  return true;
+}
+
+export function bucketOutcome(allowed: boolean, tokens: number, points: number, burst: number, refill: number, durationMs: number): Outcome {
+  const remaining = Math.floor(tokens);
+  const missing = allowed || points > burst ? burst - tokens : points - tokens;
+  return { allowed, remaining, resetMs: Math.max(allowed ? 0 : 1, Math.ceil((missing * durationMs) / refill)) };
+}
+
+/** A window's parameters, as the counters need them. */
+export interface CounterSpec {
+  limit: number;
+  durationMs: number;
+  /** token-bucket: capacity (`limit` is the refill per `durationMs`). */
+  burst: number;
+}
+
+/** The one method of rate-limiter-flexible's limiters that {@link WindowLimiter} calls. */
+export interface PointConsumer {
+  /** Resolves when admitted, rejects with a RateLimiterRes when refused, with an Error when the store failed. */
+  consume(key: string, points: number, options?: Record<string, unknown>): Promise<RateLimiterRes>;
+}
+
+function answer(o: Outcome): Promise<RateLimiterRes> {
+  const res = new RateLimiterRes(o.remaining, o.resetMs);
+  return o.allowed ? Promise.resolve(res) : Promise.reject(res);
+}
+
+/** Longest pause between two sweeps of forgotten keys. */
+const MAX_SWEEP_MS = 60_000;
+
+/**
+ * Keys in process memory. A sweep, at most once a window (and at least once a minute), drops
+ * keys whose state is back to that of a new key, so memory follows the clients active lately.
+ */
+abstract class MemoryCounter<S> implements PointConsumer {
+  protected readonly keys = new Map<string, S>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(protected readonly spec: CounterSpec) {
+    this.#timer = setInterval(() => this.#sweep(), Math.min(spec.durationMs, MAX_SWEEP_MS));
+    this.#timer.unref();
+  }
+
+  abstract consume(key: string, points: number, options?: Record<string, unknown>): Promise<RateLimiterRes>;
+  protected abstract idle(state: S, now: number): boolean;
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [key, state] of this.keys) if (this.idle(state, now)) this.keys.delete(key);
+  }
+
+  /** Keys held now (for tests of the sweep). */
+  get size(): number {
+    return this.keys.size;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+export class MemorySlidingWindow extends MemoryCounter<SlidingState> {
+  consume(key: string, points: number): Promise<RateLimiterRes> {
+    const { limit, durationMs } = this.spec;
+    const now = Date.now();
+    let s = this.keys.get(key);
+    if (!s) this.keys.set(key, (s = { index: Math.floor(now / durationMs), prev: 0, curr: 0 }));
+    const allowed = slidingTake(s, now, points, limit, durationMs);
+    return answer(slidingOutcome(allowed, s.prev, s.curr, now - s.index * durationMs, points, limit, durationMs));
+  }
+
+  protected idle(s: SlidingState, now: number): boolean {
+    return Math.floor(now / this.spec.durationMs) > s.index + 1;
+  }
+}
+
+export class MemoryTokenBucket extends MemoryCounter<BucketState> {
+  consume(key: string, points: number): Promise<RateLimiterRes> {
+    const { limit, durationMs, burst } = this.spec;
+    const now = Date.now();
+    let s = this.keys.get(key);
+    if (!s) this.keys.set(key, (s = { tokens: burst, at: now }));
+    const allowed = bucketTake(s, now, points, burst, limit, durationMs);
+    return answer(bucketOutcome(allowed, s.tokens, points, burst, limit, durationMs));
+  }
+
+  protected idle(s: BucketState, now: number): boolean {
+    return s.tokens + ((now - s.at) * this.spec.limit) / this.spec.durationMs >= this.spec.burst;
+  }
+}
