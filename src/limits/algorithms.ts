@@ -14,7 +14,8 @@
  *   `refill / durationMs` tokens per millisecond; a request takes `points` tokens or is refused.
  *   Bound: any span of `T` ms admits at most `burst + T × refill / durationMs`.
  *
- * Times are integer milliseconds. A refused request's `resetMs` is how long until the same
+ * Times are integer milliseconds, and both tests are kept in integers (scaled by the window
+ * length), so memory and Redis agree to the last point and a retry after `resetMs` is admitted. A refused request's `resetMs` is how long until the same
  * request would be admitted; an admitted one's is how long until the key is back to its full
  * allowance (both 0-based, for `X-RateLimit-Reset` and `Retry-After`).
  */
@@ -28,8 +29,9 @@ export interface SlidingState {
 }
 
 export interface BucketState {
-  tokens: number;
-  /** When `tokens` was last brought up to date (ms). */
+  /** Tokens × durationMs: refilling adds `refill` per millisecond, so all arithmetic stays in integers. */
+  level: number;
+  /** When `level` was last brought up to date (ms). */
   at: number;
 }
 
@@ -39,7 +41,10 @@ export interface Outcome {
   resetMs: number;
 }
 
-/** Moves `s` to the window of `now` and takes `points` if they fit. Returns whether they did. */
+/**
+ * Moves `s` to the window of `now` and takes `points` if they fit. Returns whether they did.
+ * The test `prev × (d − elapsed) / d + curr + points ≤ limit` is multiplied through by d: exact.
+ */
 export function slidingTake(s: SlidingState, now: number, points: number, limit: number, durationMs: number): boolean {
   const index = Math.floor(now / durationMs);
   if (index !== s.index) {
@@ -48,42 +53,40 @@ export function slidingTake(s: SlidingState, now: number, points: number, limit:
     s.index = index;
   }
   const elapsed = now - index * durationMs;
-  if ((s.prev * (durationMs - elapsed)) / durationMs + s.curr + points > limit) return false;
+  if (s.prev * (durationMs - elapsed) + (s.curr + points) * durationMs > limit * durationMs) return false;
   s.curr += points;
   return true;
 }
 
 /** Remaining points and reset time after {@link slidingTake} (`elapsed` = ms into the current window). */
 export function slidingOutcome(allowed: boolean, prev: number, curr: number, elapsed: number, points: number, limit: number, durationMs: number): Outcome {
-  const used = (prev * (durationMs - elapsed)) / durationMs + curr;
-  const remaining = Math.max(0, Math.floor(limit - used));
-  if (allowed) {
-    const resetMs = curr > 0 ? 2 * durationMs - elapsed : prev > 0 ? durationMs - elapsed : 0;
-    return { allowed, remaining, resetMs };
-  }
-  if (points > limit) return { allowed, remaining, resetMs: 2 * durationMs - elapsed };
-  // Room left for the previous window's weighted share in this window, or else in the next one.
+  const d = durationMs;
+  const remaining = Math.max(0, Math.floor((limit * d - prev * (d - elapsed) - curr * d) / d));
+  if (allowed) return { allowed, remaining, resetMs: curr > 0 ? 2 * d - elapsed : prev > 0 ? d - elapsed : 0 };
+  if (points > limit) return { allowed, remaining, resetMs: 2 * d - elapsed };
+  // Admitted at elapsed e' of this window once prev × (d − e') ≤ room × d; else in the next
+  // window, where curr has become prev, once curr × (d − e'') ≤ (limit − points) × d.
   const room = limit - points - curr;
-  if (room >= 0 && prev > 0) return { allowed, remaining, resetMs: Math.max(1, Math.ceil(durationMs * (1 - room / prev)) - elapsed) };
-  const next = curr > 0 ? Math.ceil(durationMs * (1 - (limit - points) / curr)) : 0;
-  return { allowed, remaining, resetMs: durationMs - elapsed + Math.max(0, next) };
+  if (room >= 0 && prev > 0) return { allowed, remaining, resetMs: Math.max(1, d - Math.floor((room * d) / prev) - elapsed) };
+  const next = curr > 0 ? Math.max(0, d - Math.floor(((limit - points) * d) / curr)) : 0;
+  return { allowed, remaining, resetMs: d - elapsed + next };
 }
 
 /** Brings `s` up to `now` and takes `points` tokens if there are enough. Returns whether there were. */
 export function bucketTake(s: BucketState, now: number, points: number, burst: number, refill: number, durationMs: number): boolean {
   if (now > s.at) {
-    s.tokens = Math.min(burst, s.tokens + ((now - s.at) * refill) / durationMs);
+    s.level = Math.min(burst * durationMs, s.level + (now - s.at) * refill);
     s.at = now;
   }
-  if (s.tokens < points) return false;
-  s.tokens -= points;
+  if (s.level < points * durationMs) return false;
+  s.level -= points * durationMs;
   return true;
 }
 
-export function bucketOutcome(allowed: boolean, tokens: number, points: number, burst: number, refill: number, durationMs: number): Outcome {
-  const remaining = Math.floor(tokens);
-  const missing = allowed || points > burst ? burst - tokens : points - tokens;
-  return { allowed, remaining, resetMs: Math.max(allowed ? 0 : 1, Math.ceil((missing * durationMs) / refill)) };
+export function bucketOutcome(allowed: boolean, level: number, points: number, burst: number, refill: number, durationMs: number): Outcome {
+  const remaining = Math.floor(level / durationMs);
+  const target = (allowed || points > burst ? burst : points) * durationMs;
+  return { allowed, remaining, resetMs: Math.max(allowed ? 0 : 1, Math.ceil((target - level) / refill)) };
 }
 
 /** A window's parameters, as the counters need them. */
@@ -159,12 +162,12 @@ export class MemoryTokenBucket extends MemoryCounter<BucketState> {
     const { limit, durationMs, burst } = this.spec;
     const now = Date.now();
     let s = this.keys.get(key);
-    if (!s) this.keys.set(key, (s = { tokens: burst, at: now }));
+    if (!s) this.keys.set(key, (s = { level: burst * durationMs, at: now }));
     const allowed = bucketTake(s, now, points, burst, limit, durationMs);
-    return answer(bucketOutcome(allowed, s.tokens, points, burst, limit, durationMs));
+    return answer(bucketOutcome(allowed, s.level, points, burst, limit, durationMs));
   }
 
   protected idle(s: BucketState, now: number): boolean {
-    return s.tokens + ((now - s.at) * this.spec.limit) / this.spec.durationMs >= this.spec.burst;
+    return s.level + (now - s.at) * this.spec.limit >= this.spec.burst * this.spec.durationMs;
   }
 }

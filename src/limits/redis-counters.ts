@@ -35,7 +35,7 @@ if i ~= index then
 end
 local elapsed = now - index * d
 local allowed = 0
-if (p * (d - elapsed)) / d + c + points <= limit then
+if p * (d - elapsed) + (c + points) * d <= limit * d then
   allowed = 1
   c = c + points
 end
@@ -44,7 +44,7 @@ redis.call('PEXPIRE', KEYS[1], 2 * d - elapsed)
 return {allowed, p, c, elapsed}
 `;
 
-/** KEYS[1]: hash {t, a}. ARGV: burst, refill, durationMs, points[, nowMs (tests)]. Returns {allowed, tokens as text}. */
+/** KEYS[1]: hash {l (tokens × durationMs), a}. ARGV: burst, refill, durationMs, points[, nowMs (tests)]. Returns {allowed, level}. */
 const BUCKET = `
 local burst = tonumber(ARGV[1])
 local refill = tonumber(ARGV[2])
@@ -55,32 +55,31 @@ if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local s = redis.call('HMGET', KEYS[1], 't', 'a')
-local tokens = tonumber(s[1])
+local s = redis.call('HMGET', KEYS[1], 'l', 'a')
+local level = tonumber(s[1])
 local at = tonumber(s[2])
-if not tokens or not at then
-  tokens = burst
+if not level or not at then
+  level = burst * d
   at = now
 end
 if now > at then
-  tokens = math.min(burst, tokens + ((now - at) * refill) / d)
+  level = math.min(burst * d, level + (now - at) * refill)
   at = now
 end
 local allowed = 0
-if tokens >= points then
+if level >= points * d then
   allowed = 1
-  tokens = tokens - points
+  level = level - points * d
 end
-local text = string.format('%.17g', tokens)
-redis.call('HSET', KEYS[1], 't', text, 'a', at)
-redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(((burst - tokens) * d) / refill)))
-return {allowed, text}
+redis.call('HSET', KEYS[1], 'l', string.format('%.17g', level), 'a', string.format('%.17g', at))
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((burst * d - level) / refill)))
+return {allowed, level}
 `;
 
 /** The commands the scripts add to an ioredis client (`defineCommand`). */
 interface ScriptedClient {
   gwSlidingTake(key: string, limit: number, durationMs: number, points: number, now?: number): Promise<[number, number, number, number]>;
-  gwBucketTake(key: string, burst: number, refill: number, durationMs: number, points: number, now?: number): Promise<[number, string]>;
+  gwBucketTake(key: string, burst: number, refill: number, durationMs: number, points: number, now?: number): Promise<[number, number]>;
 }
 
 /** Adds the scripts to `client` once (ioredis sends EVALSHA, and the script itself when Redis lacks it). */
@@ -137,8 +136,8 @@ export class RedisSlidingWindow extends RedisCounter {
 export class RedisTokenBucket extends RedisCounter {
   protected async take(key: string, points: number): Promise<{ allowed: boolean; res: RateLimiterRes }> {
     const { limit, durationMs, burst } = this.spec;
-    const [allowed, tokens] = await this.client.gwBucketTake(key, burst, limit, durationMs, points);
-    const o = bucketOutcome(allowed === 1, Number(tokens), points, burst, limit, durationMs);
+    const [allowed, level] = await this.client.gwBucketTake(key, burst, limit, durationMs, points);
+    const o = bucketOutcome(allowed === 1, level, points, burst, limit, durationMs);
     return { allowed: o.allowed, res: new RateLimiterRes(o.remaining, o.resetMs) };
   }
 }
