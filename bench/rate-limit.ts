@@ -1,9 +1,10 @@
 /**
  * What a per-client rate limit adds to a request, counted in memory vs in Redis.
  *
- *   node bin/tsx.js bench/rate-limit.ts [--seconds 5] [--connections 20]
+ *   node bin/tsx.js bench/rate-limit.ts [--seconds 5] [--connections 20] [--algorithm sliding-window]
  *
- * 1. The limiter alone: N sequential `consume()` calls, p50 / p99 per call.
+ * 1. The limiter alone: N sequential `consume()` calls, p50 / p99 per call, for each algorithm.
+ *    End to end uses `--algorithm` (default fixed-window).
  * 2. End to end: autocannon against a passthrough route (GET /users/1 on the demo upstream)
  *    with no limit, a memory limit and a Redis limit (windows large enough never to refuse);
  *    p50 / p99 latency and requests per second.
@@ -16,6 +17,7 @@ import { LimiterStore } from '../src/limits/limiter-store.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { startDemoUpstreams } from '../upstreams/shop-demo.js';
 import { stringify } from 'yaml';
+import type { RateAlgorithm } from '../src/config/schema.js';
 import { autocannon, numberArg, type CannonRaw } from './harness.js';
 
 
@@ -24,14 +26,16 @@ const seconds = numberArg('seconds', 5);
 const connections = numberArg('connections', 20);
 const logger = createLogger({ level: 'silent' });
 const prefix = `gwbench:${process.pid}:`;
+const algorithmAt = process.argv.indexOf('--algorithm');
+const algorithm = (algorithmAt === -1 ? 'fixed-window' : process.argv[algorithmAt + 1]) as RateAlgorithm;
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function limiterAlone(kind: 'memory' | 'redis', n = 20_000): Promise<{ p50: number; p99: number }> {
+async function limiterAlone(kind: 'memory' | 'redis', algo: RateAlgorithm, n = 20_000): Promise<{ p50: number; p99: number }> {
   const store = new LimiterStore({ redis: kind === 'redis' ? { url: REDIS_URL, keyPrefix: prefix } : undefined, logger });
-  const w = store.window('perClient', { points: 1_000_000_000, durationSec: 600 });
+  const w = store.window('perClient', { points: 1_000_000_000, durationSec: 600, algorithm: algo });
   for (let i = 0; i < 1000; i++) await w.consume(`warm${i % 50}`);
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -56,7 +60,7 @@ async function endToEnd(kind: 'none' | 'memory' | 'redis') {
     },
     routes: [{ name: 'users-api', match: { pathPrefix: '/users' }, upstream: 'users' }],
   };
-  if (kind !== 'none') raw.rateLimit = { perClient: { points: 1_000_000_000, durationSec: 600 } };
+  if (kind !== 'none') raw.rateLimit = { perClient: { points: 1_000_000_000, durationSec: 600, algorithm } };
   if (kind === 'redis') raw.redis = { url: REDIS_URL, keyPrefix: prefix };
   const gw = await startGateway({ config: parseConfig(stringify(raw), {}), demoTargets: demo.targets, port: 0, host: '127.0.0.1', logger });
   await fetch(`${gw.url}/users/1`).then((r) => r.arrayBuffer());
@@ -67,13 +71,15 @@ async function endToEnd(kind: 'none' | 'memory' | 'redis') {
 }
 
 const rows: string[] = [];
-for (const kind of ['memory', 'redis'] as const) {
-  const r = await limiterAlone(kind);
-  rows.push(`| limiter alone, ${kind} | ${(r.p50 * 1000).toFixed(0)} µs | ${(r.p99 * 1000).toFixed(0)} µs | |`);
+for (const algo of ['fixed-window', 'sliding-window', 'token-bucket'] as const) {
+  for (const kind of ['memory', 'redis'] as const) {
+    const r = await limiterAlone(kind, algo);
+    rows.push(`| limiter alone, ${algo}, ${kind} | ${(r.p50 * 1000).toFixed(0)} µs | ${(r.p99 * 1000).toFixed(0)} µs | |`);
+  }
 }
 for (const kind of ['none', 'memory', 'redis'] as const) {
   const r = await endToEnd(kind);
-  rows.push(`| GET /users/1 via gateway, limit: ${kind} | ${r.p50} ms | ${r.p99} ms | ${r.rps} req/s${r.non2xx ? ` (${r.non2xx} non-2xx!)` : ''} |`);
+  rows.push(`| GET /users/1 via gateway, limit: ${kind}${kind === 'none' ? '' : `, ${algorithm}`} | ${r.p50} ms | ${r.p99} ms | ${r.rps} req/s${r.non2xx ? ` (${r.non2xx} non-2xx!)` : ''} |`);
 }
 console.log(`\n${connections} connections, ${seconds} s per run, node ${process.version}\n`);
 console.log('| scenario | p50 | p99 | throughput |\n| --- | --- | --- | --- |');
