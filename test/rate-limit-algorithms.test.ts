@@ -192,6 +192,15 @@ routes:
     expect(p).toHaveLength(4);
   });
 
+  it('refuses a sliding window or bucket too large to count exactly, names the key', () => {
+    const p = problemsOf(`${base}rateLimit:
+  perClient: { points: 1000000, durationSec: 31536000, algorithm: sliding-window }
+  global: { points: 1000000, durationSec: 31536000 }
+`);
+    expect(p.map((x) => x.path)).toEqual(['rateLimit.perClient.durationSec']);
+    expect(p[0]!.message).toMatch(/too large to count exactly with sliding-window/);
+  });
+
   it('accepts the three algorithms, burst on a token bucket and warnAtPercent where headers are sent', () => {
     expect(problemsOf(`${base}rateLimit:
   global: { points: 5, durationSec: 1, algorithm: sliding-window }

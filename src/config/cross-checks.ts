@@ -41,12 +41,20 @@ export function checkUpstream(u: unknown, ctx: IssueSink): void {
 
 /** One rate-limit window: `burst` is the capacity of a token bucket and means nothing elsewhere. */
 export function checkWindow(w: unknown, ctx: IssueSink): void {
-  if (!isObj(w) || w.burst === undefined) return;
+  if (!isObj(w)) return;
   const algorithm = w.algorithm ?? 'fixed-window';
-  if (algorithm !== 'token-bucket' && typeof algorithm === 'string') {
+  if (w.burst !== undefined && algorithm !== 'token-bucket' && typeof algorithm === 'string') {
     ctx.addIssue({ code: 'custom', path: ['burst'], message: `burst applies to algorithm: token-bucket only (this window is ${algorithm})` });
   }
+  // Sliding windows and buckets count points × milliseconds in doubles (src/limits/algorithms.ts):
+  // past 2^53 / 4 the sums stop being exact.
+  const points = Math.max(num(w.points), num(w.burst));
+  if ((algorithm === 'sliding-window' || algorithm === 'token-bucket') && points * num(w.durationSec) * 1000 * 4 > Number.MAX_SAFE_INTEGER) {
+    ctx.addIssue({ code: 'custom', path: ['durationSec'], message: `points (or burst) × durationSec is too large to count exactly with ${algorithm}: keep it under ${Math.floor(Number.MAX_SAFE_INTEGER / 4000)}` });
+  }
 }
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** One route: exactly one of path / pathPrefix; a rewrite regex that compiles. */
 export function checkRoute(r: unknown, ctx: IssueSink): void {
