@@ -3,7 +3,7 @@
  * documented bounds, for random request schedules; and the Redis scripts
  * (src/limits/redis-counters.ts) deciding exactly as the in-memory steps do, step for step.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import {
@@ -11,6 +11,8 @@ import {
   type BucketState, type SlidingState,
 } from '../../src/limits/algorithms.js';
 import { scripted } from '../../src/limits/redis-counters.js';
+import { LimiterStore } from '../../src/limits/limiter-store.js';
+import { createLogger } from '../../src/telemetry/logger.js';
 import { REDIS_URL, dropPrefix, noRedis, testPrefix } from '../helpers/redis.js';
 
 /** A schedule: strictly increasing times (ms) with the points each request asks for. */
@@ -129,6 +131,71 @@ describe('token bucket', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('through the limiter store (memory), each algorithm holds its bound', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const logger = createLogger({ level: 'silent' });
+
+  async function admittedBy(algorithm: 'fixed-window' | 'sliding-window' | 'token-bucket', steps: Array<{ at: number; points: number }>, points: number, sec: number, burst?: number): Promise<Admitted[]> {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const store = new LimiterStore({ logger });
+    const w = store.window('perClient', { points, durationSec: sec, algorithm, burst });
+    const out: Admitted[] = [];
+    try {
+      for (const r of steps) {
+        vi.setSystemTime(r.at);
+        const d = await w.consume('k', r.points);
+        if (d.allowed) out.push(r);
+        expect(d.remaining).toBeGreaterThanOrEqual(0);
+        expect(d.remaining).toBeLessThanOrEqual(d.limit);
+      }
+    } finally {
+      await store.close();
+      vi.useRealTimers();
+    }
+    return out;
+  }
+
+  it('fixed-window: at most points per window, a window opening at the first request after the last one ended', async () => {
+    await fc.assert(
+      fc.asyncProperty(schedule, fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 10 }), async (steps, limit, sec) => {
+        const d = sec * 1000;
+        const admitted = await admittedBy('fixed-window', steps, limit, sec);
+        let end = -Infinity;
+        const perWindow: number[] = [];
+        for (const r of steps) {
+          if (r.at >= end) {
+            end = r.at + d;
+            perWindow.push(0);
+          }
+          if (admitted.includes(r)) perWindow[perWindow.length - 1]! += r.points;
+        }
+        for (const n of perWindow) expect(n).toBeLessThanOrEqual(limit);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('sliding-window and token-bucket: the same bounds as the pure steps', async () => {
+    await fc.assert(
+      fc.asyncProperty(schedule, fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 10 }), async (steps, limit, burst, sec) => {
+        const d = sec * 1000;
+        const sliding = await admittedBy('sliding-window', steps, limit, sec);
+        const bucket = await admittedBy('token-bucket', steps, limit, sec, burst);
+        for (let i = 0; i < steps.length; i++) {
+          for (let j = i; j < steps.length; j++) {
+            const span = steps[j]!.at - steps[i]!.at;
+            if (span < d) expect(within(sliding, steps[i]!.at, steps[j]!.at)).toBeLessThanOrEqual(limit + (limit * span) / d);
+            expect(within(bucket, steps[i]!.at, steps[j]!.at)).toBeLessThanOrEqual(burst + (span * limit) / d);
+          }
+        }
+      }),
+      { numRuns: 60 },
     );
   });
 });
