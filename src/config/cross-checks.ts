@@ -6,6 +6,7 @@
  * whose own shape is already reported.
  */
 import { checkJwtKeys } from './jwt-keys.js';
+import { checkIndistinguishableRoutes, checkRouteMatch } from './route-overlap.js';
 
 export interface IssueSink {
   addIssue(issue: { code: 'custom'; path: Array<string | number>; message: string }): void;
@@ -56,11 +57,15 @@ export function checkWindow(w: unknown, ctx: IssueSink): void {
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-/** One route: exactly one of path / pathPrefix; a rewrite regex that compiles. */
+/** One route: exactly one of path / pathPrefix / pathRegex; a usable host; regexes that compile. */
 export function checkRoute(r: unknown, ctx: IssueSink): void {
   if (!isObj(r)) return;
-  if (isObj(r.match) && !r.match.path === !r.match.pathPrefix) {
-    ctx.addIssue({ code: 'custom', path: ['match'], message: 'set exactly one of path or pathPrefix' });
+  if (isObj(r.match)) {
+    const m = r.match;
+    if ([m.path, m.pathPrefix, m.pathRegex].filter((v) => v !== undefined).length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['match'], message: 'set exactly one of path, pathPrefix or pathRegex' });
+    }
+    checkRouteMatch(m, ctx);
   }
   const pattern = isObj(r.rewrite) && isObj(r.rewrite.regex) ? str(r.rewrite.regex.pattern) : undefined;
   if (pattern !== undefined) {
@@ -102,6 +107,7 @@ export function checkConfig(c: unknown, ctx: IssueSink): void {
       names.add(routeName);
     }
   });
+  checkIndistinguishableRoutes(list(c.routes), ctx);
   checkJwt(auth.jwt, ctx);
   const server = isObj(c.server) ? c.server : {};
   if (isObj(server.cors) && server.cors.credentials === true && list(server.cors.origins).includes('*')) {

@@ -24,9 +24,14 @@ export interface CompiledRoute {
   /** Lower-cased header name → required value. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly query: ReadonlyArray<readonly [string, string]>;
-  /** The prefix (or exact path) this route was registered under, without a trailing slash. */
+  /** The prefix (or exact path) this route was registered under, without a trailing slash ('' for a regex route). */
   readonly prefix: string;
   readonly exact: boolean;
+  /** `match.pathRegex`, anchored (`^(?:…)$`), or undefined. */
+  readonly pathRegex: RegExp | undefined;
+  /** `match.host` compared form: `api.example.com`, or `.example.com` for `*.example.com`; undefined: any host. */
+  readonly host: string | undefined;
+  readonly wildcardHost: boolean;
   /** Maps the matched (normalised) path to the upstream path. */
   readonly rewrite: RewritePath;
   readonly requestHeaders: HeaderOps;

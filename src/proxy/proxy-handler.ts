@@ -20,6 +20,8 @@ import { hasRequestBody, upstreamBody, type BodyLimits } from './request-body.js
 import { sendStream } from './respond.js';
 import { proxyGrpc } from './grpc-route.js';
 import type { TrustProxy } from '../plugins/use-client-ip.js';
+import { splitHost } from '../plugins/use-host-check.js';
+import { routingHost } from '../http/route-host.js';
 
 /** Options for {@link createPassthrough}. */
 export interface PassthroughOptions {
@@ -124,13 +126,22 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     match(ctx, table) {
       const norm = (ctx.normalizedPath ??= normalizePath(ctx.path));
       if (norm.reject !== undefined) return NO_ROUTE;
-      if (table.caseConflict(norm.path)) {
+      // Routed by the Host the gateway received (HTTP/2: :authority), in the host check's reading;
+      // a Host it refuses matches only host-less routes, and the host check answers 400 anyway.
+      let host: string | undefined;
+      if (table.byHost) {
+        const h = ctx.req.headers.host ?? (ctx.req.headers[':authority'] as string | undefined);
+        const split = h === undefined ? undefined : splitHost(h);
+        host = split && routingHost(split[0]);
+      }
+      if (table.caseConflict(norm.path, host)) {
         ctx.normalizedPath = { path: undefined, reject: 'path differs from a route path only in letter case' };
         return NO_ROUTE;
       }
       return table.match({
         method: ctx.method,
         path: norm.path,
+        host,
         headers: ctx.req.headers,
         query: () => new URLSearchParams(ctx.query),
       });

@@ -1,14 +1,19 @@
 /**
- * The passthrough route table, compiled once at start-up. Lookup cost grows with the number
- * of path segments, not with the number of routes: exact paths are one Map hit, prefixes are
- * tried from the longest segment boundary down, each one Map hit.
+ * The passthrough route table, compiled once at start-up: routes grouped by `match.host`, each
+ * group a {@link PathTable}. Lookup cost grows with the number of host labels and path segments
+ * (and distinct path regexes), not with the number of routes; without any `match.host` it is
+ * one path-table lookup.
  */
 import type { RouteConfig } from '../config/schema.js';
 import { compileRewrite } from './rewrite.js';
 import type { CompiledRoute, HeaderOps } from '../http/route.js';
+import { normalizePath } from '../http/normalize-path.js';
+import { compilePathRegex } from '../http/path-regex.js';
+import { parseRouteHost, wildcardable } from '../http/route-host.js';
+import { NO_MATCH, PathTable, trimSlash, type RouteMatch, type RouteRequest } from './path-table.js';
 
 export type { CompiledRoute, HeaderOps } from '../http/route.js';
-import { normalizePath } from '../http/normalize-path.js';
+export type { RouteMatch, RouteRequest } from './path-table.js';
 
 const NO_OPS: HeaderOps = { remove: new Set(), add: [] };
 
@@ -20,18 +25,6 @@ function compileHeaderOps(ops: RouteConfig['requestHeaders']): HeaderOps {
   };
 }
 
-
-export type RouteMatch =
-  | { kind: 'route'; route: CompiledRoute }
-  | { kind: 'method-not-allowed'; allow: string }
-  | { kind: 'none' };
-
-const NONE: RouteMatch = { kind: 'none' };
-
-function trimSlash(p: string): string {
-  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
-}
-
 /** Route paths are compared with normalised request paths, so they are normalised too (`/app/%61dmin` is `/app/admin`). */
 export function canonicalRoutePath(route: string, p: string): string {
   const n = normalizePath(p);
@@ -41,6 +34,10 @@ export function canonicalRoutePath(route: string, p: string): string {
 
 export function compileRoute(config: RouteConfig): CompiledRoute {
   const exact = config.match.path !== undefined;
+  const regex = config.match.pathRegex !== undefined ? compilePathRegex(config.match.pathRegex) : undefined;
+  if (typeof regex === 'string') throw new Error(`route "${config.name}": match.pathRegex ${regex}`);
+  const host = config.match.host !== undefined ? parseRouteHost(config.match.host) : undefined;
+  if (typeof host === 'string') throw new Error(`route "${config.name}": match.host ${host}`);
   const methods = config.match.methods ? new Set(config.match.methods) : null;
   return {
     name: config.name,
@@ -50,8 +47,11 @@ export function compileRoute(config: RouteConfig): CompiledRoute {
     allow: methods ? [...methods].join(', ') : '',
     headers: Object.entries(config.match.headers).map(([k, v]) => [k.toLowerCase(), v] as const),
     query: Object.entries(config.match.query),
-    prefix: trimSlash(canonicalRoutePath(config.name, exact ? config.match.path! : config.match.pathPrefix!)),
+    prefix: regex ? '' : trimSlash(canonicalRoutePath(config.name, exact ? config.match.path! : config.match.pathPrefix!)),
     exact,
+    pathRegex: regex,
+    host: host?.host,
+    wildcardHost: host?.wildcard ?? false,
     rewrite: compileRewrite(config.rewrite),
     requestHeaders: compileHeaderOps(config.requestHeaders),
     responseHeaders: compileHeaderOps(config.responseHeaders),
@@ -61,110 +61,74 @@ export function compileRoute(config: RouteConfig): CompiledRoute {
   };
 }
 
-export interface RouteRequest {
-  method: string;
-  /** Normalised path, no query. */
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  /** Parsed query, only consulted when a candidate route has query conditions. */
-  query: () => URLSearchParams;
-}
-
+/**
+ * Host groups first, then paths within the group (as Envoy picks a virtual host, then a route):
+ * exact `match.host` > the longest matching `*.` wildcard > routes without a host. A group whose
+ * routes do not match the path lets the next group try, so a route without a host is the
+ * fallback for every host. Within a group see ./path-table.ts.
+ */
 export class RouteTable {
-  readonly #exact = new Map<string, CompiledRoute[]>();
-  readonly #prefix = new Map<string, CompiledRoute[]>();
-  /** Lower-cased route path → its spelling, for {@link caseConflict}. */
-  readonly #foldedExact = new Map<string, string>();
-  readonly #foldedPrefix = new Map<string, string>();
-  readonly #upperInRoutes: boolean;
+  readonly #anyHost = new PathTable();
+  readonly #exactHosts = new Map<string, PathTable>();
+  /** `.example.com` (from `*.example.com`) → its routes. */
+  readonly #wildHosts = new Map<string, PathTable>();
   readonly size: number;
+  /** Some route has `match.host`: the caller must pass the routing host. */
+  readonly byHost: boolean;
 
   constructor(routes: RouteConfig[]) {
     for (const r of routes.map(compileRoute)) {
-      const table = r.exact ? this.#exact : this.#prefix;
-      const list = table.get(r.prefix) ?? [];
-      list.push(r);
-      table.set(r.prefix, list);
-      (r.exact ? this.#foldedExact : this.#foldedPrefix).set(r.prefix.toLowerCase(), r.prefix);
+      let table = this.#anyHost;
+      if (r.host !== undefined) {
+        const hosts = r.wildcardHost ? this.#wildHosts : this.#exactHosts;
+        table = hosts.get(r.host) ?? new PathTable();
+        hosts.set(r.host, table);
+      }
+      table.add(r);
     }
-    this.#upperInRoutes = routes.length > 0 && [...this.#exact.keys(), ...this.#prefix.keys()].some((p) => p !== p.toLowerCase());
-    // Among routes on the same path, the more specific (more header/query conditions, then a
-    // method list) is tried first; equal ones keep their config order (Array#sort is stable).
-    for (const list of [...this.#exact.values(), ...this.#prefix.values()]) list.sort((a, b) => specificity(b) - specificity(a));
+    for (const t of [this.#anyHost, ...this.#exactHosts.values(), ...this.#wildHosts.values()]) t.seal();
     this.size = routes.length;
+    this.byHost = this.#exactHosts.size + this.#wildHosts.size > 0;
+  }
+
+  /** The path tables that apply to a routing host, most specific first. */
+  #tablesFor(host: string | undefined): PathTable[] {
+    const out: PathTable[] = [];
+    if (host !== undefined) {
+      const exact = this.#exactHosts.get(host);
+      if (exact) out.push(exact);
+      if (this.#wildHosts.size > 0 && wildcardable(host)) {
+        for (let dot = host.indexOf('.', 1); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+          const t = this.#wildHosts.get(host.slice(dot));
+          if (t) out.push(t);
+        }
+      }
+    }
+    out.push(this.#anyHost);
+    return out;
   }
 
   /**
-   * True when a (normalised) path falls under a route path only if letter case is ignored:
-   * `/app/ADMIN` with routes `/app` and `/app/admin`. Express and ASP.NET route without regard
-   * to case, so such a path would be chosen by one route here and served by another upstream.
+   * True when a (normalised) path falls under a route path only if letter case is ignored
+   * (see {@link PathTable.caseConflict}), in any group that applies to the host.
    */
-  caseConflict(path: string): boolean {
+  caseConflict(path: string, host?: string): boolean {
     if (this.size === 0) return false;
-    const lower = path.toLowerCase();
-    if (lower === path && !this.#upperInRoutes) return false;
-    const p = trimSlash(path);
-    const l = trimSlash(lower);
-    const exact = this.#foldedExact.get(l);
-    if (exact !== undefined && exact !== p) return true;
-    for (let end = l.length; end > 0; end = l.lastIndexOf('/', end - 1)) {
-      const spelled = this.#foldedPrefix.get(end === l.length ? l : l.slice(0, end));
-      if (spelled !== undefined && spelled !== p.slice(0, end)) return true;
-    }
+    if (!this.byHost) return this.#anyHost.caseConflict(path);
+    for (const t of this.#tablesFor(host)) if (t.caseConflict(path)) return true;
     return false;
   }
 
-  /** Finds the route for a request: exact first, then the longest matching prefix. */
+  /** Finds the route for a request: host group by group, the first route found wins. */
   match(req: RouteRequest): RouteMatch {
-    if (this.size === 0) return NONE;
+    if (this.size === 0) return NO_MATCH;
+    if (!this.byHost) return this.#anyHost.match(req);
     let allow: string | undefined;
-    const path = trimSlash(req.path);
-    const exact = this.#exact.get(path);
-    if (exact) {
-      const r = pick(exact, req);
-      if (r.kind === 'route') return r;
-      if (r.kind === 'method-not-allowed') allow = r.allow;
-    }
-    let end = path.length;
-    while (end > 0) {
-      const candidates = this.#prefix.get(end === path.length ? path : path.slice(0, end));
-      if (candidates) {
-        const r = pick(candidates, req);
-        if (r.kind === 'route') return r;
-        if (r.kind === 'method-not-allowed') allow ??= r.allow;
-      }
-      end = path.lastIndexOf('/', end - 1);
-    }
-    const root = this.#prefix.get('/');
-    if (root && path !== '/') {
-      const r = pick(root, req);
+    for (const t of this.#tablesFor(req.host)) {
+      const r = t.match(req);
       if (r.kind === 'route') return r;
       if (r.kind === 'method-not-allowed') allow ??= r.allow;
     }
-    return allow !== undefined ? { kind: 'method-not-allowed', allow } : NONE;
+    return allow !== undefined ? { kind: 'method-not-allowed', allow } : NO_MATCH;
   }
-}
-
-function specificity(r: CompiledRoute): number {
-  return (r.headers.length + r.query.length) * 2 + (r.methods ? 1 : 0);
-}
-
-function pick(candidates: CompiledRoute[], req: RouteRequest): RouteMatch {
-  let allow: string | undefined;
-  let params: URLSearchParams | undefined;
-  outer: for (const r of candidates) {
-    for (const [name, value] of r.headers) {
-      if (req.headers[name] !== value) continue outer;
-    }
-    if (r.query.length) {
-      params ??= req.query();
-      for (const [name, value] of r.query) if (params.get(name) !== value) continue outer;
-    }
-    if (r.methods && !r.methods.has(req.method)) {
-      allow = allow ? `${allow}, ${r.allow}` : r.allow;
-      continue;
-    }
-    return { kind: 'route', route: r };
-  }
-  return allow !== undefined ? { kind: 'method-not-allowed', allow } : NONE;
 }
