@@ -69,8 +69,11 @@ export class RequestContext {
   readonly method: string;
   /** The raw path, without the query string. */
   readonly path: string;
-  /** The raw query string without `?`, or ''. */
-  readonly query: string;
+  /**
+   * The raw query string without `?`, or ''. The identity plugin removes the API-key query
+   * parameter from it (`auth.apiKeys.queryParam`); everything later (forwarding, cache key) reads this.
+   */
+  query: string;
   /** {@link path} normalised once by the router (src/proxy/normalize-path.ts); everything is matched on it. */
   normalizedPath: NormalizedPath | undefined = undefined;
   /** The client's address (from X-Forwarded-For when `server.trustProxy` is on). */

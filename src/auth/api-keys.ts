@@ -14,10 +14,13 @@ export interface ApiKeyOwner {
 
 export class ApiKeyStore {
   readonly header: string;
+  /** `auth.apiKeys.queryParam`, lower-cased, or undefined when keys are not read from the query. */
+  readonly queryParam: string | undefined;
   readonly #byDigest = new Map<string, { digest: Buffer; owner: ApiKeyOwner }>();
 
   constructor(config: ApiKeysConfig) {
     this.header = config.header.toLowerCase();
+    this.queryParam = config.queryParam?.toLowerCase();
     for (const k of config.keys) {
       const hex = 'sha256' in k && k.sha256 ? k.sha256.toLowerCase() : sha256Hex((k as { key: string }).key);
       this.#byDigest.set(hex, { digest: Buffer.from(hex, 'hex'), owner: { owner: k.owner, roles: k.roles } });

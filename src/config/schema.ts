@@ -221,6 +221,8 @@ const auth = z.strictObject({
   apiKeys: z
     .strictObject({
       header: z.string().default('X-API-Key'),
+      /** Also accept the key from this query parameter (off unless set); it is removed before forwarding. */
+      queryParam: z.string().min(1).optional(),
       keys: z.array(apiKey).default([]),
     })
     .optional(),
@@ -326,6 +328,10 @@ const route = z
     match: z.strictObject({
       path: z.string().startsWith('/').optional(),
       pathPrefix: z.string().startsWith('/').optional(),
+      /** A regular expression the whole normalised path must match (src/http/path-regex.ts). */
+      pathRegex: z.string().optional(),
+      /** `api.example.com` or `*.example.com` (src/http/route-host.ts). */
+      host: z.string().optional(),
       methods: z.array(z.string().transform((m) => m.toUpperCase())).optional(),
       headers: z.record(z.string(), z.string()).default({}),
       query: z.record(z.string(), z.string()).default({}),

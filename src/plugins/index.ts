@@ -74,7 +74,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     redis: config.redis,
     logger,
   };
-  const authThrottle = useAuthThrottle({ window: config.auth.failureLimit, apiKeyHeader: config.auth.apiKeys?.header, redis: config.redis, failOpen: config.rateLimit.failOpen, logger });
+  const authThrottle = useAuthThrottle({ window: config.auth.failureLimit, apiKeyHeader: config.auth.apiKeys?.header, apiKeyQueryParam: config.auth.apiKeys?.queryParam, redis: config.redis, failOpen: config.rateLimit.failOpen, logger });
   // Its windows hold the counters: a reload that changes none of its inputs keeps them.
   const rateLimitKey = () => JSON.stringify([config.rateLimit, rateLimitOptions.routes, config.redis, printSchema(opts.schema)]);
   const plugins: GatewayPlugin[] = [

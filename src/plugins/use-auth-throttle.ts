@@ -18,6 +18,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
+import { takeQueryParam } from '../http/query-param.js';
 import type { RateWindow, RedisConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
 import { RateLimited } from '../errors.js';
@@ -31,6 +32,8 @@ export interface AuthThrottleOptions {
   window: RateWindow | false;
   /** The API-key header, lower-cased (a credential like `Authorization`). @default 'x-api-key' */
   apiKeyHeader?: string;
+  /** `auth.apiKeys.queryParam`: a key in this query parameter is a credential too. @default none */
+  apiKeyQueryParam?: string;
   /** Count failures in Redis, shared by every instance using it. */
   redis?: RedisConfig;
   /** Redis unreachable: count in memory (true); false loses failures until it is back, never answers 503. @default true */
@@ -64,6 +67,7 @@ export function failureKey(ip: string): string {
 export function useAuthThrottle(opts: AuthThrottleOptions): AuthThrottlePlugin {
   if (!opts.window) return { name: 'auth-throttle' };
   const apiKeyHeader = (opts.apiKeyHeader ?? 'x-api-key').toLowerCase();
+  const apiKeyQueryParam = opts.apiKeyQueryParam?.toLowerCase();
   const store = new LimiterStore({ redis: opts.redis, failOpen: opts.failOpen, logger: opts.logger, label: 'login throttle' });
   const failures: WindowLimiter = store.window('authFailures', opts.window);
   /** Client key → Date.now() until which its credentials are refused. */
@@ -71,7 +75,7 @@ export function useAuthThrottle(opts: AuthThrottleOptions): AuthThrottlePlugin {
 
   function carriesCredential(ctx: RequestContext): boolean {
     const h = ctx.req.headers;
-    return h.authorization !== undefined || h[apiKeyHeader] !== undefined;
+    return h.authorization !== undefined || h[apiKeyHeader] !== undefined || (apiKeyQueryParam !== undefined && takeQueryParam(ctx.query, apiKeyQueryParam) !== undefined);
   }
 
   return {

@@ -4,7 +4,10 @@
  *
  * - `Authorization: Bearer <jwt>` is verified (src/auth/jwt-verifier.ts); an invalid token is a
  *   401 for the whole request with `WWW-Authenticate: Bearer error="invalid_token"` and the reason.
- * - The API-key header is looked up (src/auth/api-keys.ts); an unknown key is a 403.
+ * - The API-key header is looked up (src/auth/api-keys.ts); an unknown key is a 403. With
+ *   `auth.apiKeys.queryParam`, a key may come from that query parameter instead (the header wins
+ *   when both are sent). The parameter is taken out of the request's query (and `req.url`) first,
+ *   on every request, so it is never forwarded, cached by or logged; sent twice, it is a 400.
  * - `routes[].auth` (none | jwt | apiKey | any): a missing credential is a 401;
  *   `routes[].roles`: an identity holding none of them is a 403.
  * - Without a credential the identity is anonymous, keyed by client IP. A credential no
@@ -20,7 +23,8 @@
  */
 import type { AuthConfig, RouteConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
-import { Forbidden, Unauthenticated, type GatewayError } from '../errors.js';
+import { BadRequest, Forbidden, Unauthenticated, type GatewayError } from '../errors.js';
+import { takeQueryParam } from '../http/query-param.js';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { JwtVerifier, reasonFor, type JwtVerifierOptions, type VerifiedToken } from '../auth/jwt-verifier.js';
 import type { GatewayPlugin } from './types.js';
@@ -64,6 +68,8 @@ const NO_ROLES: string[] = Object.freeze([]) as unknown as string[];
 export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   const verifier = opts.auth.jwt ? new JwtVerifier(opts.auth.jwt, { jwksCooldownMs: opts.auth.jwt.jwksCooldownMs, ...opts.jwks }) : undefined;
   const keys = opts.auth.apiKeys ? new ApiKeyStore(opts.auth.apiKeys) : undefined;
+  const queryParam = keys?.queryParam;
+  const keyHint = opts.auth.apiKeys ? `${opts.auth.apiKeys.header}${opts.auth.apiKeys.queryParam ? ` or ?${opts.auth.apiKeys.queryParam}=` : ''}` : 'X-API-Key';
   const rules = new Map<string, RouteRule>();
   for (const r of opts.routes ?? []) {
     if (r.auth !== 'none' || r.roles?.length) rules.set(r.name, { auth: r.auth, roles: r.roles?.length ? new Set(r.roles) : null });
@@ -111,7 +117,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
     if (!rule) return;
     const id = ctx.identity!;
     if (rule.auth === 'jwt' && id.kind !== 'jwt') throw Unauthenticated('this route needs a bearer token').withHeaders(MISSING);
-    if (rule.auth === 'apiKey' && id.kind !== 'apiKey') throw Unauthenticated(`this route needs an API key (${opts.auth.apiKeys?.header ?? 'X-API-Key'})`);
+    if (rule.auth === 'apiKey' && id.kind !== 'apiKey') throw Unauthenticated(`this route needs an API key (${keyHint})`);
     if (rule.auth === 'any' && id.kind === 'anonymous') throw Unauthenticated('this route needs a bearer token or an API key').withHeaders(MISSING);
     if (rule.roles && !id.roles.some((r) => rule.roles!.has(r))) throw Forbidden(`this route needs one of the roles: ${[...rule.roles].join(', ')}`);
   }
@@ -121,6 +127,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
     onRequest(ctx) {
       const t = ctx.target.kind;
       if (t === 'internal' || t === 'none' || t === 'method-not-allowed') return;
+      const fromQuery = queryParam === undefined ? undefined : takeKeyFromQuery(ctx, queryParam);
       const authz = ctx.req.headers.authorization;
       if (authz !== undefined && verifier) {
         const m = BEARER.exec(authz);
@@ -130,7 +137,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
         return known ? fromVerified(ctx, known) : fromToken(ctx, m[1]!);
       }
       if (keys) {
-        const presented = ctx.req.headers[keys.header];
+        const presented = ctx.req.headers[keys.header] ?? fromQuery;
         if (presented !== undefined) {
           const owner = typeof presented === 'string' ? keys.lookup(presented) : undefined;
           if (!owner) return fail(ctx, Forbidden('unknown API key'));
@@ -144,4 +151,19 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
       enforce(ctx);
     },
   };
+}
+
+/**
+ * Removes the API-key parameter from the request's query and URL, and returns its value
+ * (undefined when absent). Two values have two readings: 400.
+ */
+function takeKeyFromQuery(ctx: RequestContext, name: string): string | undefined {
+  const taken = takeQueryParam(ctx.query, name);
+  if (!taken) return undefined;
+  ctx.query = taken.rest;
+  const url = ctx.req.url ?? '/';
+  const q = url.indexOf('?');
+  ctx.req.url = (q === -1 ? url : url.slice(0, q)) + (taken.rest ? `?${taken.rest}` : '');
+  if (taken.values.length > 1) throw BadRequest(`more than one ${name} query parameter`);
+  return taken.values[0];
 }
