@@ -40,6 +40,8 @@ const ROUTES = [
   r('anything', { pathRegex: '/r/.*' }),
   r('v2-letters', { pathRegex: '/r/[a-z]+', headers: { 'X-Version': '2' } }),
   r('posts-only', { pathRegex: '/p/[0-9]+', methods: ['POST'] }),
+  // Polynomial (cubic) backtracking that safe-regex2 does not see; the linear-time fallback bounds it.
+  r('png', { pathRegex: '/img/.*-.*-.*[.]png' }),
 ];
 
 beforeAll(async () => {
@@ -143,6 +145,14 @@ describe('match.pathRegex', () => {
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('POST');
     expect(await routeOf('other.test', '/p/12', { method: 'POST' })).toBe('posts-only');
+  });
+
+  it('a path crafted to make a regex backtrack polynomially is answered at once', async () => {
+    expect(await routeOf('other.test', '/img/a-b-c.png')).toBe('png');
+    const started = performance.now();
+    // Without the linear-time fallback this pattern takes minutes on 6000 dashes (cubic backtracking).
+    expect(await routeOf('other.test', `/img/${'-'.repeat(6000)}`)).toBe('404');
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('forwards the normalised path the regex matched', async () => {
@@ -269,6 +279,17 @@ describe('config check', () => {
     expect(at(p, 'routes[5].match')).toEqual(['set exactly one of path, pathPrefix or pathRegex']);
     expect(at(p, 'routes[6].match.host')).toHaveLength(1);
     expect(at(p, 'routes[6].upstream')).toHaveLength(1);
+  });
+
+  it('refuses patterns without a linear-time match: backreferences, lookaround, repeat counts above 16', () => {
+    const p = problemsOf([
+      { name: 'a', match: { pathRegex: '/([a-z]+)/\\1' }, upstream: 'u' },
+      { name: 'b', match: { pathRegex: '/(?!admin)[a-z]+' }, upstream: 'u' },
+      { name: 'c', match: { pathRegex: '/h/[0-9a-f]{32}' }, upstream: 'u' },
+      { name: 'd', match: { pathRegex: '/h/[0-9a-f]{16}[0-9a-f]{16}' }, upstream: 'u' },
+    ]);
+    for (const i of [0, 1, 2]) expect(at(p, `routes[${i}].match.pathRegex`)).toEqual([expect.stringContaining('linear-time')]);
+    expect(at(p, 'routes[3].match.pathRegex')).toEqual([]);
   });
 
   it('accepts exact, wildcard, IDN and IP hosts and a safe regex', () => {
