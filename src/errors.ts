@@ -122,3 +122,8 @@ export const UpstreamError = defineError('UPSTREAM_ERROR', 502, 'upstream %s ans
 export function UpstreamReportedTimeout(upstream: string, what: string): GatewayError {
   return new GatewayError(UpstreamTimeout.code, UpstreamTimeout.status, `upstream ${upstream} reported a timeout (${what})`);
 }
+
+// --- Route transformations ------------------------------------------------------------------
+
+/** A route's `transform.response.body` expression failed on an upstream answer (src/proxy/transform.ts). */
+export const TransformFailed = defineError('TRANSFORM_FAILED', 502, 'route %s could not map the upstream answer: %s');

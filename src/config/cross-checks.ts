@@ -7,6 +7,7 @@
  */
 import { checkJwtKeys } from './jwt-keys.js';
 import { checkIndistinguishableRoutes, checkRouteMatch } from './route-overlap.js';
+import { checkRouteTransforms } from './transform-checks.js';
 
 export interface IssueSink {
   addIssue(issue: { code: 'custom'; path: Array<string | number>; message: string }): void;
@@ -75,6 +76,7 @@ export function checkRoute(r: unknown, ctx: IssueSink): void {
       ctx.addIssue({ code: 'custom', path: ['rewrite', 'regex', 'pattern'], message: `invalid regular expression: ${(err as Error).message}` });
     }
   }
+  checkRouteTransforms(r, ctx);
 }
 
 /** The whole file: routes against upstreams and auth, JWT keys, CORS, Redis. */

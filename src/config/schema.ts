@@ -6,6 +6,7 @@ import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 import { isForwardableRole, isForwardableSubject } from './identity-values.js';
+import { isHeaderName } from '../http/reserved-headers.js';
 import { checkConfig, checkRoute, checkUpstream, checkWindow, EVEN_WITH_OTHER_PROBLEMS } from './cross-checks.js';
 
 const positiveInt = z.number().int().positive();
@@ -317,9 +318,28 @@ const upstream = z
   })
   .superRefine(checkUpstream, EVEN_WITH_OTHER_PROBLEMS);
 
+const headerName = z.string().refine(isHeaderName, 'must be a header name (letters, digits and !#$%&\'*+-.^_`|~)');
+/** Applied in this order: remove, rename, add. Values of `add` may hold `${request.id}`-style variables (src/http/header-template.ts). */
 const headerOps = z.strictObject({
   add: z.record(z.string(), z.string()).default({}),
-  remove: z.array(z.string()).default([]),
+  remove: z.array(headerName).default([]),
+  /** `From: To`: the header From travels on as To (names checked in src/config/transform-checks.ts). */
+  rename: z.record(z.string(), z.string()).default({}),
+});
+
+/** Per-route transformations (src/proxy/transform.ts); JSONata expressions are compiled by the config check. */
+const queryOps = z.strictObject({
+  add: z.record(z.string().min(1), z.string()).default({}),
+  remove: z.array(z.string().min(1)).default([]),
+  rename: z.record(z.string().min(1), z.string().min(1)).default({}),
+});
+const transform = z.strictObject({
+  request: z.strictObject({ query: queryOps.optional(), body: z.string().min(1).optional() }).default({}),
+  response: z.strictObject({ body: z.string().min(1).optional() }).default({}),
+  /** Bodies larger than this pass through untouched. @default 1048576 */
+  maxBodyBytes: positiveInt.default(1_048_576),
+  /** Longest evaluation of one body expression. @default 100 */
+  timeoutMs: positiveInt.max(10_000).default(100),
 });
 
 const route = z
@@ -350,6 +370,7 @@ const route = z
     timeoutMs: positiveInt.optional(),
     requestHeaders: headerOps.optional(),
     responseHeaders: headerOps.optional(),
+    transform: transform.optional(),
     cache: z.strictObject({ ttlSec: positiveInt }).optional(),
     contentTypes: z.array(z.string()).optional(),
     /** REST → gRPC translation: the route calls this method of a grpc upstream with JSON in and out. */

@@ -3,14 +3,51 @@
  * It lives with the request's core types because the request context names the route it addresses.
  */
 import type { RouteConfig } from '../config/schema.js';
+import type { HeaderTemplate } from './header-template.js';
 
 /** Maps the matched (normalised) path to the upstream path. */
 export type RewritePath = (path: string) => string;
 
-/** `requestHeaders` / `responseHeaders`, compiled: lower-cased names to drop, pairs to set. */
+/**
+ * `requestHeaders` / `responseHeaders`, compiled: lower-cased names to drop, then to rename, then
+ * pairs to set (plain values in `add`, values with variables in `render`).
+ */
 export interface HeaderOps {
   readonly remove: ReadonlySet<string>;
   readonly add: ReadonlyArray<readonly [string, string]>;
+  /** Source → target name, or null when the route renames nothing. */
+  readonly rename: ReadonlyMap<string, string> | null;
+  /** Values with variables, or null when there are none. */
+  readonly render: ReadonlyArray<readonly [string, HeaderTemplate]> | null;
+}
+
+/** `transform.request.query`, compiled. Names are compared decoded. */
+export interface QueryOps {
+  readonly remove: ReadonlySet<string>;
+  /** Source → target name, decoded. */
+  readonly rename: ReadonlyMap<string, string>;
+  /** Source → target name as written into the query string (percent-encoded). */
+  readonly renameRaw: ReadonlyMap<string, string>;
+  /** Name → value, both percent-encoded for the query string. */
+  readonly add: ReadonlyArray<readonly [string, string]>;
+  /** The added names, decoded: what the client sent under them is replaced. */
+  readonly addNames: ReadonlySet<string>;
+}
+
+/** A JSONata expression compiled once; evaluation is bounded in time and depth. */
+export interface BodyMapping {
+  /** The expression's text, for messages. */
+  readonly source: string;
+  evaluate(input: unknown, bindings: Record<string, unknown>): Promise<unknown>;
+}
+
+/** `routes[].transform`, compiled (src/proxy/transform.ts). */
+export interface RouteTransform {
+  readonly query: QueryOps | null;
+  readonly requestBody: BodyMapping | null;
+  readonly responseBody: BodyMapping | null;
+  /** Larger bodies (declared, or read that far) pass through untouched. */
+  readonly maxBodyBytes: number;
 }
 
 export interface CompiledRoute {
@@ -42,4 +79,6 @@ export interface CompiledRoute {
   readonly grpcMethod: string | undefined;
   /** Query parameters split on commas into repeated fields (gRPC routes). */
   readonly grpcRepeated: ReadonlySet<string>;
+  /** Query and JSON body mappings, or null for a route without `transform` (the common case costs one check). */
+  readonly transform: RouteTransform | null;
 }

@@ -2,7 +2,7 @@
  * Header hygiene for passthrough, in both directions (RFC 9110 §7.6.1): hop-by-hop headers and
  * those the `Connection` header names are dropped; the gateway's own forwarding headers,
  * request id, W3C trace context and verified identity are set; the route's
- * `requestHeaders` / `responseHeaders` operations apply last.
+ * `requestHeaders` / `responseHeaders` operations (./header-ops.ts: remove, rename, add) apply last.
  */
 import { randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -10,41 +10,10 @@ import type { ForwardedChain, RequestContext } from '../context.js';
 import { createClientAddressResolver, type TrustProxy } from '../plugins/use-client-ip.js';
 import { isValidHost } from '../plugins/use-host-check.js';
 import type { CompiledRoute, HeaderOps } from './route-table.js';
+import { HOP_BY_HOP, isReservedHeader } from '../http/reserved-headers.js';
+import { applyRenames, applyRendered } from './header-ops.js';
 
-/** Never forwarded in either direction. */
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
-]);
-
-/**
- * Request headers the gateway sets itself, or that name the client, its address or the URL it
- * asked for. What a client sent under these names never passes: the upstream learns the client
- * only from the X-Forwarded-For / -Proto / -Host the gateway writes.
- */
-const RESERVED = new Set([
-  // `Expect: 100-continue` is answered by node's server on the client side; undici refuses it.
-  'expect',
-  'host', 'x-user-id', 'x-user-roles', 'x-client-id', 'x-request-id', 'traceparent',
-  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
-  'forwarded', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-ssl',
-  'x-forwarded-scheme', 'x-forwarded-uri', 'x-forwarded-path', 'x-original-forwarded-for',
-  'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip',
-  'x-cluster-client-ip', 'x-original-url', 'x-rewrite-url', 'x-original-host', 'x-host',
-]);
-
-/**
- * True for a client header whose name is reserved in any spelling an upstream might read it in:
- * CGI, WSGI, PHP and Rack servers map `-`, `_` (and some `.`) to the same variable, so
- * `X_User_Roles` and `x.user.roles` are `X-User-Roles` to them. Node has lower-cased the name.
- */
-export function isReservedHeader(name: string): boolean {
-  if (RESERVED.has(name)) return true;
-  return SEPARATOR_LOOKALIKE.test(name) && RESERVED.has(name.replace(SEPARATOR_LOOKALIKES, '-'));
-}
-
-const SEPARATOR_LOOKALIKE = /[_.]/;
-const SEPARATOR_LOOKALIKES = /[_.]/g;
+export { isReservedHeader } from '../http/reserved-headers.js';
 
 /** Header names listed in a `Connection` header, other than the usual keep-alive/close. */
 function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
@@ -126,6 +95,7 @@ export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute
     if (HOP_BY_HOP.has(name) || isReservedHeader(name) || ops.remove.has(name) || named?.has(name)) continue;
     out[name] = inHeaders[name]!;
   }
+  if (ops.rename !== null) applyRenames(out, ops.rename);
   const chain = forwardedChain(ctx, opts);
   // The believed chain only: the client, the trusted proxies, the peer; nothing the client wrote left of that.
   out['x-forwarded-for'] = chain.hops.length ? chain.hops.join(', ') : ctx.ip;
@@ -144,18 +114,24 @@ export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute
     out['x-client-id'] = id.clientId;
   }
   for (const [name, value] of ops.add) out[name] = value;
+  if (ops.render !== null) applyRendered(out, ops, ctx, route, 0);
   return out;
 }
 
-/** The upstream's response headers as the client receives them (before compression). */
-export function clientResponseHeaders(headers: IncomingHttpHeaders, ops: HeaderOps): OutgoingHttpHeaders {
+/**
+ * The upstream's response headers as the client receives them (before compression). `ctx`,
+ * `route` and `status` feed the templates of `ops.add` (a route without templates never reads them).
+ */
+export function clientResponseHeaders(headers: IncomingHttpHeaders, ops: HeaderOps, ctx?: RequestContext, route?: CompiledRoute, status = 0): OutgoingHttpHeaders {
   const named = connectionNamed(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || ops.remove.has(name) || named?.has(name)) continue;
     out[name] = headers[name];
   }
+  if (ops.rename !== null) applyRenames(out, ops.rename);
   for (const [name, value] of ops.add) out[name] = value;
+  if (ops.render !== null && ctx && route) applyRendered(out, ops, ctx, route, status);
   return out;
 }
 

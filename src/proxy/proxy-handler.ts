@@ -5,7 +5,9 @@
  * most `maxStreamingUploads` of them hold an upstream's connections at once.
  *
  *   normalise path (before matching) → 400 for a refused path → 415 for a refused media type
- *   → body (413) → rewrite → headers → upstream call → response headers → compress/cache → client
+ *   → body (413) → rewrite, query ops → headers → request body mapping → upstream call
+ *   → response headers → response body mapping → compress/cache → client
+ * (the mappings only on a route with `transform`, ./transform.ts)
  */
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../context.js';
@@ -17,7 +19,9 @@ import { normalizePath } from '../http/normalize-path.js';
 import type { CompiledRoute, RouteMatch, RouteTable } from './route-table.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { hasRequestBody, upstreamBody, type BodyLimits } from './request-body.js';
-import { sendStream } from './respond.js';
+import { sendBuffer, sendStream } from './respond.js';
+import { applyQueryOps } from './query-ops.js';
+import { mapRequestBody, mapResponseBody, requestMappingWindow } from './transform.js';
 import { proxyGrpc } from './grpc-route.js';
 import type { TrustProxy } from '../plugins/use-client-ip.js';
 import { splitHost } from '../plugins/use-host-check.js';
@@ -87,14 +91,19 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     const limits: BodyLimits = { max: ctx.maxBodyBytes ?? fallbackMax, idleMs };
     if (route.grpcMethod) return proxyGrpc(ctx, route, upstreams.grpc(route.upstream), limits).catch((err: unknown) => rethrow(ctx, err));
 
+    const t = route.transform;
+    // A body the route maps is read whole first (up to transform.maxBodyBytes); others as always.
+    const mapWindow = t === null ? 0 : requestMappingWindow(ctx.req, t);
     let body: Awaited<ReturnType<typeof upstreamBody>>;
     try {
-      body = await upstreamBody(ctx.req, limits, bufferBytes);
+      body = await upstreamBody(ctx.req, limits, mapWindow > bufferBytes ? mapWindow : bufferBytes);
     } catch (err) {
       rethrow(ctx, err);
     }
-    const path = ctx.query ? `${route.rewrite(norm.path)}?${ctx.query}` : route.rewrite(norm.path);
+    const query = t?.query ? applyQueryOps(ctx.query, t.query) : ctx.query;
+    const path = query ? `${route.rewrite(norm.path)}?${query}` : route.rewrite(norm.path);
     const headers = upstreamRequestHeaders(ctx, route, forward);
+    if (mapWindow > 0 && Buffer.isBuffer(body) && body.length <= mapWindow) body = await mapRequestBody(ctx, route, body, headers);
     if (body !== null && Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
     const up = upstreams.http(route.upstream);
     const call = up.call(ctx, ctx.method, path, body, headers, route.config.timeoutMs ?? up.config.timeoutMs);
@@ -113,11 +122,21 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     }
     if (release) result.body.once('close', release);
     ctx.upstreamCalls++;
-    const out = clientResponseHeaders(result.headers, route.responseHeaders);
+    const out = clientResponseHeaders(result.headers, route.responseHeaders, ctx, route, result.statusCode);
+    let answer: Readable | Buffer = result.body;
+    if (t?.responseBody) {
+      try {
+        answer = await mapResponseBody(ctx, route, result.statusCode, out, result.body);
+      } catch (err) {
+        result.body.destroy();
+        throw err;
+      }
+    }
     try {
-      sendStream(ctx, result.statusCode, out, result.body);
+      if (Buffer.isBuffer(answer)) sendBuffer(ctx, result.statusCode, out, answer);
+      else sendStream(ctx, result.statusCode, out, answer);
     } catch (err) {
-      (result.body as Readable).destroy();
+      result.body.destroy();
       throw err;
     }
   }

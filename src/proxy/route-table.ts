@@ -6,24 +6,16 @@
  */
 import type { RouteConfig } from '../config/schema.js';
 import { compileRewrite } from './rewrite.js';
-import type { CompiledRoute, HeaderOps } from '../http/route.js';
+import type { CompiledRoute } from '../http/route.js';
 import { normalizePath } from '../http/normalize-path.js';
 import { compilePathRegex } from '../http/path-regex.js';
 import { parseRouteHost, wildcardable } from '../http/route-host.js';
 import { NO_MATCH, PathTable, trimSlash, type RouteMatch, type RouteRequest } from './path-table.js';
+import { compileHeaderOps } from './header-ops.js';
+import { compileTransform } from './transform.js';
 
 export type { CompiledRoute, HeaderOps } from '../http/route.js';
 export type { RouteMatch, RouteRequest } from './path-table.js';
-
-const NO_OPS: HeaderOps = { remove: new Set(), add: [] };
-
-function compileHeaderOps(ops: RouteConfig['requestHeaders']): HeaderOps {
-  if (!ops) return NO_OPS;
-  return {
-    remove: new Set(ops.remove.map((h) => h.toLowerCase())),
-    add: Object.entries(ops.add).map(([k, v]) => [k.toLowerCase(), v] as const),
-  };
-}
 
 /** Route paths are compared with normalised request paths, so they are normalised too (`/app/%61dmin` is `/app/admin`). */
 export function canonicalRoutePath(route: string, p: string): string {
@@ -53,11 +45,12 @@ export function compileRoute(config: RouteConfig): CompiledRoute {
     host: host?.host,
     wildcardHost: host?.wildcard ?? false,
     rewrite: compileRewrite(config.rewrite),
-    requestHeaders: compileHeaderOps(config.requestHeaders),
-    responseHeaders: compileHeaderOps(config.responseHeaders),
+    requestHeaders: compileHeaderOps(config.requestHeaders, 'request'),
+    responseHeaders: compileHeaderOps(config.responseHeaders, 'response'),
     contentTypes: config.contentTypes ? new Set(config.contentTypes.map((t) => t.toLowerCase())) : null,
     grpcMethod: config.grpc ? config.grpc.method.slice(config.grpc.method.lastIndexOf('/') + 1) : undefined,
     grpcRepeated: new Set(config.grpc?.repeated ?? []),
+    transform: compileTransform(config.transform),
   };
 }
 

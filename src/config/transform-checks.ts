@@ -1,0 +1,71 @@
+/**
+ * Config checks of a route's header operations and `transform` section (called from
+ * ./cross-checks.ts, so they run on half-valid files too): no operation may write a header the
+ * gateway owns, templates must parse, and every JSONata expression must compile; each problem is
+ * reported at its key path.
+ */
+import jsonata from 'jsonata';
+import { compileHeaderTemplate } from '../http/header-template.js';
+import { isHeaderName, unwritableHeader } from '../http/reserved-headers.js';
+
+/** Where problems go (the zod refinement context; ./cross-checks.ts names the same shape). */
+interface IssueSink {
+  addIssue(issue: { code: 'custom'; path: Array<string | number>; message: string }): void;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The JSONata syntax error of an expression, or undefined when it compiles. */
+export function jsonataSyntaxError(source: string): string | undefined {
+  try {
+    jsonata(source);
+    return undefined;
+  } catch (err) {
+    const e = err as { code?: string; message?: string; position?: number };
+    return `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}${e.position !== undefined ? ` (at character ${e.position})` : ''}`;
+  }
+}
+
+function checkHeaderOps(ops: unknown, key: 'requestHeaders' | 'responseHeaders', ctx: IssueSink): void {
+  if (!isObj(ops)) return;
+  const direction = key === 'requestHeaders' ? 'request' : 'response';
+  const refuse = (path: Array<string | number>, name: string, what: string): void => {
+    if (!isHeaderName(name)) {
+      ctx.addIssue({ code: 'custom', path: [key, ...path], message: `"${name}" must be a header name (letters, digits and !#$%&'*+-.^_\`|~)` });
+      return;
+    }
+    const why = unwritableHeader(name.toLowerCase(), direction);
+    if (why) ctx.addIssue({ code: 'custom', path: [key, ...path], message: `${name} cannot be ${what} by a route: ${why}` });
+  };
+  if (isObj(ops.add)) {
+    for (const [name, value] of Object.entries(ops.add)) {
+      refuse(['add', name], name, 'set');
+      if (typeof value !== 'string') continue;
+      const t = compileHeaderTemplate(value, direction);
+      if (typeof t === 'object' && 'error' in t) ctx.addIssue({ code: 'custom', path: [key, 'add', name], message: t.error });
+    }
+  }
+  if (isObj(ops.rename)) {
+    for (const [from, to] of Object.entries(ops.rename)) {
+      refuse(['rename', from], from, 'renamed');
+      if (typeof to === 'string') refuse(['rename', from], to, 'written (as a rename target)');
+    }
+  }
+}
+
+/** One route's header operations and `transform`. */
+export function checkRouteTransforms(r: Obj, ctx: IssueSink): void {
+  checkHeaderOps(r.requestHeaders, 'requestHeaders', ctx);
+  checkHeaderOps(r.responseHeaders, 'responseHeaders', ctx);
+  const t = r.transform;
+  if (!isObj(t)) return;
+  if (r.grpc !== undefined) ctx.addIssue({ code: 'custom', path: ['transform'], message: 'transform is for HTTP routes; a REST → gRPC route maps JSON to the proto itself' });
+  for (const side of ['request', 'response'] as const) {
+    const s = t[side];
+    const body = isObj(s) ? s.body : undefined;
+    if (typeof body !== 'string' || body === '') continue;
+    const problem = jsonataSyntaxError(body);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['transform', side, 'body'], message: `invalid JSONata expression: ${problem}` });
+  }
+}

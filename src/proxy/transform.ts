@@ -1,0 +1,176 @@
+/**
+ * `routes[].transform`: query operations and JSON body mapping with JSONata, both directions
+ * (e.g. a v2 client in front of a v1 backend). Every expression is compiled once at start-up;
+ * each evaluation is bounded by `timeoutMs` and a depth guard (jsonata's own guardrails).
+ *
+ * The rule for bodies: only an identity-encoded JSON body (`application/json` or `*+json`) no
+ * larger than `maxBodyBytes` is mapped. Anything else (another media type, a compressed or
+ * larger body, a response to HEAD, 204, 206 or 304) passes through untouched, byte for byte. A
+ * mapped body gets its own Content-Length; validators and digests of the old bytes (ETag,
+ * Content-MD5, Digest, Content-Digest, Repr-Digest) are dropped.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import jsonata from 'jsonata';
+import type { RouteConfig } from '../config/schema.js';
+import type { RequestContext } from '../context.js';
+import { BadRequest, TransformFailed, UpstreamError } from '../errors.js';
+import type { BodyMapping, CompiledRoute, RouteTransform } from '../http/route.js';
+import { compileQueryOps } from './query-ops.js';
+
+/** Deepest evaluation nesting (jsonata's `stack` guardrail): a runaway recursion stops here. */
+const MAX_DEPTH = 500;
+/** Longest sequence an expression may build (jsonata's `sequence` guardrail). */
+const MAX_SEQUENCE = 1_000_000;
+
+/** Headers describing the old bytes of a body that has been replaced. */
+const STALE = ['etag', 'content-md5', 'digest', 'content-digest', 'repr-digest'];
+
+function compileMapping(source: string, timeoutMs: number): BodyMapping {
+  const expr = jsonata(source, { timeout: timeoutMs, stack: MAX_DEPTH, sequence: MAX_SEQUENCE });
+  return { source, evaluate: (input, bindings) => expr.evaluate(input, bindings) };
+}
+
+export function compileTransform(cfg: RouteConfig['transform']): RouteTransform | null {
+  if (!cfg) return null;
+  const q = cfg.request.query;
+  const hasQuery = q !== undefined && (q.remove.length > 0 || Object.keys(q.add).length > 0 || Object.keys(q.rename).length > 0);
+  return {
+    query: hasQuery ? compileQueryOps(q) : null,
+    requestBody: cfg.request.body ? compileMapping(cfg.request.body, cfg.timeoutMs) : null,
+    responseBody: cfg.response.body ? compileMapping(cfg.response.body, cfg.timeoutMs) : null,
+    maxBodyBytes: cfg.maxBodyBytes,
+  };
+}
+
+/** True for `application/json` and `<type>/<subtype>+json`, parameters ignored. */
+export function isJsonMediaType(value: string | string[] | number | undefined): boolean {
+  if (typeof value !== 'string') return false;
+  const semi = value.indexOf(';');
+  const t = (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase();
+  return t === 'application/json' || (t.endsWith('+json') && t.indexOf('/') > 0);
+}
+
+function identityEncoded(value: string | string[] | number | undefined): boolean {
+  return value === undefined || (typeof value === 'string' && value.trim().toLowerCase() === 'identity');
+}
+
+/** The declared length, or -1 when none is declared. */
+function declaredLength(value: string | string[] | number | undefined): number {
+  if (value === undefined) return -1;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * How many bytes of the request body to read before deciding (0: this body passes through
+ * untouched, read the way any passthrough body is).
+ */
+export function requestMappingWindow(req: IncomingMessage, t: RouteTransform): number {
+  if (!t.requestBody) return 0;
+  const h = req.headers;
+  if (!isJsonMediaType(h['content-type']) || !identityEncoded(h['content-encoding'])) return 0;
+  return declaredLength(h['content-length']) > t.maxBodyBytes ? 0 : t.maxBodyBytes;
+}
+
+/** What an expression sees as `$request`. */
+function requestBinding(ctx: RequestContext): Record<string, unknown> {
+  return {
+    id: ctx.id,
+    method: ctx.method,
+    path: ctx.normalizedPath?.path ?? ctx.path,
+    query: Object.fromEntries(new URLSearchParams(ctx.query)),
+    headers: ctx.req.headers,
+  };
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return e && typeof e === 'object' && e.message ? `${e.code ? `${e.code}: ` : ''}${e.message}` : String(err);
+}
+
+function serialise(value: unknown): Buffer {
+  return value === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+/**
+ * Maps a JSON request body read whole (at most `maxBodyBytes`). A body that is not JSON, or an
+ * expression that fails on it, is the client's 400. Drops the headers that described the old bytes.
+ */
+export async function mapRequestBody(ctx: RequestContext, route: CompiledRoute, body: Buffer, headers: Record<string, string | string[]>): Promise<Buffer> {
+  const t = route.transform!;
+  let input: unknown;
+  try {
+    input = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw BadRequest('the request body is not valid JSON');
+  }
+  let out: unknown;
+  try {
+    out = await t.requestBody!.evaluate(input, { request: requestBinding(ctx) });
+  } catch (err) {
+    throw BadRequest(`the request body could not be mapped for route ${route.name}: ${describe(err)}`);
+  }
+  for (const h of STALE) delete headers[h];
+  return serialise(out);
+}
+
+/** True when an upstream answer is one the route maps. */
+function mapsResponse(ctx: RequestContext, t: RouteTransform, status: number, headers: IncomingHttpHeaders): boolean {
+  if (ctx.method === 'HEAD' || status === 204 || status === 206 || status === 304) return false;
+  if (!isJsonMediaType(headers['content-type']) || !identityEncoded(headers['content-encoding'])) return false;
+  return declaredLength(headers['content-length']) <= t.maxBodyBytes;
+}
+
+/** Replays the chunks read so far, then the rest of the stream. */
+function replay(head: Buffer[], rest: AsyncIterator<Buffer>, source: Readable): Readable {
+  const out = Readable.from((async function* () {
+    yield* head;
+    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+  })());
+  out.once('close', () => {
+    if (!source.readableEnded) source.destroy();
+  });
+  return out;
+}
+
+/**
+ * The answer's body as the client receives it: mapped (a Buffer, `headers` updated) when the
+ * route maps it, else the upstream's stream (with the bytes read while deciding put back).
+ * An answer that does not parse as JSON passes through untouched; a failing expression is 502
+ * TRANSFORM_FAILED.
+ */
+export async function mapResponseBody(ctx: RequestContext, route: CompiledRoute, status: number, headers: OutgoingHttpHeaders, body: Readable): Promise<Buffer | Readable> {
+  const t = route.transform!;
+  if (!mapsResponse(ctx, t, status, headers as IncomingHttpHeaders)) return body;
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      chunks.push(r.value);
+      size += r.value.length;
+      if (size > t.maxBodyBytes) return replay(chunks, it, body);
+    }
+  } catch (err) {
+    throw UpstreamError(route.upstream, 'a body that broke off').asUpstreamFailure(err);
+  }
+  const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  let input: unknown;
+  try {
+    input = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return Readable.from([raw]);
+  }
+  let out: unknown;
+  try {
+    out = await t.responseBody!.evaluate(input, { request: requestBinding(ctx), status, upstream: route.upstream });
+  } catch (err) {
+    throw TransformFailed(route.name, describe(err));
+  }
+  for (const h of STALE) delete headers[h];
+  const mapped = serialise(out);
+  headers['content-length'] = String(mapped.length);
+  if (out === undefined) delete headers['content-type'];
+  return mapped;
+}
