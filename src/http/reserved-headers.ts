@@ -47,10 +47,12 @@ const FRAMING = new Set(['content-length', 'transfer-encoding']);
  * direction, or undefined when it may. `name` is lower-cased.
  */
 export function unwritableHeader(name: string, direction: 'request' | 'response'): string | undefined {
-  if (HOP_BY_HOP.has(name)) return 'a hop-by-hop header';
-  if (FRAMING.has(name)) return 'set by the gateway from the body it sends';
+  // Config time only: every spelling with `_` or `.` for `-` counts, as for reserved names.
+  const dashed = name.replace(SEPARATOR_LOOKALIKES, '-');
+  if (HOP_BY_HOP.has(dashed)) return 'a hop-by-hop header, in any spelling';
+  if (FRAMING.has(dashed)) return 'set by the gateway from the body it sends, in any spelling';
   if (direction === 'request') return isReservedHeader(name) ? 'set by the gateway (identity, forwarding or tracing), in any spelling' : undefined;
-  return name === 'x-request-id' ? 'set by the gateway' : undefined;
+  return dashed === 'x-request-id' ? 'set by the gateway, in any spelling' : undefined;
 }
 
 /** An RFC 9110 §5.6.2 token: what a header field name may be. */

@@ -1,0 +1,127 @@
+/**
+ * Property tests for the normalisers behind route transformations: header operations (names
+ * compiled case-insensitively, remove → rename → add), header-name validation, templates, and
+ * query operations (checked against URLSearchParams' reading of the result).
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { compileHeaderOps } from '../../src/proxy/header-ops.js';
+import { clientResponseHeaders } from '../../src/proxy/forward-headers.js';
+import { applyQueryOps, compileQueryOps } from '../../src/proxy/query-ops.js';
+import { isHeaderName, unwritableHeader } from '../../src/http/reserved-headers.js';
+import { compileHeaderTemplate } from '../../src/http/header-template.js';
+
+const token = fc.stringMatching(/^[a-z][a-z0-9-]{0,6}$/).filter((n) => unwritableHeader(n, 'response') === undefined);
+const value = fc.stringMatching(/^[a-zA-Z0-9 ,;=]{0,8}$/);
+const randomCase = (s: string, flips: boolean[]): string => [...s].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c)).join('');
+
+describe('header operations (property)', () => {
+  it('compile the same whatever the letter case of the names', () => {
+    fc.assert(
+      fc.property(fc.dictionary(token, value, { maxKeys: 4 }), fc.array(token, { maxLength: 4 }), fc.dictionary(token, token, { maxKeys: 3 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), (add, remove, rename, flips) => {
+        const lower = compileHeaderOps({ add, remove, rename }, 'response');
+        const cased = compileHeaderOps({
+          add: Object.fromEntries(Object.entries(add).map(([k, v]) => [randomCase(k, flips), v])),
+          remove: remove.map((r) => randomCase(r, flips)),
+          rename: Object.fromEntries(Object.entries(rename).map(([k, v]) => [randomCase(k, flips), randomCase(v, flips)])),
+        }, 'response');
+        expect([...cased.remove].sort()).toEqual([...lower.remove].sort());
+        expect(cased.add).toEqual(lower.add);
+        expect(cased.rename === null ? null : [...cased.rename]).toEqual(lower.rename === null ? null : [...lower.rename]);
+      }),
+    );
+  });
+
+  it('apply in the order remove, rename, add: the result follows from the input alone', () => {
+    fc.assert(
+      fc.property(fc.dictionary(token, value, { maxKeys: 6 }), fc.dictionary(token, value, { maxKeys: 3 }), fc.array(token, { maxLength: 3 }), fc.dictionary(token, token, { maxKeys: 3 }), (incoming, add, remove, rename) => {
+        // Rename sources that are also targets make the order within renames matter; keep them apart.
+        const targets = new Set(Object.values(rename));
+        fc.pre(Object.keys(rename).every((k) => !targets.has(k)));
+        const out = clientResponseHeaders(incoming, compileHeaderOps({ add, remove, rename }, 'response'));
+        for (const name of remove) if (!(name in add) && !targets.has(name)) expect(out[name]).toBeUndefined();
+        for (const [from, to] of Object.entries(rename)) {
+          if (from in add || to in add) continue;
+          const src = remove.includes(from) ? undefined : incoming[from];
+          if (src !== undefined) {
+            expect(out[from]).toBeUndefined();
+            if (Object.entries(rename).filter(([f, t]) => t === to && f !== from && incoming[f] !== undefined && !remove.includes(f)).length === 0) expect(out[to]).toBe(src);
+          }
+        }
+        for (const [k, v] of Object.entries(add)) expect(out[k]).toBe(v);
+        for (const [k, v] of Object.entries(incoming)) {
+          if (!remove.includes(k) && !(k in rename) && !targets.has(k) && !(k in add)) expect(out[k]).toBe(v);
+        }
+      }),
+    );
+  });
+
+  it('a header name is accepted exactly when it is an RFC 9110 token', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary-ascii', maxLength: 12 }), (s) => {
+        expect(isHeaderName(s)).toBe(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(s));
+      }),
+    );
+  });
+
+  it('a gateway-owned request header is unwritable in any case and any separator spelling', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('x-user-id', 'x-user-roles', 'x-client-id', 'x-forwarded-for', 'traceparent', 'x-request-id', 'host', 'connection', 'content-length'), fc.array(fc.constantFrom('-', '_', '.'), { minLength: 4, maxLength: 4 }), (name, seps) => {
+        let i = 0;
+        const spelled = name.replace(/-/g, () => seps[i++ % seps.length]!);
+        expect(unwritableHeader(spelled, 'request')).toBeDefined();
+      }),
+    );
+  });
+
+  it('a template without variables is the string itself; text around variables survives', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-zA-Z0-9 ,.:;=/-]{0,20}$/), fc.stringMatching(/^[a-zA-Z0-9 ,.:;=/-]{0,20}$/), (before, after) => {
+        expect(compileHeaderTemplate(before, 'response')).toBe(before);
+        const t = compileHeaderTemplate(`${before}\${route.name}${after}`, 'response');
+        expect(Array.isArray(t)).toBe(true);
+        const parts = t as Array<string | { kind: string }>;
+        expect(parts.filter((p) => typeof p === 'string').join('')).toBe(before + after);
+        expect(parts.filter((p) => typeof p !== 'string')).toEqual([{ kind: 'route.name' }]);
+      }),
+    );
+  });
+});
+
+const qname = fc.stringMatching(/^[a-z]{1,3}$/);
+const qvalue = fc.string({ maxLength: 6 });
+
+describe('query operations (property)', () => {
+  it('match URLSearchParams: removed gone, renamed under the new name, added set once, others unchanged and in order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(qname, qvalue), { maxLength: 8 }), fc.array(qname, { maxLength: 2 }), fc.dictionary(qname, qname, { maxKeys: 2 }), fc.dictionary(qname, qvalue, { maxKeys: 2 }), (pairs, remove, rename, add) => {
+        const targets = new Set(Object.values(rename));
+        fc.pre(Object.keys(rename).every((k) => !targets.has(k) && !remove.includes(k)));
+        const raw = new URLSearchParams(pairs).toString();
+        const out = new URLSearchParams(applyQueryOps(raw, compileQueryOps({ add, remove, rename })));
+        for (const [k, v] of Object.entries(add)) expect(out.getAll(k)).toEqual([v]);
+        const present = new Set(pairs.map(([k]) => k));
+        for (const r of remove) if (!(r in add) && !targets.has(r)) expect(out.has(r)).toBe(false);
+        for (const [from, to] of Object.entries(rename)) {
+          if (to in add) continue;
+          expect(out.has(from) && !(from in add) && !targets.has(from)).toBe(false);
+          const sources = Object.entries(rename).filter(([, t]) => t === to).map(([f]) => f);
+          const expected = pairs.filter(([k]) => sources.includes(k)).map(([, v]) => v);
+          if (sources.some((s) => present.has(s))) expect(out.getAll(to)).toEqual(expected);
+        }
+        const untouched = (k: string) => !remove.includes(k) && !(k in rename) && !targets.has(k) && !(k in add);
+        expect([...out].filter(([k]) => untouched(k))).toEqual(pairs.filter(([k]) => untouched(k)));
+      }),
+    );
+  });
+
+  it('parameters no operation names keep their raw bytes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[a-z]{1,3}=[a-zA-Z0-9%+~._-]{0,6}$/), { maxLength: 6 }), (pairs) => {
+        const raw = pairs.join('&');
+        const out = applyQueryOps(raw, compileQueryOps({ add: {}, remove: ['zzzz'], rename: { yyyy: 'x' } }));
+        expect(out).toBe(pairs.filter((p) => p !== '').join('&'));
+      }),
+    );
+  });
+});
