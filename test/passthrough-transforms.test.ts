@@ -360,6 +360,11 @@ describe('config check', () => {
     expect(() => configFrom(c)).toThrow(/routes\[0\]\.transform: transform is for HTTP routes/);
   });
 
+  it('a cached route may not put per-request values in response headers (a hit would replay them)', () => {
+    const p = problems({ cache: { ttlSec: 5 }, responseHeaders: { add: { 'X-Rid': '${request.id}', 'X-Up': '${upstream.name}' } } });
+    expect(p).toEqual([expect.stringMatching(/^routes\[0\]\.responseHeaders\.add\.X-Rid: a route with cache replays stored headers/)]);
+  });
+
   it('`gateway config check` names the key path of a bad expression, exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-transform-'));
     const file = join(dir, 'bad.yaml');

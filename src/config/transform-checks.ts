@@ -5,7 +5,7 @@
  * reported at its key path.
  */
 import jsonata from 'jsonata';
-import { compileHeaderTemplate } from '../http/header-template.js';
+import { compileHeaderTemplate, isPerRequest } from '../http/header-template.js';
 import { isHeaderName, unwritableHeader } from '../http/reserved-headers.js';
 
 /** Where problems go (the zod refinement context; ./cross-checks.ts names the same shape). */
@@ -27,7 +27,7 @@ export function jsonataSyntaxError(source: string): string | undefined {
   }
 }
 
-function checkHeaderOps(ops: unknown, key: 'requestHeaders' | 'responseHeaders', ctx: IssueSink): void {
+function checkHeaderOps(ops: unknown, key: 'requestHeaders' | 'responseHeaders', ctx: IssueSink, cached: boolean): void {
   if (!isObj(ops)) return;
   const direction = key === 'requestHeaders' ? 'request' : 'response';
   const refuse = (path: Array<string | number>, name: string, what: string): void => {
@@ -44,6 +44,10 @@ function checkHeaderOps(ops: unknown, key: 'requestHeaders' | 'responseHeaders',
       if (typeof value !== 'string') continue;
       const t = compileHeaderTemplate(value, direction);
       if (typeof t === 'object' && 'error' in t) ctx.addIssue({ code: 'custom', path: [key, 'add', name], message: t.error });
+      // A cache hit replays the stored answer's headers: one client's values would reach another.
+      else if (cached && direction === 'response' && typeof t === 'object' && isPerRequest(t)) {
+        ctx.addIssue({ code: 'custom', path: [key, 'add', name], message: 'a route with cache replays stored headers to other clients: use only ${route.name}, ${upstream.name} and ${upstream.status} here' });
+      }
     }
   }
   if (isObj(ops.rename)) {
@@ -56,8 +60,8 @@ function checkHeaderOps(ops: unknown, key: 'requestHeaders' | 'responseHeaders',
 
 /** One route's header operations and `transform`. */
 export function checkRouteTransforms(r: Obj, ctx: IssueSink): void {
-  checkHeaderOps(r.requestHeaders, 'requestHeaders', ctx);
-  checkHeaderOps(r.responseHeaders, 'responseHeaders', ctx);
+  checkHeaderOps(r.requestHeaders, 'requestHeaders', ctx, false);
+  checkHeaderOps(r.responseHeaders, 'responseHeaders', ctx, r.cache !== undefined);
   const t = r.transform;
   if (!isObj(t)) return;
   if (r.grpc !== undefined) ctx.addIssue({ code: 'custom', path: ['transform'], message: 'transform is for HTTP routes; a REST → gRPC route maps JSON to the proto itself' });

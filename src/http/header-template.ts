@@ -18,6 +18,14 @@ const SIMPLE = new Set<string>([
   'request.id', 'request.method', 'request.path', 'request.latencyMs', 'client.ip', 'client.id', 'route.name', 'upstream.name', 'upstream.status',
 ]);
 
+/** Variables whose value is the same for every request of a route (a cached answer may carry them). */
+const PER_ROUTE = new Set<string>(['route.name', 'upstream.name', 'upstream.status']);
+
+/** True when a compiled template holds a value of one request (id, client, latency, a request header). */
+export function isPerRequest(t: HeaderTemplate): boolean {
+  return t.some((p) => typeof p !== 'string' && !PER_ROUTE.has(p.kind));
+}
+
 /** Names a template may use, for messages and docs. */
 export const TEMPLATE_VARIABLES: readonly string[] = [...SIMPLE, 'request.header.<name>'];
 
