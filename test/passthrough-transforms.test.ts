@@ -129,6 +129,13 @@ beforeAll(async () => {
           rewrite: { regex: { pattern: '^/recursive', replacement: '/v1/users' } },
           transform: { response: { body: '($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))' } },
         },
+        {
+          name: 'bindings',
+          match: { pathPrefix: '/bindings' },
+          upstream: 'origin',
+          rewrite: { regex: { pattern: '^/bindings', replacement: '/echo' } },
+          transform: { request: { body: '{ "body": $, "q": $request.query.q, "tenant": $request.headers."x-tenant", "spoofed": $request.headers."x-user-id", "who": $request.identity }' } },
+        },
         { name: 'plain', match: { pathPrefix: '/plain' }, upstream: 'origin', rewrite: { stripPrefix: '/plain' } },
       ];
     },
@@ -254,6 +261,12 @@ describe('JSON body mapping: a v2 client in front of a v1 backend', () => {
     expect(r.json().code).toBe('BAD_REQUEST');
     expect(seen).toHaveLength(0);
   });
+
+  it('the request expression sees the query and headers, never a client-sent gateway-owned header', async () => {
+    // The upstream's /echo answers with what it received.
+    const r = await call('/bindings?q=find', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant': 'acme', 'x-user-id': 'admin' }, body: '[1,2]' });
+    expect(JSON.parse(r.json().body)).toEqual({ body: [1, 2], q: 'find', tenant: 'acme', who: null });
+  });
 });
 
 describe('what passes through untouched', () => {
@@ -349,11 +362,12 @@ describe('config check', () => {
   });
 
   it('bad header names, unknown template variables and transform on a gRPC route are refused', () => {
-    const p = problems({ requestHeaders: { add: { 'Bad Name': 'x', 'X-A': '${request.nope}', 'X-B': '${upstream.status}' } } });
+    const p = problems({ requestHeaders: { add: { 'Bad Name': 'x', 'X-A': '${request.nope}', 'X-B': '${upstream.status}', 'X-Legacy-User': '${request.header.X_User_Id}' } } });
     expect(p).toEqual(expect.arrayContaining([
       expect.stringMatching(/^routes\[0\]\.requestHeaders\.add\.Bad Name: "Bad Name" must be a header name/),
       expect.stringMatching(/^routes\[0\]\.requestHeaders\.add\.X-A: unknown variable \$\{request\.nope\}/),
       expect.stringMatching(/^routes\[0\]\.requestHeaders\.add\.X-B: .*only known on the response side/),
+      expect.stringMatching(/^routes\[0\]\.requestHeaders\.add\.X-Legacy-User: .*the client's X_User_Id is never forwarded/),
     ]));
     const c = baseConfig();
     c.routes = [{ name: 'g', match: { path: '/g' }, upstream: 'catalog', grpc: { method: 'catalog.v1.Catalog/GetProducts' }, transform: { response: { body: 'products' } } }];

@@ -4,7 +4,7 @@
  * src/proxy/header-ops.ts renders them). Variable names always hold a dot, so they never read as
  * the config file's environment placeholders (`${VAR}`, src/config/load.ts).
  */
-import { isHeaderName } from './reserved-headers.js';
+import { isHeaderName, isReservedHeader } from './reserved-headers.js';
 
 /** What a variable stands for. */
 export type TemplateVar =
@@ -52,6 +52,8 @@ export function compileHeaderTemplate(value: string, direction: 'request' | 'res
     if (name.startsWith('request.header.')) {
       const header = name.slice('request.header.'.length);
       if (!isHeaderName(header)) return { error: `\${${name}}: "${header}" is not a header name` };
+      // The client's value of a gateway-owned header is never forwarded, under its name or another.
+      if (direction === 'request' && isReservedHeader(header.toLowerCase())) return { error: `\${${name}}: the client's ${header} is never forwarded (use \${client.id} or \${client.ip})` };
       parts.push({ kind: 'request.header', header: header.toLowerCase() });
     } else if (SIMPLE.has(name)) {
       if (name === 'upstream.status' && direction === 'request') return { error: '${upstream.status} is only known on the response side' };

@@ -17,6 +17,7 @@ import type { RequestContext } from '../context.js';
 import { BadRequest, TransformFailed, UpstreamError } from '../errors.js';
 import type { BodyMapping, CompiledRoute, RouteTransform } from '../http/route.js';
 import { compileQueryOps } from './query-ops.js';
+import { isReservedHeader } from '../http/reserved-headers.js';
 
 /** Deepest evaluation nesting (jsonata's `stack` guardrail): a runaway recursion stops here. */
 const MAX_DEPTH = 500;
@@ -73,14 +74,22 @@ export function requestMappingWindow(req: IncomingMessage, t: RouteTransform): n
   return declaredLength(h['content-length']) > t.maxBodyBytes ? 0 : t.maxBodyBytes;
 }
 
-/** What an expression sees as `$request`. */
+/**
+ * What an expression sees as `$request`. The client's headers come without the gateway-owned ones
+ * (its `X-User-Id` is as untrusted here as anywhere); the verified caller is `identity`.
+ */
 function requestBinding(ctx: RequestContext): Record<string, unknown> {
+  const headers: Record<string, string | string[]> = {};
+  const inHeaders = ctx.req.headers;
+  for (const name in inHeaders) if (!isReservedHeader(name)) headers[name] = inHeaders[name]!;
+  const id = ctx.identity;
   return {
     id: ctx.id,
     method: ctx.method,
     path: ctx.normalizedPath?.path ?? ctx.path,
     query: Object.fromEntries(new URLSearchParams(ctx.query)),
-    headers: ctx.req.headers,
+    headers,
+    identity: id && id.kind !== 'anonymous' ? { kind: id.kind, subject: id.subject, roles: id.roles, clientId: id.clientId } : null,
   };
 }
 
