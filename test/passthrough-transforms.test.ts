@@ -278,6 +278,16 @@ describe('what passes through untouched', () => {
     expect(r.headers.etag).toBe('"t"');
   });
 
+  it('HEAD keeps the upstream head as it is (nothing to map)', async () => {
+    const get = await request(`${gw.url}/plain/v1/users/7`);
+    const original = await get.body.text();
+    const head = await request(`${gw.url}/v2/users/7`, { method: 'HEAD' });
+    await head.body.text();
+    expect(head.statusCode).toBe(200);
+    expect(head.headers.etag).toBe('"v1-etag"');
+    expect(Number(head.headers['content-length'])).toBe(Buffer.byteLength(original));
+  });
+
   it('a request body over maxBodyBytes is forwarded as sent', async () => {
     const big = JSON.stringify({ firstName: 'B'.repeat(3000), lastName: 'C', email: 'e' });
     await call('/v2/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
