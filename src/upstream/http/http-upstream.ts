@@ -239,12 +239,12 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
         // and bound each pause of a streamed body.
         headersTimeout: streamedUpload ? remaining : remaining + UNDICI_BACKSTOP_MS,
         bodyTimeout: remaining,
-        signal: streamedUpload ? undefined : deadline.signal,
+        signal: streamedUpload ? undefined : (deadline as unknown as AbortSignal),
       });
       if (queued) {
         // A queued request sees its abort only when a connection takes it: end the wait ourselves.
         deadline.queued = true;
-        res = await abortable(sent, deadline.signal);
+        res = await abortable(sent, deadline);
       } else {
         res = await sent;
       }
@@ -313,18 +313,18 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
   }
 }
 
-/** Settles with `sent`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(sent: Promise<T>, signal: AbortSignal): Promise<T> {
+/** Settles with `sent`, or rejects with the deadline's timeout as soon as it fires. */
+function abortable<T>(sent: Promise<T>, deadline: CallDeadline): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const onAbort = (): void => reject(deadline.reason);
+    deadline.addEventListener('abort', onAbort);
     sent.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
+        deadline.removeEventListener('abort', onAbort);
         resolve(v);
       },
       (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        deadline.removeEventListener('abort', onAbort);
         reject(e);
       },
     );
