@@ -11,8 +11,10 @@
  * Rate-limit windows carry over when their inputs (rateLimit, route windows, redis, schema)
  * are unchanged: the new generation takes the serving one's limiter (src/plugins/carry.ts).
  *
- * What a reload cannot change: the bound port and host, and `server.maxHeaderBytes` (they
- * belong to the socket); a change to them is logged and waits for a restart. Resolver modules
+ * What a reload cannot change: the bound port and host, `server.maxHeaderBytes`, and whether
+ * `server.tls` (or its `http2`) is on (they belong to the socket); a change to them is logged and
+ * waits for a restart. The TLS certificate, key, client CA and minimum version do change:
+ * new handshakes use them, open connections keep theirs (src/http/tls-listener.ts). Resolver modules
  * are ES modules and stay cached: their code changes need a restart too (SDL changes do not).
  */
 import { watch, type FSWatcher } from 'node:fs';
@@ -25,6 +27,7 @@ import { assembleGateway } from './assemble.js';
 import type { DemoTargets } from './demo/start-demos.js';
 import { SCHEMA_DIR } from './paths.js';
 import { createHttpServer, type Gateway } from './server.js';
+import { swapListenerCertificate } from './http/tls-listener.js';
 import { PluginCarry } from './plugins/carry.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 
@@ -76,6 +79,8 @@ export interface ServedGateway {
 interface Built {
   gateway: Gateway;
   config: GatewayConfig;
+  /** Folder of the config file (where `server.tls` paths resolve). */
+  baseDir: string;
 }
 
 class Served implements ServedGateway {
@@ -108,7 +113,7 @@ class Served implements ServedGateway {
           if (!intercept(req, res)) this.#current.gateway.handle(req, res);
         }
       : (req, res) => this.#current.gateway.handle(req, res);
-    this.server = createHttpServer(first.config.server, this.#listener);
+    this.server = createHttpServer(first.config.server, this.#listener, first.baseDir);
   }
 
   get gateway(): Gateway {
@@ -134,7 +139,7 @@ class Served implements ServedGateway {
         this.server.off('error', reject);
         this.#port = (this.server.address() as AddressInfo).port;
         const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-        this.#url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${this.#port}`;
+        this.#url = `${this.#current.config.server.tls ? 'https' : 'http'}://${shown.includes(':') ? `[${shown}]` : shown}:${this.#port}`;
         resolve(this.#port);
       });
     });
@@ -163,6 +168,19 @@ class Served implements ServedGateway {
       return { ok: false, generation: this.#generation, error: 'the gateway is shutting down' };
     }
     this.#warnFixedKeys(this.#current.config, next.config);
+    // The listener's certificate is the one part of the socket a reload does change: new handshakes get it, open connections keep theirs.
+    const tls = next.config.server.tls;
+    if (tls && this.#current.config.server.tls) {
+      try {
+        swapListenerCertificate(this.server, tls, next.baseDir);
+      } catch (err) {
+        this.#carry.abort();
+        await next.gateway.retire();
+        const error = (err as Error).message ?? String(err);
+        this.logger.error({ generation: this.#generation, reason: error }, 'reload refused: the running configuration keeps serving');
+        return { ok: false, generation: this.#generation, error };
+      }
+    }
     const previous = this.#current;
     // The switch itself is synchronous: a request lands on the old or on the new generation, never on neither.
     this.#current = next;
@@ -181,6 +199,9 @@ class Served implements ServedGateway {
     if (this.#opts.port === undefined && before.server.port !== after.server.port) fixed.push('server.port');
     if (this.#opts.host === undefined && before.server.host !== after.server.host) fixed.push('server.host');
     if (before.server.maxHeaderBytes !== after.server.maxHeaderBytes) fixed.push('server.maxHeaderBytes');
+    // Turning TLS on or off, or HTTP/2, changes what kind of server listens.
+    if (!before.server.tls !== !after.server.tls) fixed.push('server.tls');
+    else if (before.server.tls && before.server.tls.http2 !== after.server.tls?.http2) fixed.push('server.tls.http2');
     if (fixed.length) this.logger.warn({ keys: fixed }, 'reload: these keys belong to the listening socket and take effect on the next restart');
   }
 
@@ -239,7 +260,7 @@ async function buildGeneration(opts: ServeOptions, logger: Logger, carry: Plugin
     logger,
     carry,
   });
-  return { gateway, config };
+  return { gateway, config, baseDir: loaded.baseDir };
 }
 
 /**

@@ -6,7 +6,8 @@
  *           → handler: GraphQL (yoga) | passthrough proxy | internal endpoint | 404/405
  *           → upstream layer (interceptors → undici pool / grpc client)
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createTlsServer } from './http/tls-listener.js';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Plugin as YogaPlugin, YogaServerInstance } from 'graphql-yoga';
@@ -80,10 +81,12 @@ const CTX = Symbol('gateway.ctx');
 const GW = Symbol('gateway.instance');
 type TrackedResponse = ServerResponse & { [CTX]?: RequestContext; [GW]?: GatewayServer };
 
-/** The node:http server with the gateway's limits and its answer to malformed requests. */
-export function createHttpServer(config: GatewayConfig['server'], listener: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const server = createServer(
-    {
+/**
+ * The node:http server (node:https with `server.tls`, see src/http/tls-files.ts) with the
+ * gateway's limits and its answer to malformed requests. `baseDir` is where `server.tls` paths resolve.
+ */
+export function createHttpServer(config: GatewayConfig['server'], listener: (req: IncomingMessage, res: ServerResponse) => void, baseDir = process.cwd()): Server {
+  const options: ServerOptions = {
       maxHeaderSize: config.maxHeaderBytes,
       keepAliveTimeout: 65_000,
       // Bounds the whole request, body included, against slow senders (node answers 408 itself).
@@ -91,9 +94,8 @@ export function createHttpServer(config: GatewayConfig['server'], listener: (req
       headersTimeout: config.requestTimeoutMs > 0 ? Math.min(30_000, config.requestTimeoutMs) : 30_000,
       // node checks both timeouts on this interval; a coarse one would let a request live up to one interval longer.
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor((config.requestTimeoutMs || 120_000) / 4))),
-    },
-    listener,
-  );
+  };
+  const server = config.tls ? createTlsServer(config.tls, baseDir, options, listener) : createServer(options, listener);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Malformed requests (bad header characters, oversized headers) never reach the chain.
     if (!socket.writable) return socket.destroy();
@@ -134,6 +136,7 @@ class GatewayServer implements Gateway {
     this.#chain = buildPluginChain({ config: opts.config, logger: this.logger, projectRoot: opts.projectRoot, configDir: opts.configDir ?? opts.projectRoot, schema: opts.schema, events: this.events, carry: opts.carry });
     this.upstreams = new Upstreams(opts.config.upstreams, {
       projectRoot: opts.projectRoot,
+      configDir: opts.configDir,
       log: this.logger,
       interceptorsFor: (name, info) => this.#chain.interceptorsFor(name, info.protocol),
     });
@@ -168,7 +171,7 @@ class GatewayServer implements Gateway {
     this.handle = (req, res) => {
       void this.#handle(req, res);
     };
-    this.server = createHttpServer(opts.config.server, this.handle);
+    this.server = createHttpServer(opts.config.server, this.handle, opts.configDir ?? opts.projectRoot);
     this.server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
@@ -324,7 +327,7 @@ class GatewayServer implements Gateway {
         this.server.off('error', reject);
         const addr = this.server.address() as AddressInfo;
         const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-        this.#url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${addr.port}`;
+        this.#url = `${this.config.server.tls ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${addr.port}`;
         resolve(addr.port);
       });
     });

@@ -35,10 +35,14 @@ export function checkUpstream(u: unknown, ctx: IssueSink): void {
     if (url === undefined) return;
     if (protocol === 'http') {
       if (!HTTP_TARGET.test(url) || !URL.canParse(url)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'url'], message: `must be an http(s) URL, got "${url}"` });
+      else if (isObj(u.tls) && url.startsWith('http://')) ctx.addIssue({ code: 'custom', path: ['targets', i, 'url'], message: `tls is set: the target must be an https:// URL, got "${url}"` });
     } else if (!GRPC_TARGET.test(url)) {
       ctx.addIssue({ code: 'custom', path: ['targets', i, 'url'], message: `must be host:port for a gRPC target, got "${url}"` });
     }
   });
+  if (isObj(u.tls) && (u.tls.cert === undefined) !== (u.tls.key === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['tls', u.tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs both cert and key' });
+  }
 }
 
 /** One rate-limit window: `burst` is the capacity of a token bucket and means nothing elsewhere. */
@@ -84,6 +88,12 @@ export function checkConfig(c: unknown, ctx: IssueSink): void {
   if (!isObj(c)) return;
   const upstreams = isObj(c.upstreams) ? c.upstreams : undefined;
   const auth = isObj(c.auth) ? c.auth : {};
+  const server = isObj(c.server) ? c.server : {};
+  const tls = isObj(server.tls) ? server.tls : undefined;
+  const clientCa = tls !== undefined && tls.clientCa !== undefined && tls.requestCert !== false;
+  if (tls && tls.requestCert === true && tls.clientCa === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['server', 'tls', 'clientCa'], message: 'requestCert needs a clientCa bundle to verify client certificates against' });
+  }
   const names = new Set<string>();
   list(c.routes).forEach((r, i) => {
     if (!isObj(r)) return;
@@ -101,7 +111,8 @@ export function checkConfig(c: unknown, ctx: IssueSink): void {
       }
     }
     if (r.auth === 'jwt' && !auth.jwt) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: jwt needs an auth.jwt section' });
-    if (r.auth === 'any' && !auth.jwt && !auth.apiKeys) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: any needs auth.jwt or auth.apiKeys' });
+    if (r.auth === 'any' && !auth.jwt && !auth.apiKeys && !clientCa) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: any needs auth.jwt, auth.apiKeys or server.tls.clientCa' });
+    if (r.auth === 'mtls' && !clientCa) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: mtls needs server.tls with clientCa (and requestCert not false)' });
     if (r.auth === 'apiKey' && !auth.apiKeys) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: apiKey needs an auth.apiKeys section' });
     const routeName = str(r.name);
     if (routeName !== undefined) {
@@ -111,7 +122,6 @@ export function checkConfig(c: unknown, ctx: IssueSink): void {
   });
   checkIndistinguishableRoutes(list(c.routes), ctx);
   checkJwt(auth.jwt, ctx);
-  const server = isObj(c.server) ? c.server : {};
   if (isObj(server.cors) && server.cors.credentials === true && list(server.cors.origins).includes('*')) {
     ctx.addIssue({ code: 'custom', path: ['server', 'cors', 'origins'], message: '"*" cannot be combined with credentials: list the allowed origins' });
   }

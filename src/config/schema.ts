@@ -66,6 +66,25 @@ const trustProxy = z
   })
   .default(false);
 
+/** PEM file paths, relative to the config file. */
+const pemPath = z.string().min(1);
+
+/** `server.tls`: TLS on the listener (src/http/tls-files.ts, src/server.ts); absent: plain HTTP. */
+const serverTls = z.strictObject({
+  /** Certificate chain (PEM). */
+  cert: pemPath,
+  /** Private key (PEM) of `cert`. */
+  key: pemPath,
+  /** CA bundle (PEM) that client certificates are verified against (mTLS). */
+  clientCa: pemPath.optional(),
+  /** Ask clients for a certificate. @default true when clientCa is set */
+  requestCert: z.boolean().optional(),
+  /** Oldest TLS version accepted. @default TLSv1.2 */
+  minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  /** Offer HTTP/2 by ALPN next to HTTP/1.1. @default true */
+  http2: z.boolean().default(true),
+});
+
 const server = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(4000),
@@ -103,6 +122,7 @@ const server = z.strictObject({
   bodyTimeoutMs: positiveInt.default(10_000),
   /** Passthrough bodies up to this size are read whole before an upstream connection is taken. @default 65536 */
   requestBufferBytes: nonNegativeInt.default(65_536),
+  tls: serverTls.optional(),
 });
 
 const redis = z.strictObject({
@@ -315,6 +335,16 @@ const upstream = z
       .optional(),
     /** Below this share (%) of targets passing health checks, traffic goes to all targets (0: never). */
     panicThresholdPercent: z.number().int().min(0).max(100).default(50),
+    /** TLS toward https:// and gRPC targets (src/upstream/tls.ts): CA, client certificate, SNI. */
+    tls: z
+      .strictObject({
+        ca: pemPath.optional(),
+        cert: pemPath.optional(),
+        key: pemPath.optional(),
+        servername: z.string().min(1).optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .optional(),
   })
   .superRefine(checkUpstream, EVEN_WITH_OTHER_PROBLEMS);
 
@@ -364,7 +394,7 @@ const route = z
         regex: z.strictObject({ pattern: z.string(), replacement: z.string() }).optional(),
       })
       .optional(),
-    auth: z.enum(['none', 'jwt', 'apiKey', 'any']).default('none'),
+    auth: z.enum(['none', 'jwt', 'apiKey', 'mtls', 'any']).default('none'),
     roles: z.array(role).default([]),
     rateLimit: clientWindow.optional(),
     timeoutMs: positiveInt.optional(),
@@ -414,6 +444,8 @@ export const configSchema = z
 
 export type GatewayConfig = z.output<typeof configSchema>;
 export type ServerConfig = GatewayConfig['server'];
+export type ServerTlsConfig = NonNullable<ServerConfig['tls']>;
+export type UpstreamTlsConfig = NonNullable<GatewayConfig['upstreams'][string]['tls']>;
 export type GraphqlConfig = GatewayConfig['graphql'];
 export type AuthConfig = GatewayConfig['auth'];
 export type JwtConfig = NonNullable<AuthConfig['jwt']>;
