@@ -9,8 +9,8 @@ import type { NormalizedPath } from './http/normalize-path.js';
 
 /** Who is calling, as established by the identity plugin. */
 export interface Identity {
-  kind: 'jwt' | 'apiKey' | 'anonymous';
-  /** JWT `sub`, or the API key's owner. */
+  kind: 'jwt' | 'apiKey' | 'mtls' | 'anonymous';
+  /** JWT `sub`, the API key's owner, or the client certificate's subject (mTLS). */
   subject: string | undefined;
   roles: string[];
   /** The rate-limit and logging key: JWT `sub`, else API-key owner, else client IP. */

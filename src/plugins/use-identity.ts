@@ -8,7 +8,10 @@
  *   `auth.apiKeys.queryParam`, a key may come from that query parameter instead (the header wins
  *   when both are sent). The parameter is taken out of the request's query (and `req.url`) first,
  *   on every request, so it is never forwarded, cached by or logged; sent twice, it is a 400.
- * - `routes[].auth` (none | jwt | apiKey | any): a missing credential is a 401;
+ * - With `server.tls.clientCa`, a verified client certificate (src/auth/client-certificate.ts)
+ *   is an identity of kind `mtls` when no token or API key was sent. A route with `auth: mtls`
+ *   takes its identity from the certificate alone; an unverified one is a 401 naming the reason.
+ * - `routes[].auth` (none | jwt | apiKey | mtls | any): a missing credential is a 401;
  *   `routes[].roles`: an identity holding none of them is a 403.
  * - Without a credential the identity is anonymous, keyed by client IP. A credential no
  *   configured auth kind verifies (a bearer token without `auth.jwt`, an `X-API-Key` without
@@ -27,6 +30,7 @@ import { BadRequest, Forbidden, Unauthenticated, type GatewayError } from '../er
 import { takeQueryParam } from '../http/query-param.js';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { JwtVerifier, reasonFor, type JwtVerifierOptions, type VerifiedToken } from '../auth/jwt-verifier.js';
+import { clientCertificate } from '../auth/client-certificate.js';
 import type { GatewayPlugin } from './types.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -45,6 +49,8 @@ export interface IdentityOptions {
   onFailure?: (ctx: RequestContext) => Promise<void>;
   /** Receives the warning about credentials no configured auth kind verifies. @default none */
   logger?: Logger;
+  /** The listener asks for client certificates (`server.tls.clientCa`): a verified one is an identity. @default false */
+  clientCertificates?: boolean;
 }
 
 /** Least time between two warnings about the same kind of ignored credential. */
@@ -70,6 +76,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   const keys = opts.auth.apiKeys ? new ApiKeyStore(opts.auth.apiKeys) : undefined;
   const queryParam = keys?.queryParam;
   const keyHint = opts.auth.apiKeys ? `${opts.auth.apiKeys.header}${opts.auth.apiKeys.queryParam ? ` or ?${opts.auth.apiKeys.queryParam}=` : ''}` : 'X-API-Key';
+  const certs = opts.clientCertificates === true;
   const rules = new Map<string, RouteRule>();
   for (const r of opts.routes ?? []) {
     if (r.auth !== 'none' || r.roles?.length) rules.set(r.name, { auth: r.auth, roles: r.roles?.length ? new Set(r.roles) : null });
@@ -110,6 +117,18 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
     fromVerified(ctx, verified);
   }
 
+  /** The identity a verified client certificate carries; a refused one fails like a bad token. */
+  function fromCertificate(ctx: RequestContext, required: boolean): void | Promise<void> {
+    const cert = clientCertificate(ctx.req);
+    if (cert.kind === 'verified') {
+      ctx.identity = { kind: 'mtls', subject: cert.subject, roles: NO_ROLES, clientId: cert.subject, claims: undefined };
+      return enforce(ctx);
+    }
+    if (cert.kind === 'refused' && required) return fail(ctx, Unauthenticated(cert.reason));
+    if (required) throw Unauthenticated('this route needs a client certificate');
+    return undefined;
+  }
+
   function enforce(ctx: RequestContext): void {
     const t = ctx.target;
     if (t.kind !== 'route') return;
@@ -118,6 +137,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
     const id = ctx.identity!;
     if (rule.auth === 'jwt' && id.kind !== 'jwt') throw Unauthenticated('this route needs a bearer token').withHeaders(MISSING);
     if (rule.auth === 'apiKey' && id.kind !== 'apiKey') throw Unauthenticated(`this route needs an API key (${keyHint})`);
+    if (rule.auth === 'mtls' && id.kind !== 'mtls') throw Unauthenticated('this route needs a client certificate');
     if (rule.auth === 'any' && id.kind === 'anonymous') throw Unauthenticated('this route needs a bearer token or an API key').withHeaders(MISSING);
     if (rule.roles && !id.roles.some((r) => rule.roles!.has(r))) throw Forbidden(`this route needs one of the roles: ${[...rule.roles].join(', ')}`);
   }
@@ -128,6 +148,8 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
       const t = ctx.target.kind;
       if (t === 'internal' || t === 'none' || t === 'method-not-allowed') return;
       const fromQuery = queryParam === undefined ? undefined : takeKeyFromQuery(ctx, queryParam);
+      // A route that asks for a client certificate is answered by the certificate alone.
+      if (certs && ctx.target.kind === 'route' && rules.get(ctx.target.route.name)?.auth === 'mtls') return fromCertificate(ctx, true);
       const authz = ctx.req.headers.authorization;
       if (authz !== undefined && verifier) {
         const m = BEARER.exec(authz);
@@ -144,6 +166,10 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
           ctx.identity = { kind: 'apiKey', subject: owner.owner, roles: owner.roles, clientId: owner.owner, claims: undefined };
           return enforce(ctx);
         }
+      }
+      if (certs) {
+        const r = fromCertificate(ctx, false);
+        if (ctx.identity) return r;
       }
       if (ignoredBearer && authz !== undefined) warnIgnored(ctx, ignoredBearer);
       if (ignoredKey && ctx.req.headers[DEFAULT_API_KEY_HEADER] !== undefined) warnIgnored(ctx, ignoredKey);

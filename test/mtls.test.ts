@@ -1,0 +1,147 @@
+/**
+ * mTLS on the listener: client certificates verified against `server.tls.clientCa`; a route with
+ * `auth: mtls` needs one, and the identity (subject CN, else the first subjectAltName) goes
+ * upstream as X-User-Id / X-Client-Id like any other identity. Refusals are 401 with the reason.
+ */
+import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { certificateSubject } from '../src/auth/client-certificate.js';
+import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { createTestPki, type TestPki } from './helpers/tls.js';
+
+let pki: TestPki;
+let demo: FixtureUpstreams;
+let gw: TestGateway;
+beforeAll(async () => {
+  pki = createTestPki();
+  demo = await startFixtureUpstreams();
+  gw = await startTestGateway({
+    demo,
+    configure: (c) => {
+      c.server.tls = { cert: pki.path('server.pem'), key: pki.path('server-key.pem'), clientCa: pki.path('ca.pem') };
+      c.routes = [
+        { name: 'secure', match: { pathPrefix: '/secure' }, upstream: 'users', auth: 'mtls' },
+        { name: 'open', match: { pathPrefix: '/open' }, upstream: 'users' },
+        { name: 'any', match: { pathPrefix: '/any' }, upstream: 'users', auth: 'any' },
+        { name: 'admins', match: { pathPrefix: '/admins' }, upstream: 'users', auth: 'mtls', roles: ['admin'] },
+      ];
+    },
+  });
+});
+afterAll(async () => {
+  await gw.close();
+  await demo.close();
+  pki.remove();
+});
+
+interface Answer {
+  status: number;
+  body: any;
+}
+
+/** GET over a fresh connection, presenting the client certificate `as` (a name in the test PKI) or none. */
+function get(path: string, as?: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const cert = as ? { cert: pki.read(`${as}.pem`), key: pki.read(`${as}-key.pem`) } : {};
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${gw.url}${path}`, { agent: false, ca: pki.read('ca.pem'), headers, ...cert }, (res: IncomingMessage) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        let body: any = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // Not JSON: the upstream's own answer, kept as text.
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function lastCall(path: string) {
+  return demo.users.recorder.calls.filter((c) => c.path === path).at(-1);
+}
+
+describe('mTLS routes', () => {
+  it('a verified client certificate passes auth: mtls; the upstream receives the subject CN as identity', async () => {
+    demo.reset();
+    await get('/secure/a', 'client', { 'x-user-id': 'forged', 'X-Client_Id': 'forged' });
+    const seen = lastCall('/secure/a');
+    expect(seen?.headers['x-user-id']).toBe('client-a');
+    expect(seen?.headers['x-client-id']).toBe('client-a');
+    expect(seen?.headers['x-user-roles']).toBe('');
+    expect(seen?.headers['x_client_id']).toBeUndefined();
+  });
+
+  it('a certificate without a CN is named by its first subjectAltName (a SPIFFE id)', async () => {
+    demo.reset();
+    await get('/secure/b', 'spiffe');
+    expect(lastCall('/secure/b')?.headers['x-user-id']).toBe('spiffe://test/ns/shop/sa/orders');
+  });
+
+  it('no client certificate: 401 UNAUTHENTICATED, the upstream is not called', async () => {
+    demo.reset();
+    const res = await get('/secure/c');
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 'UNAUTHENTICATED', error: 'this route needs a client certificate' });
+    expect(lastCall('/secure/c')).toBeUndefined();
+  });
+
+  it('a certificate from another CA: 401 with the verification reason, the upstream is not called', async () => {
+    demo.reset();
+    const res = await get('/secure/d', 'stranger');
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('UNAUTHENTICATED');
+    expect(res.body.error).toMatch(/^client certificate not verified \(UNABLE_TO_VERIFY_LEAF_SIGNATURE|^client certificate not verified \(/);
+    expect(lastCall('/secure/d')).toBeUndefined();
+  });
+
+  it('roles on an mtls route: a certificate carries none, so 403', async () => {
+    const res = await get('/admins/x', 'client');
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('FORBIDDEN');
+  });
+
+  it('auth: any accepts a client certificate as the credential, and refuses a caller with none', async () => {
+    demo.reset();
+    await get('/any/1', 'client');
+    expect(lastCall('/any/1')?.headers['x-user-id']).toBe('client-a');
+    expect((await get('/any/2')).status).toBe(401);
+  });
+
+  it('on a route without auth, a verified certificate still names the caller; no certificate stays anonymous', async () => {
+    demo.reset();
+    await get('/open/1', 'client');
+    expect(lastCall('/open/1')?.headers['x-user-id']).toBe('client-a');
+    await get('/open/2', undefined, { 'x-user-id': 'forged' });
+    expect(lastCall('/open/2')?.headers['x-user-id']).toBeUndefined();
+  });
+});
+
+describe('certificateSubject', () => {
+  it('prefers the subject CN', () => {
+    expect(certificateSubject({ subject: { CN: 'svc' } as never, subjectaltname: 'DNS:other' })).toBe('svc');
+  });
+
+  it('reads back any first subjectAltName value, plain or JSON-quoted as node writes it', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('DNS', 'URI', 'email', 'IP Address'), fc.string({ minLength: 1 }), fc.string(), (kind, value, rest) => {
+        const needsQuotes = /[,"\\\s]|^$/.test(value) || /[^\x20-\x7e]/.test(value);
+        const first = `${kind}:${needsQuotes ? JSON.stringify(value) : value}`;
+        const san = rest ? `${first}, DNS:${JSON.stringify(rest)}` : first;
+        expect(certificateSubject({ subject: {} as never, subjectaltname: san })).toBe(value);
+      }),
+    );
+  });
+
+  it('none at all: undefined', () => {
+    expect(certificateSubject({ subject: {} as never, subjectaltname: undefined as never })).toBeUndefined();
+  });
+});
