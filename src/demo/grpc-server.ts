@@ -29,6 +29,8 @@ export interface GrpcDemoOptions {
   handlers: Record<string, (request: any) => unknown>;
   port?: number;
   host?: string;
+  /** Server credentials, e.g. TLS for a test of a TLS upstream. @default plaintext */
+  credentials?: ServerCredentials;
 }
 
 function service(proto: string, name: string): ServiceClientConstructor {
@@ -68,7 +70,7 @@ export async function startGrpcUpstream(opts: GrpcDemoOptions): Promise<DemoGrpc
     Check: guard('Check', true, () => ({ status: 'SERVING' })),
   });
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${opts.port ?? 0}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${host}:${opts.port ?? 0}`, opts.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
   return {
     address: `${host}:${bound}`,

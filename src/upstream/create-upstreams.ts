@@ -5,11 +5,14 @@
 import type { GatewayConfig } from '../config/schema.js';
 import { GrpcUpstream } from './grpc/grpc-upstream.js';
 import { HttpUpstream } from './http/http-upstream.js';
+import { loadUpstreamTls } from '../http/tls-files.js';
 import type { Interceptor, UpstreamInfo, UpstreamLog } from './types.js';
 
 export interface UpstreamsOptions {
   /** Directory that relative proto paths resolve against. */
   projectRoot: string;
+  /** Directory that relative `tls` file paths resolve against (the config file's). @default projectRoot */
+  configDir?: string;
   /** Interceptors per upstream, outermost first. */
   interceptorsFor?: (name: string, info: { protocol: 'http' | 'grpc' }) => Interceptor[];
   /** Receives upstream error details kept from clients. */
@@ -23,8 +26,9 @@ export class Upstreams {
   constructor(config: GatewayConfig['upstreams'], opts: UpstreamsOptions) {
     for (const [name, cfg] of Object.entries(config)) {
       const interceptors = opts.interceptorsFor?.(name, { protocol: cfg.protocol }) ?? [];
-      if (cfg.protocol === 'grpc') this.#grpc.set(name, new GrpcUpstream(name, cfg, opts.projectRoot, interceptors, opts.log));
-      else this.#http.set(name, new HttpUpstream(name, cfg, interceptors, opts.log));
+      const tls = cfg.tls ? loadUpstreamTls(name, cfg.tls, opts.configDir ?? opts.projectRoot) : undefined;
+      if (cfg.protocol === 'grpc') this.#grpc.set(name, new GrpcUpstream(name, cfg, opts.projectRoot, interceptors, opts.log, tls));
+      else this.#http.set(name, new HttpUpstream(name, cfg, interceptors, opts.log, tls));
     }
   }
 

@@ -12,6 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Metadata } from '@grpc/grpc-js';
 import type { UpstreamConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
+import type { UpstreamTls } from '../http/tls-files.js';
 
 /** One backend address of an upstream, with its live state. */
 export interface Target {
@@ -80,6 +81,8 @@ export interface UpstreamInfo {
   readonly protocol: 'http' | 'grpc';
   readonly config: UpstreamConfig;
   readonly targets: Target[];
+  /** TLS toward the targets (`upstreams.<name>.tls`), loaded once; health checks use it too. */
+  readonly tls?: UpstreamTls;
   /** True when a settled result counts as a failure (HTTP 5xx); thrown errors are classified by code. */
   isFailure(result: unknown): boolean;
 }

@@ -2,7 +2,7 @@
  * A gRPC upstream: one grpc-js client per target for the configured service, behind the same
  * interceptor chain as HTTP upstreams. Deadlines travel as gRPC deadlines.
  */
-import { credentials, loadPackageDefinition, Metadata, status as GrpcStatus, type Client, type ServiceError, type ServiceClientConstructor, type GrpcObject } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type ChannelCredentials, Metadata, status as GrpcStatus, type Client, type ServiceError, type ServiceClientConstructor, type GrpcObject } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { existsSync } from 'node:fs';
@@ -12,6 +12,7 @@ import type { UpstreamConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../context.js';
 import type { GrpcCall, GrpcResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
 import { createTargets } from '../targets.js';
+import type { UpstreamTls } from '../../http/tls-files.js';
 
 /** Codes that mean the upstream failed (as opposed to rejecting the request). */
 const FAILURE_CODES = new Set<number>([
@@ -76,11 +77,24 @@ export function mapGrpcError(upstream: string, err: ServiceError, timeoutMs: num
   return e;
 }
 
+/** Channel credentials: TLS (CA, client certificate) with `tls`, plaintext without. */
+export function grpcCredentials(tls: UpstreamTls | undefined): ChannelCredentials {
+  if (!tls) return credentials.createInsecure();
+  const verify = tls.rejectUnauthorized ? {} : { rejectUnauthorized: false };
+  return credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, verify);
+}
+
+/** `servername`: the name the target's certificate is checked against (and sent as SNI / authority). */
+export function grpcTlsOptions(tls: UpstreamTls | undefined): Record<string, string> {
+  return tls?.servername ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {};
+}
+
 export class GrpcUpstream implements UpstreamInfo {
   readonly name: string;
   readonly protocol = 'grpc' as const;
   readonly config: UpstreamConfig;
   readonly targets: Target[];
+  readonly tls: UpstreamTls | undefined;
   readonly service: LoadedService;
   /** Request message type per method name. */
   readonly requestTypes: Map<string, protobuf.Type>;
@@ -89,8 +103,9 @@ export class GrpcUpstream implements UpstreamInfo {
   readonly #idempotent: Set<string>;
   readonly #log: UpstreamLog | undefined;
 
-  constructor(name: string, config: UpstreamConfig, projectRoot: string, interceptors: Interceptor[], log?: UpstreamLog) {
+  constructor(name: string, config: UpstreamConfig, projectRoot: string, interceptors: Interceptor[], log?: UpstreamLog, tls?: UpstreamTls) {
     this.name = name;
+    this.tls = tls;
     this.#log = log;
     this.config = config;
     this.targets = createTargets(config);
@@ -100,9 +115,10 @@ export class GrpcUpstream implements UpstreamInfo {
     this.#idempotent = new Set(config.idempotentMethods);
     this.#clients = this.targets.map(
       (t) =>
-        new this.service.ctor(t.url.replace(/^dns:/, ''), credentials.createInsecure(), {
+        new this.service.ctor(t.url.replace(/^dns:/, ''), grpcCredentials(tls), {
           'grpc.keepalive_time_ms': 30_000,
           'grpc.enable_retries': 0,
+          ...grpcTlsOptions(tls),
         }),
     );
     let invoke: Invoke<GrpcCall, GrpcResult> = (call) => this.#send(call);

@@ -16,6 +16,7 @@ import type { UpstreamConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../context.js';
 import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
 import { createTargets } from '../targets.js';
+import type { UpstreamTls } from '../../http/tls-files.js';
 import { resolveUpstreamPath, type UpstreamPath } from './path-template.js';
 import { CallDeadline, scheduleDeadline, type DeadlineReason } from '../deadline-wheel.js';
 
@@ -93,6 +94,7 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
   readonly protocol = 'http' as const;
   readonly config: UpstreamConfig;
   readonly targets: Target[];
+  readonly tls: UpstreamTls | undefined;
   readonly #pools: Pool[];
   readonly #invoke: Invoke<HttpCall, HttpResult>;
   readonly #log: UpstreamLog | undefined;
@@ -100,8 +102,9 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
   #uploads = 0;
   readonly #uploadWaiters: UploadWaiter[] = [];
 
-  constructor(name: string, config: UpstreamConfig, interceptors: Interceptor[], log?: UpstreamLog) {
+  constructor(name: string, config: UpstreamConfig, interceptors: Interceptor[], log?: UpstreamLog, tls?: UpstreamTls) {
     this.name = name;
+    this.tls = tls;
     this.config = config;
     this.#log = log;
     this.#maxUploads = config.maxStreamingUploads ?? Math.max(1, Math.floor(config.connections / 2));
@@ -112,7 +115,8 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
           connections: config.connections,
           pipelining: config.pipelining,
           keepAliveTimeout: 30_000,
-          connect: { timeout: Math.min(config.timeoutMs, 10_000) },
+          // With `tls`: CA, client certificate and SNI for https:// targets (tls.connect options).
+          connect: { timeout: Math.min(config.timeoutMs, 10_000), ...tls },
         }),
     );
     let invoke: Invoke<HttpCall, HttpResult> = (call) => this.#send(call);

@@ -4,11 +4,13 @@
  * `unhealthyThreshold` failures in a row take a target out of rotation, `healthyThreshold`
  * successes bring it back. Timers are unref'd and stop with the gateway.
  */
-import { request } from 'undici';
-import { credentials, loadPackageDefinition, type Client, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { Agent, request } from 'undici';
+import { loadPackageDefinition, type Client, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import type { Target, UpstreamInfo } from '../types.js';
+import type { UpstreamTls } from '../../http/tls-files.js';
+import { grpcCredentials, grpcTlsOptions } from '../grpc/grpc-upstream.js';
 
 export interface HealthSettings {
   path: string;
@@ -25,13 +27,13 @@ export interface HealthListener {
 const HEALTH_PROTO = fileURLToPath(new URL('../grpc/health.proto', import.meta.url));
 let healthCtor: ServiceClientConstructor | undefined;
 
-function grpcHealthClient(address: string): Client {
+function grpcHealthClient(address: string, tls: UpstreamTls | undefined): Client {
   if (!healthCtor) {
     const def = loadPackageDefinition(loadSync(HEALTH_PROTO, { keepCase: false, enums: String, defaults: true }));
     healthCtor = (((def.grpc as GrpcObject).health as GrpcObject).v1 as GrpcObject).Health as ServiceClientConstructor;
   }
   const Ctor = healthCtor;
-  return new Ctor(address.replace(/^dns:/, ''), credentials.createInsecure());
+  return new Ctor(address.replace(/^dns:/, ''), grpcCredentials(tls), grpcTlsOptions(tls));
 }
 
 export class HealthChecker {
@@ -40,6 +42,7 @@ export class HealthChecker {
   readonly #listener: HealthListener;
   readonly #streak: number[];
   readonly #grpc: Client[] = [];
+  #agent: Agent | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -48,7 +51,9 @@ export class HealthChecker {
     this.#settings = settings;
     this.#listener = listener;
     this.#streak = upstream.targets.map(() => 0);
-    if (upstream.protocol === 'grpc') for (const t of upstream.targets) this.#grpc[t.index] = grpcHealthClient(t.url);
+    if (upstream.protocol === 'grpc') for (const t of upstream.targets) this.#grpc[t.index] = grpcHealthClient(t.url, upstream.tls);
+    // Probes go over the same TLS as calls (CA, client certificate): an mTLS upstream would refuse a plain one.
+    else if (upstream.tls) this.#agent = new Agent({ connect: { ...upstream.tls }, connections: 1 });
   }
 
   start(): void {
@@ -87,7 +92,7 @@ export class HealthChecker {
       });
     }
     try {
-      const res = await request(`${t.url}${s.path}`, { method: 'GET', headersTimeout: s.timeoutMs, bodyTimeout: s.timeoutMs, signal: AbortSignal.timeout(s.timeoutMs) });
+      const res = await request(`${t.url}${s.path}`, { dispatcher: this.#agent, method: 'GET', headersTimeout: s.timeoutMs, bodyTimeout: s.timeoutMs, signal: AbortSignal.timeout(s.timeoutMs) });
       await res.body.dump();
       return res.statusCode >= 200 && res.statusCode < 300;
     } catch {
@@ -100,5 +105,6 @@ export class HealthChecker {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     for (const c of this.#grpc) c?.close();
+    void this.#agent?.close().catch(() => undefined);
   }
 }
