@@ -7,7 +7,7 @@
  *           → upstream layer (interceptors → undici pool / grpc client)
  */
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
-import { createTlsServer } from './http/tls-listener.js';
+import { createTlsServer, goAwayHttp2 } from './http/tls-listener.js';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Plugin as YogaPlugin, YogaServerInstance } from 'graphql-yoga';
@@ -32,6 +32,7 @@ import { readWholeBody } from './proxy/request-body.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayEvents } from './telemetry/events.js';
 import { Upstreams } from './upstream/create-upstreams.js';
+import { closeConnectionAfter } from './http/close-connection.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -198,7 +199,7 @@ class GatewayServer implements Gateway {
     res[GW] = this;
     this.#inFlight++;
     res.once('close', onResponseClose);
-    if (this.#draining) res.setHeader('Connection', 'close');
+    if (this.#draining) closeConnectionAfter(res);
     try {
       this.#route(ctx);
       await this.#chain.run(ctx);
@@ -262,7 +263,7 @@ class GatewayServer implements Gateway {
         ctx.body = await readWholeBody(req, { max: ctx.maxBodyBytes ?? this.config.server.maxBodyBytes, idleMs: this.config.server.bodyTimeoutMs });
       } catch (err) {
         // The rest of the body is unread: the connection cannot carry another request.
-        ctx.res.setHeader('Connection', 'close');
+        closeConnectionAfter(ctx.res);
         throw err;
       }
       if (this.#fast) {
@@ -357,8 +358,9 @@ class GatewayServer implements Gateway {
     const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(this.server, () => resolve()));
     for (const s of this.#sockets) {
       const res = (s as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-      if (res && !res.headersSent) res.setHeader('Connection', 'close');
+      if (res && !res.headersSent) closeConnectionAfter(res);
     }
+    goAwayHttp2(this.server);
     await this.#waitQuiet();
     for (const s of this.#sockets) s.destroy();
     await closed;

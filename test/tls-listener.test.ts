@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Agent, request as httpsRequest } from 'node:https';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
+import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders as H2Headers } from 'node:http2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { serveGateway, type ServedGateway } from '../src/reload.js';
@@ -139,6 +140,138 @@ describe('TLS listener', () => {
       s.on('error', reject);
     });
     expect(reused).toBe(true);
+  });
+});
+
+/** One request on an HTTP/2 session. */
+function h2request(session: ClientHttp2Session, headers: Record<string, string>, body?: string | Buffer): Promise<{ headers: H2Headers; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers);
+    let got: H2Headers = {};
+    let text = '';
+    stream.on('response', (h) => (got = h));
+    stream.setEncoding('utf8');
+    stream.on('data', (c: string) => (text += c));
+    stream.on('end', () => resolve({ headers: got, body: text }));
+    stream.on('error', reject);
+    stream.end(body);
+  });
+}
+
+describe('HTTP/2 by ALPN (server.tls.http2, on by default)', () => {
+  let session: ClientHttp2Session | undefined;
+  afterEach(() => {
+    session?.destroy();
+    session = undefined;
+  });
+
+  async function h2gateway(extra: (c: Record<string, any>) => void = () => undefined): Promise<TestGateway> {
+    return startTestGateway({
+      demo,
+      configure: (c) => {
+        c.server.tls = tlsConfig({ clientCa: pki.path('ca.pem') });
+        c.server.maxBodyBytes = 100;
+        c.routes = [
+          { name: 'echo', match: { pathPrefix: '/echo' }, upstream: 'users' },
+          { name: 'secure', match: { pathPrefix: '/secure' }, upstream: 'users', auth: 'mtls' },
+        ];
+        extra(c);
+      },
+    });
+  }
+
+  it('an HTTP/2 client gets h2: internal endpoints, GraphQL and passthrough answer; no pseudo-header reaches the upstream', async () => {
+    gw = await h2gateway();
+    session = h2connect(gw.url, { ca: pki.read('ca.pem') });
+    const health = await h2request(session, { ':path': '/healthz' });
+    expect(health.headers[':status']).toBe(200);
+    expect((session.socket as TLSSocket).alpnProtocol).toBe('h2');
+
+    const gql = await h2request(session, { ':method': 'POST', ':path': '/graphql', 'content-type': 'application/json' }, JSON.stringify({ query: '{ user(id: "1") { name } }' }));
+    expect(JSON.parse(gql.body)).toEqual({ data: { user: { name: 'Ada Lovelace' } } });
+
+    demo.reset();
+    const echo = await h2request(session, { ':path': '/echo/h2?x=1', 'x-test': 'yes' });
+    expect(echo.headers[':status']).toBe(200);
+    const seen = demo.users.recorder.calls.at(-1)!;
+    expect(seen.path).toBe('/echo/h2');
+    expect(seen.headers['x-test']).toBe('yes');
+    expect(Object.keys(seen.headers).filter((h) => h.startsWith(':'))).toEqual([]);
+    // :authority stands for Host.
+    expect(seen.headers['x-forwarded-host']).toBe(new URL(gw.url).host);
+    expect(seen.headers['x-forwarded-proto']).toBe('https');
+  });
+
+  it('HTTP/1.1 clients keep working on the same port', async () => {
+    gw = await h2gateway();
+    const plain = await get(`${gw.url}/healthz`);
+    expect(plain.status).toBe(200);
+    expect(plain.socket.alpnProtocol).toBe(false);
+    const port = Number(new URL(gw.url).port);
+    const alpn = await new Promise<string | false>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port, ca: pki.read('ca.pem'), ALPNProtocols: ['http/1.1'] }, () => {
+        resolve(s.alpnProtocol ?? false);
+        s.end();
+      });
+      s.on('error', reject);
+    });
+    expect(alpn).toBe('http/1.1');
+  });
+
+  it('a refusal that would say Connection: close on HTTP/1 (body too large) answers 413 on its stream; the connection carries on', async () => {
+    gw = await h2gateway();
+    session = h2connect(gw.url, { ca: pki.read('ca.pem') });
+    const big = await h2request(session, { ':method': 'POST', ':path': '/echo/big', 'content-type': 'text/plain', 'content-length': '1000' }, Buffer.alloc(1000, 97));
+    expect(big.headers[':status']).toBe(413);
+    expect(big.headers.connection).toBeUndefined();
+    expect((await h2request(session, { ':path': '/healthz' })).headers[':status']).toBe(200);
+  });
+
+  it('mTLS over HTTP/2: the client certificate names the caller', async () => {
+    gw = await h2gateway();
+    session = h2connect(gw.url, { ca: pki.read('ca.pem'), cert: pki.read('client.pem'), key: pki.read('client-key.pem') });
+    demo.reset();
+    await h2request(session, { ':path': '/secure/1' });
+    expect(demo.users.recorder.calls.at(-1)?.headers['x-user-id']).toBe('client-a');
+    const anonymous = h2connect(gw.url, { ca: pki.read('ca.pem') });
+    try {
+      expect((await h2request(anonymous, { ':path': '/secure/1' })).headers[':status']).toBe(401);
+    } finally {
+      anonymous.destroy();
+    }
+  });
+
+  it('draining sends GOAWAY to HTTP/2 clients, lets an in-flight stream finish, and does not wait for idle sessions', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-tls-drain-'));
+    const file = join(dir, 'gateway.yaml');
+    const upstreams = { ...baseConfig().upstreams, users: { targets: [{ url: demo.users.url }], timeoutMs: 5000 } };
+    const routes = [{ name: 'downloads', match: { pathPrefix: '/download' }, upstream: 'users' }];
+    writeFileSync(file, stringify({ ...baseConfig(), upstreams, routes, server: { port: 0, host: '127.0.0.1', drainMs: 5000, drainGraceMs: 0, tls: tlsConfig() } }));
+    served = await serveGateway({ configFile: file, logger: createLogger({ level: 'silent' }), schemaDir: FIXTURE_SCHEMA_DIR, resolversDir: FIXTURE_RESOLVERS_DIR });
+    const idle = h2connect(served.url, { ca: pki.read('ca.pem') });
+    session = h2connect(served.url, { ca: pki.read('ca.pem') });
+    try {
+      expect((await h2request(idle, { ':path': '/healthz' })).headers[':status']).toBe(200);
+      const idleGoaway = new Promise<void>((resolve) => idle.once('goaway', () => resolve()));
+      const busyGoaway = new Promise<void>((resolve) => session!.once('goaway', () => resolve()));
+      const total = 16 * 1024 * 8;
+      const stream = session.request({ ':path': `/download?bytes=${total}&chunkMs=40` });
+      let got = 0;
+      const done = new Promise<number>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => (got += c.length));
+        stream.on('end', () => resolve(got));
+        stream.on('error', reject);
+      });
+      await new Promise((r) => stream.once('data', r));
+      const closing = served.close();
+      served = undefined;
+      await idleGoaway;
+      await busyGoaway;
+      expect(await done).toBe(total);
+      await closing;
+    } finally {
+      idle.destroy();
+    }
   });
 });
 

@@ -7,15 +7,27 @@
  *
  * Session resumption: node's default session tickets (RFC 5077; TLS 1.3 PSK tickets), keys made
  * per process. A certificate swap keeps the ticket keys, so sessions survive a reload.
+ *
+ * HTTP/2 (`server.tls.http2`, on by default): node's `http2.createSecureServer({ allowHTTP1 })`
+ * offers `h2` and `http/1.1` by ALPN; HTTP/1.1 clients get the same node:http machinery (its
+ * timeouts and header limit are set on the server below), HTTP/2 requests arrive as node's
+ * compatibility objects. Those carry `:authority` instead of `Host` (copied over, so every later
+ * step reads one name) and reject connection-specific headers (see ./close-connection.ts). The
+ * server is handed out typed as node:http's Server: the gateway uses only what both have, and
+ * `closeIdleConnections` / `closeAllConnections` are given HTTP/2 meanings here (GOAWAY to every
+ * session; destroy every socket).
  */
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
+import { createSecureServer, type Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { ServerTlsConfig } from '../config/schema.js';
 import { loadListenerTls } from './tls-files.js';
 
 export function createTlsServer(tls: ServerTlsConfig, baseDir: string, options: ServerOptions, listener: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const loaded = loadListenerTls(tls, baseDir);
+  if (tls.http2) return createHttp2Server(loaded, options, listener);
   return createServer(
     {
       ...options,
@@ -26,6 +38,81 @@ export function createTlsServer(tls: ServerTlsConfig, baseDir: string, options: 
     },
     listener,
   );
+}
+
+const SESSIONS = Symbol('gateway.http2Sessions');
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** What an HTTP/1 server reads from its options, as properties of the HTTP/2 server's HTTP/1 side. */
+interface Http1Side {
+  maxHeaderSize?: number;
+  keepAliveTimeout?: number;
+  requestTimeout?: number;
+  headersTimeout?: number;
+  connectionsCheckingInterval?: number;
+}
+
+function createHttp2Server(loaded: ReturnType<typeof loadListenerTls>, options: ServerOptions, listener: Listener): Server {
+  const server = createSecureServer(
+    {
+      ...loaded.context,
+      allowHTTP1: true,
+      requestCert: loaded.requestCert,
+      rejectUnauthorized: false,
+      ALPNProtocols: loaded.alpn,
+      maxSendHeaderBlockLength: options.maxHeaderSize,
+      settings: { maxHeaderListSize: options.maxHeaderSize },
+    },
+    // `:authority` stands for Host in HTTP/2 (RFC 9113 §8.3.1): one name for every later step.
+    ((req: IncomingMessage, res: ServerResponse) => {
+      if (req.httpVersionMajor === 2 && req.headers.host === undefined) {
+        const authority = req.headers[':authority'];
+        if (typeof authority === 'string') req.headers.host = authority;
+      }
+      listener(req, res);
+    }) as never,
+  );
+  const side = server as unknown as Http1Side;
+  side.maxHeaderSize = options.maxHeaderSize;
+  side.keepAliveTimeout = options.keepAliveTimeout;
+  side.requestTimeout = options.requestTimeout;
+  side.headersTimeout = options.headersTimeout;
+  side.connectionsCheckingInterval = options.connectionsCheckingInterval;
+  const sessions = new Set<Http2Session>();
+  (server as unknown as { [SESSIONS]: Set<Http2Session> })[SESSIONS] = sessions;
+  const sockets = new Set<Socket>();
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  // node's Http2SecureServer has closeIdleConnections for its HTTP/1 side (untyped).
+  const http1CloseIdle = (server as unknown as { closeIdleConnections(): void }).closeIdleConnections.bind(server);
+  Object.assign(server, {
+    /** HTTP/1: close the idle keep-alive connections; HTTP/2: GOAWAY, each session ends once its streams have. */
+    closeIdleConnections(): void {
+      http1CloseIdle();
+      goAwayHttp2(server as unknown as Server);
+    },
+    /** GOAWAY first, then the sockets on the next turn: destroyed in the same tick, the GOAWAY frame would never leave and clients would see a reset. */
+    closeAllConnections(): void {
+      goAwayHttp2(server as unknown as Server);
+      setImmediate(() => {
+        for (const s of sockets) s.destroy();
+      });
+    },
+  });
+  return server as unknown as Server;
+}
+
+/** Tells every HTTP/2 client to open no new streams on its connection (GOAWAY); HTTP/1 answers say `Connection: close` instead. */
+export function goAwayHttp2(server: Server): void {
+  const sessions = (server as unknown as { [SESSIONS]?: Set<Http2Session> })[SESSIONS];
+  if (sessions) for (const s of sessions) if (!s.closed) s.close();
 }
 
 /**

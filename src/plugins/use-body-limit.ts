@@ -1,5 +1,6 @@
 import { PayloadTooLarge } from '../errors.js';
 import type { GatewayPlugin } from './types.js';
+import { closeConnectionAfter } from '../http/close-connection.js';
 
 /** Options for {@link useBodyLimit}. */
 export interface BodyLimitOptions {
@@ -20,7 +21,7 @@ export function useBodyLimit(opts: BodyLimitOptions = {}): GatewayPlugin {
       const declared = ctx.req.headers['content-length'];
       if (declared !== undefined && Number(declared) > max) {
         // The body will not be read: close the connection after answering.
-        ctx.res.setHeader('Connection', 'close');
+        closeConnectionAfter(ctx.res);
         throw PayloadTooLarge(max);
       }
       ctx.maxBodyBytes = max;

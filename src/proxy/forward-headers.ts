@@ -92,7 +92,8 @@ export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute
   const ops = route.requestHeaders;
   const out: Record<string, string | string[]> = {};
   for (const name in inHeaders) {
-    if (HOP_BY_HOP.has(name) || isReservedHeader(name) || ops.remove.has(name) || named?.has(name)) continue;
+    // HTTP/2 pseudo-headers (`:path`, `:authority`, …; 58 is `:`) describe this hop only.
+    if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 58 || isReservedHeader(name) || ops.remove.has(name) || named?.has(name)) continue;
     out[name] = inHeaders[name]!;
   }
   if (ops.rename !== null) applyRenames(out, ops.rename);

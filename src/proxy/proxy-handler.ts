@@ -26,6 +26,7 @@ import { proxyGrpc } from './grpc-route.js';
 import type { TrustProxy } from '../plugins/use-client-ip.js';
 import { splitHost } from '../plugins/use-host-check.js';
 import { routingHost } from '../http/route-host.js';
+import { closeConnectionAfter } from '../http/close-connection.js';
 
 /** Options for {@link createPassthrough}. */
 export interface PassthroughOptions {
@@ -74,7 +75,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
   /** The client's own error, when a failed call was caused by its body (413/408/499). */
   function rethrow(ctx: RequestContext, err: unknown): never {
     // The rest of the body is unread: the connection cannot carry another request.
-    if (!ctx.req.complete) ctx.res.setHeader('Connection', 'close');
+    if (!ctx.req.complete) closeConnectionAfter(ctx.res);
     throw clientFault(ctx.req) ?? err;
   }
 
@@ -84,7 +85,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     if (route.contentTypes && hasRequestBody(ctx.req)) {
       const type = mediaType(ctx.req.headers['content-type']);
       if (!acceptsType(route.contentTypes, type)) {
-        ctx.res.setHeader('Connection', 'close');
+        closeConnectionAfter(ctx.res);
         throw UnsupportedMediaType(type || '(none)');
       }
     }
