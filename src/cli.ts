@@ -10,6 +10,7 @@ import { loadConfigFile } from './config/load.js';
 import { registerSchemaCommands } from './cli/schema-commands.js';
 import { registerTokenCommand } from './cli/token-command.js';
 import { registerStartCommand } from './cli/start-command.js';
+import { checkTlsFiles } from './http/tls-files.js';
 
 export { EXIT_COMPOSE, EXIT_INVALID, EXIT_OK, type CliIO } from './cli/common.js';
 
@@ -29,7 +30,9 @@ export function buildCli(io: CliIO, setExit: (code: number) => void): Command {
     .requiredOption('--config <file>', 'config file')
     .action((opts: { config: string }) => {
       try {
-        loadConfigFile(opts.config);
+        const loaded = loadConfigFile(opts.config);
+        // The TLS files are part of the configuration: unreadable or unusable ones are problems too.
+        checkTlsFiles(loaded.config, loaded.baseDir, opts.config);
         io.out.write(`${opts.config}: ok\n`);
         setExit(EXIT_OK);
       } catch (err) {

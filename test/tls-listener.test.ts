@@ -18,6 +18,7 @@ import { createLogger } from '../src/telemetry/logger.js';
 import { FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 import { baseConfig, configFrom, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { createTestPki, type TestPki } from './helpers/tls.js';
+import { runCli } from './helpers/cli.js';
 
 let pki: TestPki;
 let demo: FixtureUpstreams;
@@ -361,6 +362,30 @@ describe('TLS config problems, by key path', () => {
     const found = problems((c) => (c.upstreams.users.tls = { cert: 'c.pem' }));
     expect(found).toContainEqual(expect.stringMatching(/^upstreams\.users\.targets\[0\]\.url: tls is set: the target must be an https:\/\/ URL/));
     expect(found).toContainEqual(expect.stringMatching(/^upstreams\.users\.tls\.key: a client certificate needs both cert and key/));
+  });
+
+  it('config check reads the TLS files: each unusable one is listed by key path (exit 1); usable ones pass', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-tls-check-'));
+    copyFileSync(pki.path('server.pem'), join(dir, 'cert.pem'));
+    copyFileSync(pki.path('server-key.pem'), join(dir, 'key.pem'));
+    copyFileSync(pki.path('server2-key.pem'), join(dir, 'other-key.pem'));
+    copyFileSync(pki.path('ca.pem'), join(dir, 'ca.pem'));
+    const file = join(dir, 'gateway.yaml');
+    const config = (serverKey: string, upstreamCa: string) => {
+      const c = baseConfig();
+      c.server.tls = { cert: 'cert.pem', key: serverKey };
+      c.upstreams.users = { targets: [{ url: 'https://127.0.0.1:1' }], tls: { ca: upstreamCa } };
+      return stringify(c);
+    };
+    writeFileSync(file, config('other-key.pem', 'missing-ca.pem'));
+    const bad = await runCli(['config', 'check', '--config', file]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/server\.tls: the certificate, key or CA cannot be used/);
+    expect(bad.stderr).toMatch(/upstreams\.users\.tls\.ca: cannot read missing-ca\.pem: ENOENT/);
+    writeFileSync(file, config('key.pem', 'ca.pem'));
+    const good = await runCli(['config', 'check', '--config', file]);
+    expect(good.stderr).toBe('');
+    expect(good.code).toBe(0);
   });
 
   it('a missing certificate file stops the start with its key path; a non-PEM key too', async () => {

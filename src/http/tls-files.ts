@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { ConfigError } from '../config/load.js';
-import type { ServerTlsConfig, UpstreamTlsConfig } from '../config/schema.js';
+import { ConfigError, type ConfigProblem } from '../config/load.js';
+import type { GatewayConfig, ServerTlsConfig, UpstreamTlsConfig } from '../config/schema.js';
 
 /** Largest PEM file read: a certificate chain or CA bundle is a few KiB; a large system bundle is under 1 MiB. */
 const MAX_PEM_BYTES = 4 * 1024 * 1024;
@@ -77,4 +77,27 @@ export function loadUpstreamTls(name: string, tls: UpstreamTlsConfig, baseDir: s
   if (tls.servername !== undefined) out.servername = tls.servername;
   checkContext({ ca: out.ca, cert: out.cert, key: out.key }, at);
   return out;
+}
+
+/**
+ * Reads every TLS file a loaded config names (listener and upstreams), for `config check`:
+ * one ConfigError listing every file problem by key path, or nothing.
+ */
+export function checkTlsFiles(config: GatewayConfig, baseDir: string, file?: string): void {
+  const problems: ConfigProblem[] = [];
+  const collect = (load: () => unknown): void => {
+    try {
+      load();
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else throw err;
+    }
+  };
+  const tls = config.server.tls;
+  if (tls) collect(() => loadListenerTls(tls, baseDir));
+  for (const [name, u] of Object.entries(config.upstreams)) {
+    const utls = u.tls;
+    if (utls) collect(() => loadUpstreamTls(name, utls, baseDir));
+  }
+  if (problems.length) throw new ConfigError(problems, file);
 }
