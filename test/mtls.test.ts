@@ -43,10 +43,10 @@ interface Answer {
 }
 
 /** GET over a fresh connection, presenting the client certificate `as` (a name in the test PKI) or none. */
-function get(path: string, as?: string, headers: Record<string, string> = {}): Promise<Answer> {
+function get(path: string, as?: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
   const cert = as ? { cert: pki.read(`${as}.pem`), key: pki.read(`${as}-key.pem`) } : {};
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(`${gw.url}${path}`, { agent: false, ca: pki.read('ca.pem'), headers, ...cert }, (res: IncomingMessage) => {
+    const req = httpsRequest(`${gw.url}${path}`, { method: body === undefined ? 'GET' : 'POST', agent: false, ca: pki.read('ca.pem'), headers, ...cert }, (res: IncomingMessage) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -61,7 +61,7 @@ function get(path: string, as?: string, headers: Record<string, string> = {}): P
       });
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -122,6 +122,22 @@ describe('mTLS routes', () => {
     expect(lastCall('/open/1')?.headers['x-user-id']).toBe('client-a');
     await get('/open/2', undefined, { 'x-user-id': 'forged' });
     expect(lastCall('/open/2')?.headers['x-user-id']).toBeUndefined();
+  });
+});
+
+describe('mTLS and GraphQL', () => {
+  const me = (as?: string) => get('/graphql', as, { 'content-type': 'application/json' }, JSON.stringify({ query: '{ me { id } }' }));
+
+  it('a field that needs an identity names the client certificate as a way to get one', async () => {
+    const res = await me();
+    expect(res.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(res.body.errors[0].message).toContain('a client certificate (mTLS)');
+  });
+
+  it('a verified client certificate is an identity there too', async () => {
+    demo.reset();
+    const res = await me('client');
+    expect(res.body.errors?.map((e: { extensions: { code: string } }) => e.extensions.code) ?? []).not.toContain('UNAUTHENTICATED');
   });
 });
 

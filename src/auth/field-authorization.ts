@@ -23,6 +23,8 @@ export interface IdentitySources {
   apiKeyHeader: string | undefined;
   /** Every role some configured API key holds (a JWT can carry any role). */
   apiKeyRoles: ReadonlySet<string>;
+  /** The TLS listener verifies client certificates (`server.tls.clientCa`); they carry no roles. @default false */
+  clientCertificate?: boolean;
 }
 
 /** No auth configured: the default of {@link applyFieldAuthorization}. */
@@ -68,6 +70,7 @@ function credentialHint(sources: IdentitySources): string | undefined {
   const kinds: string[] = [];
   if (sources.jwt) kinds.push('a bearer token (Authorization: Bearer <token>)');
   if (sources.apiKeyHeader) kinds.push(`an API key (${sources.apiKeyHeader})`);
+  if (sources.clientCertificate) kinds.push('a client certificate (mTLS)');
   return kinds.length ? kinds.join(' or ') : undefined;
 }
 
@@ -77,7 +80,7 @@ export function refusalMessages(coordinate: string, roles: readonly string[], so
   const none = 'but this gateway has no auth configured (auth.jwt / auth.apiKeys)';
   const anonymous = hint ? `${coordinate} needs a verified identity: send ${hint}` : `${coordinate} needs a verified identity, ${none}`;
   let ignored: string | undefined;
-  if (!sources.jwt && !sources.apiKeyHeader) ignored = `${anonymous}: the credentials this request sent were ignored`;
+  if (!sources.jwt && !sources.apiKeyHeader) ignored = hint ? `${anonymous}; the Authorization header or API key this request sent was ignored: neither auth.jwt nor auth.apiKeys is configured` : `${anonymous}: the credentials this request sent were ignored`;
   else if (!sources.jwt) ignored = `${anonymous}; the Authorization header this request sent was ignored: auth.jwt is not configured`;
   else if (!sources.apiKeyHeader) ignored = `${anonymous}; the API key this request sent was ignored: auth.apiKeys is not configured`;
   const list = roles.join(', ');
@@ -117,7 +120,7 @@ export function applyFieldAuthorization(
       changed = true;
       const coordinate = `${typeName}.${fieldName}`;
       const messages = refusalMessages(coordinate, roles, sources);
-      if (!sources.jwt && !sources.apiKeyHeader) unreachable.push({ coordinate, reason: 'needs a verified identity and no auth is configured (auth.jwt / auth.apiKeys)' });
+      if (!sources.jwt && !sources.apiKeyHeader && !sources.clientCertificate) unreachable.push({ coordinate, reason: 'needs a verified identity and no auth is configured (auth.jwt / auth.apiKeys)' });
       else if (roles.length && !sources.jwt && !roles.some((r) => sources.apiKeyRoles.has(r))) {
         unreachable.push({ coordinate, reason: `needs one of the roles ${roles.join(', ')}, which no configured API key holds (and auth.jwt is not configured)` });
       }
