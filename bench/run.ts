@@ -29,7 +29,7 @@ const seconds = Number(opt('seconds', smoke ? '1' : '10'));
 const warmup = Number(opt('warmup', smoke ? '0' : '2'));
 const rounds = Number(opt('rounds', smoke ? '1' : '2'));
 const connections = Number(opt('connections', smoke ? '10' : '50'));
-const only = opt('only', 'S1,S2,S3,S4,S5').split(',');
+const only = opt('only', 'S1,S2,S3,S4,S5,S6').split(',');
 const outDir = opt('out', smoke ? mkdtempSync(join(tmpdir(), 'gw-bench-smoke-')) : join(ROOT, 'bench'));
 const work = mkdtempSync(join(tmpdir(), 'gw-bench-'));
 const SECRET = 'bench-secret-bench-secret-bench-secret!';
@@ -53,14 +53,22 @@ async function startGateway(name: string, extra: Record<string, unknown>, up: Re
   return spawnNode(['bin/gateway.js', 'start', '--config', file], (l) => l.msg === 'listening');
 }
 
-async function startNginx(usersUrl: string): Promise<{ spawned: Spawned; port: number } | string> {
+/** A self-signed certificate for 127.0.0.1 (S6), made with the openssl CLI into the work folder. */
+function selfSignedCertificate(): { cert: string; key: string } {
+  const cert = join(work, 'tls-cert.pem');
+  const key = join(work, 'tls-key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+async function startNginx(usersUrl: string, tls?: { cert: string; key: string }): Promise<{ spawned: Spawned; port: number } | string> {
   try {
     execFileSync('nginx', ['-v'], { stdio: 'ignore' });
   } catch {
     return 'nginx is not installed (apt-get install -y nginx)';
   }
   const port = await freePort();
-  const dir = join(work, 'nginx');
+  const dir = join(work, tls ? 'nginx-tls' : 'nginx');
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const up = new URL(usersUrl);
   writeFileSync(join(dir, 'nginx.conf'), `worker_processes 1;
@@ -75,7 +83,9 @@ http {
   fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   upstream users { server ${up.host}; keepalive 64; }
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${tls ? ' ssl' : ''};${tls ? `
+    ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:SSL:1m;` : ''}
     location /api/users/ {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -91,7 +101,7 @@ http {
   for (let i = 0; i < 50; i++) {
     if (child.exitCode !== null) return `nginx exited with ${child.exitCode} (see its error log)`;
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/ready`);
+      const r = await fetch(`${tls ? 'https' : 'http'}://127.0.0.1:${port}/ready`);
       await r.arrayBuffer();
       if (r.ok) return { spawned, port };
     } catch {
@@ -159,6 +169,18 @@ async function main(): Promise<void> {
   for (const s of [mercurius, apollo, yoga, fproxy, authGw]) if (typeof s !== 'string') running.push(s);
   const nginx = wantProxy ? await startNginx(up.users) : 'not selected';
   if (typeof nginx !== 'string') running.push(nginx.spawned);
+  // S6: both ends of the comparison terminate TLS (HTTP/1.1, keep-alive: the handshake is paid once per connection).
+  const wantTls = only.includes('S6');
+  let tlsGw: Spawned | string = 'not selected';
+  let tlsNginx: { spawned: Spawned; port: number } | string = 'not selected';
+  if (wantTls) {
+    const tls = selfSignedCertificate();
+    // The harness's clients (autocannon, fetch) talk to a certificate made a moment ago for this run only.
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    tlsGw = await settle(startGateway('gateway-tls', { top: { server: { port: 0, host: '127.0.0.1', drainMs: 1000, tls: { ...tls, http2: false } } } }, up));
+    tlsNginx = await startNginx(up.users, tls);
+    for (const s of [tlsGw, tlsNginx]) if (typeof s !== 'string') running.push('spawned' in s ? s.spawned : s);
+  }
 
   const base = (s: Spawned) => `http://127.0.0.1:${s.line.port}`;
   const gql = (name: string, s: Spawned | string, query: string, headers: Record<string, string> = {}): System | string =>
@@ -180,6 +202,9 @@ async function main(): Promise<void> {
       ['@fastify/http-proxy', get('@fastify/http-proxy', fproxy, (b) => `${b}${S3_PATH}`)],
       ['nginx', typeof nginx === 'string' ? nginx : { name: 'nginx', pid: nginx.spawned.child.pid!, url: `http://127.0.0.1:${nginx.port}${S3_PATH}`, method: 'GET' }],
       ['direct', { name: 'direct', pid: upstreams.child.pid!, url: `${up.users}${S3_UPSTREAM_PATH}`, method: 'GET' }]] },
+    { id: 'S6', title: `passthrough GET ${S3_PATH} over TLS`, lead: 'gateway (TLS)', entries: [
+      ['gateway (TLS)', typeof tlsGw === 'string' ? tlsGw : { name: 'gateway (TLS)', pid: tlsGw.child.pid!, url: `https://127.0.0.1:${tlsGw.line.port}${S3_PATH}`, method: 'GET' }],
+      ['nginx (TLS)', typeof tlsNginx === 'string' ? tlsNginx : { name: 'nginx (TLS)', pid: tlsNginx.spawned.child.pid!, url: `https://127.0.0.1:${tlsNginx.port}${S3_PATH}`, method: 'GET' }]] },
     { id: 'S4', title: 'S3 with a JWT route and a per-client limit', lead: AUTH_NAME, entries: [
       [AUTH_NAME, get(AUTH_NAME, authGw, (b) => `${b}${S3_PATH}`, auth)], ['gateway', get('gateway', gateway, (b) => `${b}${S3_PATH}`)]] },
     { id: 'S5', title: 'S2 with a JWT and a per-client limit', lead: AUTH_NAME, entries: [
