@@ -125,6 +125,42 @@ describe('mTLS routes', () => {
   });
 });
 
+describe('mTLS and the auth throttle', () => {
+  it('refused certificates count as failed authentications; once blocked, presenting a certificate is refused 429, no certificate still passes', async () => {
+    const strict = await startTestGateway({
+      demo,
+      configure: (c) => {
+        c.server.tls = { cert: pki.path('server.pem'), key: pki.path('server-key.pem'), clientCa: pki.path('ca.pem') };
+        c.auth = { failureLimit: { points: 2, durationSec: 60 } };
+        c.routes = [
+          { name: 'secure', match: { pathPrefix: '/secure' }, upstream: 'users', auth: 'mtls' },
+          { name: 'open', match: { pathPrefix: '/open' }, upstream: 'users' },
+        ];
+      },
+    });
+    const at = (path: string, as?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const cert = as ? { cert: pki.read(`${as}.pem`), key: pki.read(`${as}-key.pem`) } : {};
+        const req = httpsRequest(`${strict.url}${path}`, { agent: false, ca: pki.read('ca.pem'), ...cert }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(await at('/secure/1', 'stranger')).toBe(401);
+      expect(await at('/secure/2', 'stranger')).toBe(401);
+      expect(await at('/secure/3', 'stranger')).toBe(429);
+      // Even a good certificate: the throttle refuses credentials from this client until the window ends.
+      expect(await at('/secure/4', 'client')).toBe(429);
+      expect(await at('/open/5')).not.toBe(429);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe('mTLS and GraphQL', () => {
   const me = (as?: string) => get('/graphql', as, { 'content-type': 'application/json' }, JSON.stringify({ query: '{ me { id } }' }));
 

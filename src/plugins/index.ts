@@ -74,7 +74,9 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     redis: config.redis,
     logger,
   };
-  const authThrottle = useAuthThrottle({ window: config.auth.failureLimit, apiKeyHeader: config.auth.apiKeys?.header, apiKeyQueryParam: config.auth.apiKeys?.queryParam, redis: config.redis, failOpen: config.rateLimit.failOpen, logger });
+  // The TLS listener asks for client certificates: a verified one is an identity, presenting one is a credential.
+  const clientCertificates = config.server.tls?.clientCa !== undefined && config.server.tls.requestCert !== false;
+  const authThrottle = useAuthThrottle({ window: config.auth.failureLimit, apiKeyHeader: config.auth.apiKeys?.header, apiKeyQueryParam: config.auth.apiKeys?.queryParam, redis: config.redis, failOpen: config.rateLimit.failOpen, logger, clientCertificates });
   // Its windows hold the counters: a reload that changes none of its inputs keeps them.
   const rateLimitKey = () => JSON.stringify([config.rateLimit, rateLimitOptions.routes, config.redis, printSchema(opts.schema)]);
   const plugins: GatewayPlugin[] = [
@@ -97,7 +99,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 2a'. Auth-failure throttle just before identity: a client that guessed too often is refused before any verification work.
     authThrottle,
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
-    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger, clientCertificates: config.server.tls?.clientCa !== undefined && config.server.tls.requestCert !== false }),
+    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger, clientCertificates }),
     // 2b''. Batch size (GraphQL only, at yoga's parse) before the rate limit's batch hook: a refused batch takes no points.
     useBatching({ maxBatchSize: config.graphql.batching?.maxBatchSize }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.

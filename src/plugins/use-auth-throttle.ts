@@ -25,6 +25,7 @@ import { RateLimited } from '../errors.js';
 import { LimiterStore, type WindowLimiter } from '../limits/limiter-store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { GatewayPlugin } from './types.js';
+import { clientCertificate } from '../auth/client-certificate.js';
 
 /** Options for {@link useAuthThrottle}. */
 export interface AuthThrottleOptions {
@@ -34,6 +35,8 @@ export interface AuthThrottleOptions {
   apiKeyHeader?: string;
   /** `auth.apiKeys.queryParam`: a key in this query parameter is a credential too. @default none */
   apiKeyQueryParam?: string;
+  /** The listener verifies client certificates (`server.tls.clientCa`): presenting one is a credential too. @default false */
+  clientCertificates?: boolean;
   /** Count failures in Redis, shared by every instance using it. */
   redis?: RedisConfig;
   /** Redis unreachable: count in memory (true); false loses failures until it is back, never answers 503. @default true */
@@ -68,6 +71,7 @@ export function useAuthThrottle(opts: AuthThrottleOptions): AuthThrottlePlugin {
   if (!opts.window) return { name: 'auth-throttle' };
   const apiKeyHeader = (opts.apiKeyHeader ?? 'x-api-key').toLowerCase();
   const apiKeyQueryParam = opts.apiKeyQueryParam?.toLowerCase();
+  const certs = opts.clientCertificates === true;
   const store = new LimiterStore({ redis: opts.redis, failOpen: opts.failOpen, logger: opts.logger, label: 'login throttle' });
   const failures: WindowLimiter = store.window('authFailures', opts.window);
   /** Client key → Date.now() until which its credentials are refused. */
@@ -75,7 +79,12 @@ export function useAuthThrottle(opts: AuthThrottleOptions): AuthThrottlePlugin {
 
   function carriesCredential(ctx: RequestContext): boolean {
     const h = ctx.req.headers;
-    return h.authorization !== undefined || h[apiKeyHeader] !== undefined || (apiKeyQueryParam !== undefined && takeQueryParam(ctx.query, apiKeyQueryParam) !== undefined);
+    return (
+      h.authorization !== undefined ||
+      h[apiKeyHeader] !== undefined ||
+      (apiKeyQueryParam !== undefined && takeQueryParam(ctx.query, apiKeyQueryParam) !== undefined) ||
+      (certs && clientCertificate(ctx.req).kind !== 'none')
+    );
   }
 
   return {
