@@ -15,10 +15,10 @@ import { stringify } from 'yaml';
 import { serveGateway, type ServedGateway } from '../src/reload.js';
 import { ConfigError } from '../src/config/load.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
+import { FIXTURE_CLI_ARGS, FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 import { baseConfig, configFrom, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { createTestPki, type TestPki } from './helpers/tls.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, startCliGateway } from './helpers/cli.js';
 
 let pki: TestPki;
 let demo: FixtureUpstreams;
@@ -328,6 +328,35 @@ describe('TLS listener reload', () => {
     const still = await get(`${served.url}/healthz`);
     expect(still.status).toBe(200);
     expect(still.cn).toBe('gateway-one');
+  });
+});
+
+describe('gateway start with TLS + SIGHUP', () => {
+  it('logs an https URL, and SIGHUP swaps the certificate for new connections while an open one goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-tls-hup-'));
+    copyFileSync(pki.path('server.pem'), join(dir, 'cert.pem'));
+    copyFileSync(pki.path('server-key.pem'), join(dir, 'key.pem'));
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, stringify({ ...baseConfig(), logging: { level: 'info', accessLog: false }, server: { port: 0, host: '127.0.0.1', tls: { cert: 'cert.pem', key: 'key.pem' } } }));
+    const cli = await startCliGateway(['--config', file, ...FIXTURE_CLI_ARGS]);
+    const url = `https://127.0.0.1:${cli.port}`;
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(String(cli.lines.find((l) => l.msg === 'listening')?.url)).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/graphql$/);
+      const before = await get(`${url}/healthz`, { agent: keepAlive });
+      expect(before.cn).toBe('gateway-one');
+      copyFileSync(pki.path('server2.pem'), join(dir, 'cert.pem'));
+      copyFileSync(pki.path('server2-key.pem'), join(dir, 'key.pem'));
+      cli.child.kill('SIGHUP');
+      await expect.poll(() => cli.lines.some((l) => l.msg === 'reloaded'), { timeout: 10_000 }).toBe(true);
+      expect((await get(`${url}/healthz`)).cn).toBe('gateway-two');
+      const again = await get(`${url}/healthz`, { agent: keepAlive });
+      expect(again.socket).toBe(before.socket);
+      expect(again.status).toBe(200);
+    } finally {
+      keepAlive.destroy();
+      expect(await cli.stop()).toBe(0);
+    }
   });
 });
 
