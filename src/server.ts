@@ -157,7 +157,7 @@ class GatewayServer implements Gateway {
       logger: this.logger,
       plugins: [...this.#chain.yogaPlugins, ...(opts.yogaPlugins ?? [])],
       transformSchema: (schema) => this.#chain.transformSchema(schema),
-      identitySources: identitySources(opts.config.auth, opts.config.server.tls?.clientCa !== undefined && opts.config.server.tls.requestCert !== false),
+      identitySources: identitySources(opts.config.auth, opts.config.server.tls?.clientCa !== undefined && opts.config.server.tls.requestCert !== false, opts.config.server.tls?.clientRoles),
     });
     // Off (yoga for every request) when a yoga plugin has a hook it skips, e.g. onlyPersisted's onParams.
     const gql = opts.config.graphql;

@@ -21,7 +21,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     demo,
     configure: (c) => {
-      c.server.tls = { cert: pki.path('server.pem'), key: pki.path('server-key.pem'), clientCa: pki.path('ca.pem') };
+      c.server.tls = { cert: pki.path('server.pem'), key: pki.path('server-key.pem'), clientCa: pki.path('ca.pem'), clientRoles: { 'client-a': ['admin', 'ops'] } };
       c.routes = [
         { name: 'secure', match: { pathPrefix: '/secure' }, upstream: 'users', auth: 'mtls' },
         { name: 'open', match: { pathPrefix: '/open' }, upstream: 'users' },
@@ -70,13 +70,13 @@ function lastCall(path: string) {
 }
 
 describe('mTLS routes', () => {
-  it('a verified client certificate passes auth: mtls; the upstream receives the subject CN as identity', async () => {
+  it('a verified client certificate passes auth: mtls; the upstream receives the subject CN as identity, with its configured roles', async () => {
     demo.reset();
-    await get('/secure/a', 'client', { 'x-user-id': 'forged', 'X-Client_Id': 'forged' });
+    await get('/secure/a', 'client', { 'x-user-id': 'forged', 'X-Client_Id': 'forged', 'x-user-roles': 'root' });
     const seen = lastCall('/secure/a');
     expect(seen?.headers['x-user-id']).toBe('client-a');
     expect(seen?.headers['x-client-id']).toBe('client-a');
-    expect(seen?.headers['x-user-roles']).toBe('');
+    expect(seen?.headers['x-user-roles']).toBe('admin,ops');
     expect(seen?.headers['x_client_id']).toBeUndefined();
   });
 
@@ -103,10 +103,14 @@ describe('mTLS routes', () => {
     expect(lastCall('/secure/d')).toBeUndefined();
   });
 
-  it('roles on an mtls route: a certificate carries none, so 403', async () => {
-    const res = await get('/admins/x', 'client');
+  it('roles on an mtls route come from server.tls.clientRoles: a subject without the role gets 403', async () => {
+    demo.reset();
+    await get('/admins/x', 'client');
+    expect(lastCall('/admins/x')?.headers['x-user-id']).toBe('client-a');
+    const res = await get('/admins/y', 'spiffe');
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('FORBIDDEN');
+    expect(lastCall('/admins/y')).toBeUndefined();
   });
 
   it('auth: any accepts a client certificate as the credential, and refuses a caller with none', async () => {

@@ -382,6 +382,16 @@ describe('TLS config problems, by key path', () => {
     expect(found).toContainEqual('server.tls.ciphers: unknown key');
   });
 
+  it('a client role that could not travel in X-User-Roles', () => {
+    expect(problems((c) => (c.server.tls = { cert: 'a.pem', key: 'b.pem', clientCa: 'c.pem', clientRoles: { 'client-a': ['ok', 'a,b'] } }))).toEqual([
+      expect.stringMatching(/^server\.tls\.clientRoles\.client-a\[1\]: must be 1-128 visible ASCII characters/),
+    ]);
+  });
+
+  it('clientRoles without a client CA', () => {
+    expect(problems((c) => (c.server.tls = { cert: 'a.pem', key: 'b.pem', clientRoles: { x: ['admin'] } }))).toEqual([expect.stringMatching(/^server\.tls\.clientRoles: client certificates are not asked for/)]);
+  });
+
   it('auth: mtls without a client CA', () => {
     const found = problems((c) => (c.routes = [{ name: 'r', match: { pathPrefix: '/r' }, upstream: 'users', auth: 'mtls' }]));
     expect(found).toEqual([expect.stringMatching(/^routes\[0\]\.auth: auth: mtls needs server\.tls with clientCa/)]);

@@ -23,8 +23,10 @@ export interface IdentitySources {
   apiKeyHeader: string | undefined;
   /** Every role some configured API key holds (a JWT can carry any role). */
   apiKeyRoles: ReadonlySet<string>;
-  /** The TLS listener verifies client certificates (`server.tls.clientCa`); they carry no roles. @default false */
+  /** The TLS listener verifies client certificates (`server.tls.clientCa`). @default false */
   clientCertificate?: boolean;
+  /** Every role `server.tls.clientRoles` gives some certificate. @default none */
+  clientCertificateRoles?: ReadonlySet<string>;
 }
 
 /** No auth configured: the default of {@link applyFieldAuthorization}. */
@@ -84,7 +86,7 @@ export function refusalMessages(coordinate: string, roles: readonly string[], so
   else if (!sources.jwt) ignored = `${anonymous}; the Authorization header this request sent was ignored: auth.jwt is not configured`;
   else if (!sources.apiKeyHeader) ignored = `${anonymous}; the API key this request sent was ignored: auth.apiKeys is not configured`;
   const list = roles.join(', ');
-  const reachable = sources.jwt || roles.some((r) => sources.apiKeyRoles.has(r));
+  const reachable = sources.jwt || roles.some((r) => sources.apiKeyRoles.has(r) || sources.clientCertificateRoles?.has(r));
   const forbidden = reachable
     ? `${coordinate} needs one of the roles: ${list}`
     : `${coordinate} needs one of the roles: ${list}, which no configured auth kind can give (no API key holds one and auth.jwt is not configured)`;
@@ -121,7 +123,7 @@ export function applyFieldAuthorization(
       const coordinate = `${typeName}.${fieldName}`;
       const messages = refusalMessages(coordinate, roles, sources);
       if (!sources.jwt && !sources.apiKeyHeader && !sources.clientCertificate) unreachable.push({ coordinate, reason: 'needs a verified identity and no auth is configured (auth.jwt / auth.apiKeys)' });
-      else if (roles.length && !sources.jwt && !roles.some((r) => sources.apiKeyRoles.has(r))) {
+      else if (roles.length && !sources.jwt && !roles.some((r) => sources.apiKeyRoles.has(r) || sources.clientCertificateRoles?.has(r))) {
         unreachable.push({ coordinate, reason: `needs one of the roles ${roles.join(', ')}, which no configured API key holds (and auth.jwt is not configured)` });
       }
       const rule: Rule = { roles: roles.length ? new Set(roles) : null, ...messages };

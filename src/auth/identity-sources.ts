@@ -2,10 +2,14 @@
 import type { AuthConfig } from '../config/schema.js';
 import type { IdentitySources } from './field-authorization.js';
 
-/** `clientCertificate`: the TLS listener verifies client certificates (`server.tls.clientCa`). */
-export function identitySources(auth: AuthConfig, clientCertificate = false): IdentitySources {
+/**
+ * `clientCertificate`: the TLS listener verifies client certificates (`server.tls.clientCa`);
+ * `clientRoles`: the roles `server.tls.clientRoles` gives them.
+ */
+export function identitySources(auth: AuthConfig, clientCertificate = false, clientRoles: Readonly<Record<string, string[]>> = {}): IdentitySources {
   return {
     clientCertificate,
+    clientCertificateRoles: clientCertificate ? new Set(Object.values(clientRoles).flat()) : undefined,
     jwt: auth.jwt !== undefined,
     apiKeyHeader: auth.apiKeys?.header,
     apiKeyRoles: new Set(auth.apiKeys?.keys.flatMap((k) => k.roles) ?? []),

@@ -94,6 +94,9 @@ export function checkConfig(c: unknown, ctx: IssueSink): void {
   if (tls && tls.requestCert === true && tls.clientCa === undefined) {
     ctx.addIssue({ code: 'custom', path: ['server', 'tls', 'clientCa'], message: 'requestCert needs a clientCa bundle to verify client certificates against' });
   }
+  if (tls && !clientCa && isObj(tls.clientRoles) && Object.keys(tls.clientRoles).length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['server', 'tls', 'clientRoles'], message: 'client certificates are not asked for: set clientCa (and leave requestCert on)' });
+  }
   const names = new Set<string>();
   list(c.routes).forEach((r, i) => {
     if (!isObj(r)) return;

@@ -77,6 +77,8 @@ const serverTls = z.strictObject({
   key: pemPath,
   /** CA bundle (PEM) that client certificates are verified against (mTLS). */
   clientCa: pemPath.optional(),
+  /** Roles of client-certificate identities, by certificate subject (CN, else first SAN). @default {} */
+  clientRoles: z.record(z.string().min(1), z.array(z.string().refine(isForwardableRole, 'must be 1-128 visible ASCII characters without ","'))).default({}),
   /** Ask clients for a certificate. @default true when clientCa is set */
   requestCert: z.boolean().optional(),
   /** Oldest TLS version accepted. @default TLSv1.2 */

@@ -99,7 +99,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // 2a'. Auth-failure throttle just before identity: a client that guessed too often is refused before any verification work.
     authThrottle,
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
-    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger, clientCertificates }),
+    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger, clientCertificates, clientRoles: config.server.tls?.clientRoles }),
     // 2b''. Batch size (GraphQL only, at yoga's parse) before the rate limit's batch hook: a refused batch takes no points.
     useBatching({ maxBatchSize: config.graphql.batching?.maxBatchSize }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.

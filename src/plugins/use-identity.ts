@@ -51,6 +51,8 @@ export interface IdentityOptions {
   logger?: Logger;
   /** The listener asks for client certificates (`server.tls.clientCa`): a verified one is an identity. @default false */
   clientCertificates?: boolean;
+  /** Roles of certificate identities by subject (`server.tls.clientRoles`). @default {} */
+  clientRoles?: Readonly<Record<string, string[]>>;
 }
 
 /** Least time between two warnings about the same kind of ignored credential. */
@@ -77,6 +79,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   const queryParam = keys?.queryParam;
   const keyHint = opts.auth.apiKeys ? `${opts.auth.apiKeys.header}${opts.auth.apiKeys.queryParam ? ` or ?${opts.auth.apiKeys.queryParam}=` : ''}` : 'X-API-Key';
   const certs = opts.clientCertificates === true;
+  const certRoles = new Map(Object.entries(opts.clientRoles ?? {}));
   const rules = new Map<string, RouteRule>();
   for (const r of opts.routes ?? []) {
     if (r.auth !== 'none' || r.roles?.length) rules.set(r.name, { auth: r.auth, roles: r.roles?.length ? new Set(r.roles) : null });
@@ -121,7 +124,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   function fromCertificate(ctx: RequestContext, required: boolean): void | Promise<void> {
     const cert = clientCertificate(ctx.req);
     if (cert.kind === 'verified') {
-      ctx.identity = { kind: 'mtls', subject: cert.subject, roles: NO_ROLES, clientId: cert.subject, claims: undefined };
+      ctx.identity = { kind: 'mtls', subject: cert.subject, roles: certRoles.get(cert.subject) ?? NO_ROLES, clientId: cert.subject, claims: undefined };
       return enforce(ctx);
     }
     if (cert.kind === 'refused' && required) return fail(ctx, Unauthenticated(cert.reason));
