@@ -14,6 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { serveGateway, type ServedGateway } from '../src/reload.js';
 import { ConfigError } from '../src/config/load.js';
+import { createTlsServer } from '../src/http/tls-listener.js';
+import type { AddressInfo } from 'node:net';
 import { createLogger } from '../src/telemetry/logger.js';
 import { FIXTURE_CLI_ARGS, FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 import { baseConfig, configFrom, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -226,6 +228,31 @@ describe('HTTP/2 by ALPN (server.tls.http2, on by default)', () => {
     expect(big.headers[':status']).toBe(413);
     expect(big.headers.connection).toBeUndefined();
     expect((await h2request(session, { ':path': '/healthz' })).headers[':status']).toBe(200);
+  });
+
+  it('server.maxHeaderBytes holds on HTTP/2 too: a larger header list is 431 on its stream, the session carries on', async () => {
+    gw = await h2gateway((c) => (c.server.maxHeaderBytes = 4096));
+    session = h2connect(gw.url, { ca: pki.read('ca.pem') });
+    demo.reset();
+    const big = await h2request(session, { ':path': '/echo/big', 'x-big': 'a'.repeat(5000) });
+    expect(big.headers[':status']).toBe(431);
+    expect(demo.users.recorder.calls).toEqual([]);
+    expect((await h2request(session, { ':path': '/healthz', 'x-small': 'a'.repeat(1000) })).headers[':status']).toBe(200);
+  });
+
+  it('an idle HTTP/2 session is sent GOAWAY after the keep-alive timeout, like an idle HTTP/1 connection is closed', async () => {
+    const server = createTlsServer({ ...(tlsConfig() as { cert: string; key: string }), minVersion: 'TLSv1.2', http2: true, clientRoles: {} }, pki.dir, { keepAliveTimeout: 200 }, (_req, res) => res.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    session = h2connect(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, { ca: pki.read('ca.pem') });
+    try {
+      expect((await h2request(session, { ':path': '/' })).body).toBe('ok');
+      const started = Date.now();
+      await new Promise<void>((resolve) => session!.once('goaway', () => resolve()));
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      session.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('mTLS over HTTP/2: the client certificate names the caller', async () => {

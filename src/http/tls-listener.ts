@@ -53,7 +53,19 @@ interface Http1Side {
   connectionsCheckingInterval?: number;
 }
 
+function closeIdleSession(this: Http2Session): void {
+  if (!this.closed) this.close();
+}
+
+/** Size of a header list as HTTP/2 counts it (RFC 9113 §6.5.2: name + value + 32 per field). */
+function headerBytes(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) n += raw[i]!.length + (i & 1 ? 0 : 32);
+  return n;
+}
+
 function createHttp2Server(loaded: ReturnType<typeof loadListenerTls>, options: ServerOptions, listener: Listener): Server {
+  const maxHeaderBytes = options.maxHeaderSize;
   const server = createSecureServer(
     {
       ...loaded.context,
@@ -64,27 +76,37 @@ function createHttp2Server(loaded: ReturnType<typeof loadListenerTls>, options: 
       maxSendHeaderBlockLength: options.maxHeaderSize,
       settings: { maxHeaderListSize: options.maxHeaderSize },
     },
-    // `:authority` stands for Host in HTTP/2 (RFC 9113 §8.3.1): one name for every later step.
     ((req: IncomingMessage, res: ServerResponse) => {
-      if (req.httpVersionMajor === 2 && req.headers.host === undefined) {
-        const authority = req.headers[':authority'];
-        if (typeof authority === 'string') req.headers.host = authority;
+      if (req.httpVersionMajor === 2) {
+        // nghttp2 does not enforce our own maxHeaderListSize: the same limit as HTTP/1's 431, per stream.
+        if (maxHeaderBytes !== undefined && headerBytes(req.rawHeaders) > maxHeaderBytes) {
+          res.writeHead(431, { 'content-length': 0 });
+          res.end();
+          return;
+        }
+        // `:authority` stands for Host in HTTP/2 (RFC 9113 §8.3.1): one name for every later step.
+        if (req.headers.host === undefined) {
+          const authority = req.headers[':authority'];
+          if (typeof authority === 'string') req.headers.host = authority;
+        }
       }
       listener(req, res);
     }) as never,
   );
+  // Only values given: node's connection checker asserts that its timeouts are numbers (an undefined one aborts the process).
   const side = server as unknown as Http1Side;
-  side.maxHeaderSize = options.maxHeaderSize;
-  side.keepAliveTimeout = options.keepAliveTimeout;
-  side.requestTimeout = options.requestTimeout;
-  side.headersTimeout = options.headersTimeout;
-  side.connectionsCheckingInterval = options.connectionsCheckingInterval;
+  for (const key of ['maxHeaderSize', 'keepAliveTimeout', 'requestTimeout', 'headersTimeout', 'connectionsCheckingInterval'] as const) {
+    if (typeof options[key] === 'number') side[key] = options[key];
+  }
   const sessions = new Set<Http2Session>();
   (server as unknown as { [SESSIONS]: Set<Http2Session> })[SESSIONS] = sessions;
   const sockets = new Set<Socket>();
+  const idleMs = options.keepAliveTimeout ?? 65_000;
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    // An idle session is let go like an idle HTTP/1 keep-alive connection: GOAWAY, and its open streams (if any) still finish.
+    session.setTimeout(idleMs, closeIdleSession);
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
