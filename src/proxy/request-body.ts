@@ -27,6 +27,9 @@ export interface BodyLimits {
 export function hasRequestBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length'];
   if (len !== undefined) return len !== '0';
+  // HTTP/2 frames the body itself (RFC 9113 §8.1): there is one unless the HEADERS frame ended the stream.
+  const h2 = (req as IncomingMessage & { stream?: { endAfterHeaders: boolean } }).stream;
+  if (h2 !== undefined) return !h2.endAfterHeaders;
   return req.headers['transfer-encoding'] !== undefined;
 }
 
