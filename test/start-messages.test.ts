@@ -56,4 +56,9 @@ describe('the terminal line', () => {
     const line = formatReadyLine({ url: 'http://[::1]:8080', graphqlPath: '/gql', graphiql: false, metricsPort: 9464 });
     expect(line).toBe('gateway ready · GraphQL http://[::1]:8080/gql · metrics http://[::1]:9464/metrics');
   });
+
+  it('with TLS on the main listener, names https URLs and keeps the metrics port plain http', () => {
+    const line = formatReadyLine({ url: 'https://127.0.0.1:8443', graphqlPath: '/graphql', graphiql: false, metricsPort: 9464 });
+    expect(line).toBe('gateway ready · GraphQL https://127.0.0.1:8443/graphql · metrics http://127.0.0.1:9464/metrics');
+  });
 });

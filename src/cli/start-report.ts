@@ -50,7 +50,8 @@ export interface ReadyUrls {
 /** `gateway ready · GraphQL http://… · GraphiQL http://… (browser) · metrics http://…/metrics`. */
 export function formatReadyLine(u: ReadyUrls): string {
   const graphql = `${u.url}${u.graphqlPath}`;
-  const metricsBase = u.metricsPort !== undefined ? u.url.replace(/:\d+$/, `:${u.metricsPort}`) : u.url;
+  // The metrics port is plain HTTP even when the main listener has TLS.
+  const metricsBase = u.metricsPort !== undefined ? u.url.replace(/^https:/, 'http:').replace(/:\d+$/, `:${u.metricsPort}`) : u.url;
   const parts = [`GraphQL ${graphql}`];
   if (u.graphiql) parts.push(`GraphiQL ${graphql} (open in a browser)`);
   parts.push(`metrics ${metricsBase}/metrics`);
