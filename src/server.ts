@@ -88,13 +88,13 @@ type TrackedResponse = ServerResponse & { [CTX]?: RequestContext; [GW]?: Gateway
  */
 export function createHttpServer(config: GatewayConfig['server'], listener: (req: IncomingMessage, res: ServerResponse) => void, baseDir = process.cwd()): Server {
   const options: ServerOptions = {
-      maxHeaderSize: config.maxHeaderBytes,
-      keepAliveTimeout: 65_000,
-      // Bounds the whole request, body included, against slow senders (node answers 408 itself).
-      requestTimeout: config.requestTimeoutMs,
-      headersTimeout: config.requestTimeoutMs > 0 ? Math.min(30_000, config.requestTimeoutMs) : 30_000,
-      // node checks both timeouts on this interval; a coarse one would let a request live up to one interval longer.
-      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor((config.requestTimeoutMs || 120_000) / 4))),
+    maxHeaderSize: config.maxHeaderBytes,
+    keepAliveTimeout: 65_000,
+    // Bounds the whole request, body included, against slow senders (node answers 408 itself).
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: config.requestTimeoutMs > 0 ? Math.min(30_000, config.requestTimeoutMs) : 30_000,
+    // node checks both timeouts on this interval; a coarse one would let a request live up to one interval longer.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor((config.requestTimeoutMs || 120_000) / 4))),
   };
   const server = config.tls ? createTlsServer(config.tls, baseDir, options, listener) : createServer(options, listener);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
