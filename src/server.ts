@@ -173,10 +173,13 @@ class GatewayServer implements Gateway {
       void this.#handle(req, res);
     };
     this.server = createHttpServer(opts.config.server, this.handle, opts.configDir ?? opts.projectRoot);
-    this.server.on('connection', (socket: Socket) => {
+    const track = (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
-    });
+    };
+    this.server.on('connection', track);
+    // With TLS, the HTTP/1 response hangs off the TLS socket, not the raw one: the drain looks there for it.
+    if (opts.config.server.tls) this.server.on('secureConnection', track);
   }
 
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;

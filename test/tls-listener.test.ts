@@ -90,6 +90,38 @@ describe('TLS listener', () => {
     expect(seen?.headers['x-forwarded-proto']).toBe('https');
   });
 
+  it('a drain tells an in-flight HTTPS/1.1 request whose answer has not started to close its connection', async () => {
+    gw = await startTestGateway({
+      demo,
+      configure: (c) => {
+        c.server.tls = tlsConfig({ http2: false });
+        c.routes = [{ name: 'echo', match: { pathPrefix: '/echo' }, upstream: 'users', timeoutMs: 5000 }];
+      },
+    });
+    demo.users.recorder.behaviour = { ...demo.users.recorder.behaviour, delayMs: 400 };
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const answer = new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpsRequest(`${gw!.url}/echo/slow`, { agent: keepAlive, ca: pki.read('ca.pem') }, (res) => {
+          res.resume();
+          resolve(res);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const closing = gw.close();
+      gw = undefined;
+      const res = await answer;
+      expect(res.statusCode).toBe(200);
+      expect(res.headers.connection).toBe('close');
+      await closing;
+    } finally {
+      demo.reset();
+      keepAlive.destroy();
+    }
+  });
+
   it('a client that does not trust the CA cannot connect', async () => {
     gw = await startTestGateway({ demo, configure: (c) => (c.server.tls = tlsConfig()) });
     await expect(get(`${gw.url}/healthz`, { ca: pki.read('other-ca.pem') })).rejects.toThrow(/self.signed|unable to verify|certificate/i);
