@@ -27,7 +27,8 @@ import { assembleGateway } from './assemble.js';
 import type { DemoTargets } from './demo/start-demos.js';
 import { SCHEMA_DIR } from './paths.js';
 import { createHttpServer, type Gateway } from './server.js';
-import { swapListenerCertificate } from './http/tls-listener.js';
+import { goAwayHttp2, swapListenerCertificate } from './http/tls-listener.js';
+import { Connections, stopAccepting } from './http/connections.js';
 import { PluginCarry } from './plugins/carry.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 
@@ -100,6 +101,7 @@ class Served implements ServedGateway {
   #watchTimer: NodeJS.Timeout | undefined;
   readonly #listener: (req: IncomingMessage, res: ServerResponse) => void;
   readonly #carry: PluginCarry;
+  readonly #connections: Connections;
 
   constructor(opts: ServeOptions, first: Built, logger: Logger, carry: PluginCarry) {
     this.#opts = opts;
@@ -114,6 +116,7 @@ class Served implements ServedGateway {
         }
       : (req, res) => this.#current.gateway.handle(req, res);
     this.server = createHttpServer(first.config.server, this.#listener, first.baseDir);
+    this.#connections = new Connections(this.server, first.config.server.tls !== undefined);
   }
 
   get gateway(): Gateway {
@@ -229,17 +232,14 @@ class Served implements ServedGateway {
     for (const w of this.#watchers) w.close();
     clearTimeout(this.#watchTimer);
     await this.#queue;
-    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    // Keep-alive sockets become idle as their last response ends: close them as they do.
-    const sweeper = setInterval(() => this.server.closeIdleConnections(), 20);
-    try {
-      // The current generation turns /readyz to 503 and sends `Connection: close` while it drains.
-      await Promise.all([this.#current.gateway.close(), ...this.#retiring]);
-    } finally {
-      clearInterval(sweeper);
-    }
-    this.server.closeAllConnections();
+    // The drain of docs/resilience.md#drain: idle keep-alive sockets stay open for requests on their
+    // way, in-flight answers and every later one carry `Connection: close` (HTTP/2: GOAWAY).
+    const stopped = stopAccepting(this.server);
+    this.#connections.closeInFlight();
+    goAwayHttp2(this.server);
+    // The current generation turns /readyz to 503 and waits out the drain on this listener's connections.
+    await Promise.all([this.#current.gateway.close({ connections: this.#connections }), ...this.#retiring]);
+    this.#connections.destroyAll();
     await stopped;
   }
 }

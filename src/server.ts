@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createTlsServer, goAwayHttp2 } from './http/tls-listener.js';
-import net, { type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Plugin as YogaPlugin, YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
@@ -33,6 +33,7 @@ import { createLogger, type Logger } from './telemetry/logger.js';
 import { GatewayEvents } from './telemetry/events.js';
 import { Upstreams } from './upstream/create-upstreams.js';
 import { closeConnectionAfter } from './http/close-connection.js';
+import { Connections, stopAccepting } from './http/connections.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -62,8 +63,12 @@ export interface Gateway {
   listen(port?: number, host?: string): Promise<number>;
   /** The base URL once listening, e.g. `http://127.0.0.1:4000`. */
   readonly url: string;
-  /** Stops accepting, lets in-flight requests finish (up to `server.drainMs`), then releases everything. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `server.drainMs`) and idle keep-alive
+   * connections send what is on its way (`server.drainGraceMs`), then releases everything. Behind
+   * a reloadable listener, `connections` are that listener's (it stops accepting itself).
+   */
+  close(opts?: { connections?: Connections }): Promise<void>;
   /** True between the start of close() and its end. */
   readonly draining: boolean;
   /**
@@ -123,7 +128,7 @@ class GatewayServer implements Gateway {
   /** `/healthz`, `/readyz` and the plugins' endpoints (`/metrics`), by normalised path. */
   readonly #endpoints: ReadonlyMap<string, (ctx: RequestContext) => Promise<void>>;
   readonly #graphqlPath: string;
-  readonly #sockets = new Set<Socket>();
+  readonly #connections: Connections;
   #inFlight = 0;
   #draining = false;
   #closed: Promise<void> | undefined;
@@ -173,13 +178,7 @@ class GatewayServer implements Gateway {
       void this.#handle(req, res);
     };
     this.server = createHttpServer(opts.config.server, this.handle, opts.configDir ?? opts.projectRoot);
-    const track = (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    };
-    this.server.on('connection', track);
-    // With TLS, the HTTP/1 response hangs off the TLS socket, not the raw one: the drain looks there for it.
-    if (opts.config.server.tls) this.server.on('secureConnection', track);
+    this.#connections = new Connections(this.server, opts.config.server.tls !== undefined);
   }
 
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
@@ -337,8 +336,8 @@ class GatewayServer implements Gateway {
     });
   }
 
-  close(): Promise<void> {
-    this.#closed ??= this.#shutdown();
+  close(opts?: { connections?: Connections }): Promise<void> {
+    this.#closed ??= this.#shutdown(opts?.connections);
     return this.#closed;
   }
 
@@ -355,30 +354,33 @@ class GatewayServer implements Gateway {
    * (http.Server#close would close them at once, and such a request would meet a reset); then
    * whatever is left is closed. All of it within `drainMs`.
    */
-  async #shutdown(): Promise<void> {
+  async #shutdown(external: Connections | undefined): Promise<void> {
     this.#draining = true;
-    // net.Server's close, not http.Server's: the latter also closes idle keep-alive sockets at once.
-    const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(this.server, () => resolve()));
-    for (const s of this.#sockets) {
-      const res = (s as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-      if (res && !res.headersSent) closeConnectionAfter(res);
+    // Served behind a reloadable listener (src/reload.ts), that listener owns the connections:
+    // this instance only waits on them before it lets go of its upstreams.
+    const connections = external ?? this.#connections;
+    const closed = external ? undefined : stopAccepting(this.server);
+    if (!external) {
+      connections.closeInFlight();
+      goAwayHttp2(this.server);
     }
-    goAwayHttp2(this.server);
-    await this.#waitQuiet();
-    for (const s of this.#sockets) s.destroy();
-    await closed;
+    await this.#waitQuiet(connections);
+    if (!external) {
+      connections.destroyAll();
+      await closed;
+    }
     await this.#releaseResources();
   }
 
   /** Waits until no request has been in flight for `drainGraceMs` (or no connection is left), within `drainMs`. */
-  async #waitQuiet(): Promise<void> {
+  async #waitQuiet(connections: Connections): Promise<void> {
     const { drainMs, drainGraceMs } = this.config.server;
     const deadline = Date.now() + drainMs;
     let busyAt = Date.now();
     for (;;) {
       const now = Date.now();
       if (this.#inFlight > 0) busyAt = now;
-      else if (this.#sockets.size === 0 || now - busyAt >= drainGraceMs) return;
+      else if (!connections.open || now - busyAt >= drainGraceMs) return;
       if (now >= deadline) return;
       await new Promise((r) => setTimeout(r, 20));
     }

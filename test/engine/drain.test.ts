@@ -4,8 +4,14 @@
  * are in flight and for `drainGraceMs` after, so a request a client sends on an idle socket right
  * after the signal is answered instead of meeting ECONNRESET.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { FIXTURE_DEMO_ARGS } from '../fixtures/domain/index.js';
+import { startCliGateway } from '../helpers/cli.js';
 import { startTestGateway } from '../helpers/gateway.js';
 
 interface Answer {
@@ -61,5 +67,48 @@ it('requests on idle keep-alive sockets right after the signal are answered with
     expect(slow.connection).toBe('close');
   } finally {
     agent.destroy();
+  }
+});
+
+it('the same through `gateway start` and SIGTERM: idle keep-alive sockets are answered, not reset', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-drain-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      server: { port: 0, drainMs: 5000, drainGraceMs: 500 },
+      upstreams: {
+        users: { protocol: 'http', targets: [{ url: 'http://127.0.0.1:7001' }] },
+        orders: { protocol: 'http', targets: [{ url: 'http://127.0.0.1:7002' }] },
+        catalog: { protocol: 'grpc', targets: [{ url: '127.0.0.1:7003' }], idempotentMethods: ['GetProducts'] },
+      },
+      routes: [{ name: 'downloads', match: { pathPrefix: '/download', methods: ['GET'] }, upstream: 'users' }],
+    }),
+  );
+  const gw = await startCliGateway(['--config', file, ...FIXTURE_DEMO_ARGS]);
+  const agent = new Agent({ keepAlive: true, maxSockets: 6 });
+  try {
+    const warm = await Promise.all(Array.from({ length: 6 }, () => get(agent, `${gw.url}/healthz`)));
+    expect(warm.every((a) => a.status === 200)).toBe(true);
+    // A download in flight (12 chunks, 150 ms apart) on its own connection keeps the drain going.
+    const download = new Promise<number>((resolve, reject) => {
+      request(`${gw.url}/download?bytes=${16 * 1024 * 12}&chunkMs=150`, { agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+        .on('error', reject)
+        .end();
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    gw.child.kill('SIGTERM');
+    while (!gw.lines.some((l) => l.msg === 'draining')) await new Promise((r) => setTimeout(r, 5));
+    const late = await Promise.allSettled(Array.from({ length: 6 }, () => get(agent, `${gw.url}/healthz`)));
+    expect(late.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    for (const r of late) expect((r as PromiseFulfilledResult<Answer>).value).toEqual({ status: 200, connection: 'close' });
+    expect(await download).toBe(200);
+    expect(await gw.exited).toBe(0);
+  } finally {
+    agent.destroy();
+    gw.child.kill('SIGKILL');
   }
 });
