@@ -181,3 +181,11 @@ describe('key lines (property)', () => {
     );
   });
 });
+
+it('a duplicate key whose winning value is invalid reports both, in one run', () => {
+  const problems = problemsOf(['upstreams:', '  users:', '    targets: [ { url: "http://h:1" } ]', '    timeoutMs: 3', '    timeoutMs: -5'].join('\n'));
+  const here = problems.filter((p) => p.path === 'upstreams.users.timeoutMs');
+  expect(here.map((p) => p.message)).toEqual([expect.stringMatching(/appears twice/), expect.stringMatching(/>0|positive|greater/i)]);
+  expect(here.every((p) => p.line === 5)).toBe(true);
+});
+

@@ -159,8 +159,9 @@ function parseConfigText(text: string, env: NodeJS.ProcessEnv, file: string | un
   if (!result.success) {
     for (const issue of result.error.issues) {
       // An unset variable was already reported at this path; a second "expected string" adds nothing.
+      // (A duplicate key there is another matter: the value that wins may be wrong too.)
       const path = formatPath(issue.path);
-      if (problems.some((p) => p.path === path)) continue;
+      if (problems.some((p) => p.path === path && p.message.startsWith('environment variable '))) continue;
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) problems.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
       } else {

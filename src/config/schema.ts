@@ -322,14 +322,15 @@ const upstream = z
      */
     outlierDetection: z
       .strictObject({
-        consecutiveFailures: positiveInt.default(5),
+        /** @default circuitBreaker.failureThreshold, else 5 */
+        consecutiveFailures: positiveInt.optional(),
         /** Also eject when at least this share (%) of a window's calls failed. @default off */
         failureRatePercent: z.number().int().min(1).max(100).optional(),
         /** Calls a window needs before its failure rate counts. */
         minRequests: positiveInt.default(20),
         windowMs: positiveInt.default(10_000),
-        /** First ejection; the n-th lasts n × ejectMs. */
-        ejectMs: positiveInt.default(30_000),
+        /** First ejection; the n-th lasts n × ejectMs. @default circuitBreaker.openMs, else 30000 */
+        ejectMs: positiveInt.optional(),
         /** Longest ejection. @default 10 × ejectMs */
         maxEjectMs: positiveInt.optional(),
         maxEjectionPercent: z.number().int().min(0).max(100).default(50),

@@ -43,9 +43,9 @@ export function outlierSettings(cfg: UpstreamConfig): OutlierSettings | undefine
   const cb = cfg.circuitBreaker;
   const od = cfg.outlierDetection;
   if (!cb && !od) return undefined;
-  const ejectMs = od?.ejectMs ?? cb!.openMs;
+  const ejectMs = od?.ejectMs ?? cb?.openMs ?? 30_000;
   return {
-    consecutiveFailures: od?.consecutiveFailures ?? cb!.failureThreshold,
+    consecutiveFailures: od?.consecutiveFailures ?? cb?.failureThreshold ?? 5,
     failureRatePercent: od?.failureRatePercent,
     minRequests: od?.minRequests ?? 20,
     windowMs: od?.windowMs ?? 10_000,
@@ -104,16 +104,18 @@ function balancerInterceptor(cfg: UpstreamConfig, opts: ResilienceOptions, check
         throw err;
       }
       call.target = target;
+      if (outlier === undefined) return next(call);
+      const admission = outlier.admit(target.index);
       let result: R;
       try {
         result = await next(call);
       } catch (err) {
-        // A call the client ended says nothing about the target.
-        if (isNeutral(err)) outlier?.release(target.index);
-        else outlier?.record(target.index, isUpstreamFailure(upstream, undefined, err), Date.now());
+        // A call the client ended (or one that never reached the target) says nothing about it.
+        if (isNeutral(err)) outlier.release(target.index, admission);
+        else outlier.record(target.index, isUpstreamFailure(upstream, undefined, err), Date.now(), admission);
         throw err;
       }
-      outlier?.record(target.index, upstream.isFailure(result), Date.now());
+      outlier.record(target.index, upstream.isFailure(result), Date.now(), admission);
       return result;
     };
   }) as Interceptor;

@@ -9,6 +9,7 @@
  * once (swapped with the last one), so a finished call holds no memory until its slot comes round.
  */
 
+
 const TICK_MS = 10;
 /** Slots in the ring: deadlines further out than SLOTS × TICK_MS wait a lap in their slot. */
 const SLOTS = 512;
@@ -23,7 +24,7 @@ type AbortListener = () => void;
  * to, which a proxy that answers in tens of microseconds would feel.
  */
 export class CallDeadline {
-  /** Absolute time (Date.now() clock). */
+  /** When it is due, on the monotonic clock (`performance.now()`): a wall-clock step neither fires nor stalls it. */
   at = 0;
   aborted = false;
   reason: unknown = undefined;
@@ -94,15 +95,17 @@ class Wheel {
   /** The last tick visited (absolute tick number). */
   #tick = 0;
 
+  /** `at` on the Date.now() clock. */
   schedule(at: number, budgetMs: number, owner: DeadlineReason): CallDeadline {
     const d = new CallDeadline();
-    d.at = at;
+    // Callers speak the Date.now() clock (request deadlines); the wheel keeps the monotonic one.
+    d.at = performance.now() + (at - Date.now());
     d.budgetMs = budgetMs;
     d.owner = owner;
     if (this.#pending++ === 0) this.#start();
     // The first tick boundary at or after the deadline (so it is due when its tick is visited);
     // a deadline in a tick already visited goes in the next one, not a lap later.
-    const tick = Math.max(Math.ceil(at / TICK_MS), this.#tick + 1);
+    const tick = Math.max(Math.ceil(d.at / TICK_MS), this.#tick + 1);
     const slot = this.#slots[tick % SLOTS]!;
     d.slot = slot;
     d.index = slot.push(d) - 1;
@@ -120,13 +123,13 @@ class Wheel {
   }
 
   #start(): void {
-    this.#tick = Math.floor(Date.now() / TICK_MS);
+    this.#tick = Math.floor(performance.now() / TICK_MS);
     this.#timer = setInterval(() => this.#advance(), TICK_MS);
     this.#timer.unref();
   }
 
   #advance(): void {
-    const now = Date.now();
+    const now = performance.now();
     const last = Math.floor(now / TICK_MS);
     // Visit every tick since the previous visit (a busy loop may have skipped some), at most one lap.
     const from = Math.max(this.#tick + 1, last - SLOTS + 1);

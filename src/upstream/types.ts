@@ -49,8 +49,12 @@ export interface HttpCall extends UpstreamCall {
   headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>;
   /** A stream is sent as it arrives; such a call cannot be retried once the body started. */
   body: Readable | Buffer | string | null;
-  /** The deadline also bounds reading the answer's body (json calls); else only until its head. */
-  deadlineCoversBody?: boolean;
+  /**
+   * A JSON call (HttpUpstream#json): a 2xx answer's body is read and parsed inside the call, within
+   * its deadline, into HttpResult#json; one that cannot be read fails the call. Else the deadline
+   * bounds the answer until its head and the body is left to the caller.
+   */
+  readJson?: boolean;
 }
 
 export interface HttpResult {
@@ -59,6 +63,8 @@ export interface HttpResult {
   /** The response body, streamed. The caller must consume or destroy it. */
   body: Readable;
   target: Target;
+  /** The parsed body of a 2xx answer to a `readJson` call. */
+  json: unknown;
 }
 
 export interface GrpcCall extends UpstreamCall {

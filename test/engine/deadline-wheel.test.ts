@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { scheduleDeadline, type CallDeadline } from '../../src/upstream/deadline-wheel.js';
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] });
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date', 'performance'] });
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -44,8 +44,9 @@ it('fires each deadline within two ticks after it, never before, and never a can
             return;
           }
           if (fired[i] === undefined) {
-            // Cancelled on the step that reached its time, before the tick visited it.
+            // Cancelled on the step that reached its time, before the tick visited it: no later.
             expect(s.cancelAfter).toBeDefined();
+            expect(s.cancelAfter!).toBeLessThanOrEqual(s.delay + 20 + step);
             return;
           }
           expect(fired[i]!).toBeGreaterThanOrEqual(at);
@@ -78,3 +79,19 @@ it('its timer runs only while deadlines are pending', () => {
   vi.advanceTimersByTime(6_000);
   expect(vi.getTimerCount()).toBe(0);
 });
+
+it('keeps time on the monotonic clock: a wall-clock step neither fires nor stalls a deadline', () => {
+  const fired: number[] = [];
+  const t0 = performance.now();
+  const d = scheduleDeadline(Date.now() + 200, 200, owner);
+  d.signal.addEventListener('abort', () => fired.push(performance.now() - t0));
+  vi.setSystemTime(Date.now() + 60_000); // the wall clock jumps a minute ahead
+  vi.advanceTimersByTime(100);
+  expect(fired).toEqual([]);
+  vi.setSystemTime(Date.now() - 120_000); // and two minutes back
+  vi.advanceTimersByTime(130);
+  expect(fired).toHaveLength(1);
+  expect(fired[0]!).toBeGreaterThanOrEqual(200);
+  expect(fired[0]!).toBeLessThanOrEqual(230);
+});
+

@@ -6,8 +6,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHttpUpstream, type DemoHttpServer } from '../fixtures/domain/index.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startFixtureUpstreams, startHttpUpstream, type DemoHttpServer } from '../fixtures/domain/index.js';
+import { baseConfig, configFrom, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { outlierSettings } from '../../src/plugins/use-resilience.js';
+import { OutlierDetector } from '../../src/upstream/resilience/outlier.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { parseSamples } from '../helpers/prom-text.js';
 import { Closer } from '../helpers/targets.js';
@@ -222,3 +224,59 @@ describe('panic threshold', () => {
     expect(ts.some((t) => t.calls.includes('/echo/x'))).toBe(false);
   });
 });
+
+describe('what counts, and when', () => {
+  it('an answer the gateway cannot read (200 text/html) counts against its target, which is ejected', async () => {
+    const fixture = await startFixtureUpstreams();
+    open.add(fixture);
+    const html = open.add(
+      await startHttpUpstream((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html>maintenance</html>');
+      }),
+    );
+    const { users, ...others } = fixture.targets;
+    const gw = open.add(
+      await startTestGateway({
+        demo: { ...fixture, targets: others },
+        configure(c) {
+          c.upstreams.users.targets = [{ url: users! }, { url: html.url }];
+          c.upstreams.users.circuitBreaker = { failureThreshold: 2, openMs: 10_000, successThreshold: 1 };
+        },
+      }),
+    );
+    const codes: unknown[] = [];
+    for (let i = 0; i < 12; i++) codes.push((await gw.gql('{ user(id: "1") { id } }')).body.errors?.[0]?.extensions?.code ?? 'ok');
+    // The HTML target answers twice (UPSTREAM_ERROR), then sits out; the healthy one serves the rest.
+    expect(codes.filter((c) => c === 'UPSTREAM_ERROR')).toHaveLength(2);
+    expect(codes.filter((c) => c === 'ok')).toHaveLength(10);
+    expect(await metric(gw, 'gateway_upstream_target_state', { upstream: 'users', target: html.url })).toBe(2);
+  });
+
+  it('outlierDetection keeps the circuitBreaker values it does not set', () => {
+    const cfg = configFrom({ ...baseConfig(), upstreams: { pool: { targets: [{ url: 'http://127.0.0.1:1' }], circuitBreaker: { failureThreshold: 2, openMs: 1000 }, outlierDetection: { failureRatePercent: 50 } } } });
+    const s = outlierSettings(cfg.upstreams.pool!)!;
+    expect([s.consecutiveFailures, s.ejectMs, s.maxEjectMs, s.failureRatePercent]).toEqual([2, 1000, 10_000, 50]);
+  });
+
+  it('a call admitted before an ejection neither frees a trial slot nor counts as a trial afterwards', () => {
+    const states: string[] = [];
+    const d = new OutlierDetector('u', ['a', 'b'], { ...outlierSettings(configFrom({ ...baseConfig(), upstreams: { u: { targets: [{ url: 'http://127.0.0.1:1' }], circuitBreaker: { failureThreshold: 1, openMs: 100, successThreshold: 1, halfOpenMaxCalls: 1 } } } }).upstreams.u!)! }, {
+      onTargetState: (_u, t, st) => states.push(`${t}:${st}`),
+      onCircuitState: () => undefined,
+    });
+    const stale = d.admit(0); // in flight while target a is in
+    d.record(0, true, 0, d.admit(0)); // another call fails: a is ejected
+    expect(d.canServe(0, 200)).toBe(true); // ejection over: probing, one trial slot
+    const trial = d.admit(0);
+    expect(d.canServe(0, 200)).toBe(false); // the slot is taken
+    d.release(0, stale); // the old call ends neutral: must not free the trial's slot
+    expect(d.canServe(0, 200)).toBe(false);
+    d.record(0, false, 200, stale); // nor may its late success bring a back
+    expect(d.state(0)).toBe('probing');
+    d.record(0, false, 200, trial);
+    expect(d.state(0)).toBe('in');
+    expect(states).toEqual(['a:ejected', 'a:probing', 'a:in']);
+  });
+});
+

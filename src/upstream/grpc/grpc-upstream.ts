@@ -8,6 +8,7 @@ import protobuf from 'protobufjs';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UpstreamError, UpstreamReportedTimeout, UpstreamTimeout, UpstreamUnavailable, GatewayError, isGatewayError } from '../../errors.js';
+import { markNeutral } from '../../client-fault.js';
 import type { UpstreamConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../context.js';
 import type { GrpcCall, GrpcResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
@@ -168,11 +169,12 @@ export class GrpcUpstream implements UpstreamInfo {
     const target = call.target ?? this.targets[0]!;
     const client = this.#clients[target.index]! as unknown as Record<string, (req: unknown, md: Metadata, opts: object, cb: (err: ServiceError | null, res: unknown) => void) => void>;
     const fn = client[call.method];
+    // Neither of these reached the target: they say nothing about it (src/client-fault.ts).
     if (typeof fn !== 'function') {
-      return Promise.reject(UpstreamError(this.name, `unknown gRPC method ${call.method}`));
+      return Promise.reject(markNeutral(UpstreamError(this.name, `unknown gRPC method ${call.method}`)));
     }
     const remaining = call.deadline - Date.now();
-    if (remaining <= 0) return Promise.reject(UpstreamTimeout(this.name, this.config.timeoutMs).asUpstreamFailure());
+    if (remaining <= 0) return Promise.reject(markNeutral(UpstreamTimeout(this.name, this.config.timeoutMs)));
     target.active++;
     return new Promise<GrpcResult>((resolveCall, reject) => {
       fn.call(client, call.request, call.metadata ?? new Metadata(), { deadline: new Date(call.deadline) }, (err, response) => {

@@ -173,7 +173,7 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
       headers['content-type'] = 'application/json';
     }
     const call = this.call(ctx, method, path, body, headers);
-    call.deadlineCoversBody = true;
+    call.readJson = true;
     const result = await this.request(call);
     if (ctx) ctx.upstreamCalls++;
     const { statusCode } = result;
@@ -189,8 +189,19 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
       if (statusCode >= 500) err.asUpstreamFailure();
       throw err;
     }
-    if (!isJsonType(result.headers['content-type'])) {
-      this.#unreadable(ctx, result.headers['content-type'], await bodyPrefix(result.body), undefined);
+    // Read and parsed inside the call (see #readJson), so an unreadable answer counts against its target.
+    return (result.json ?? null) as T;
+  }
+
+  /**
+   * The JSON of a 2xx answer, read inside the interceptor chain: an answer we cannot read (wrong
+   * media type, invalid JSON, reset or out of time half-way) fails the call there, so passive
+   * detection counts it against the target and the client sees UPSTREAM_ERROR / _TIMEOUT.
+   */
+  async #readJson(call: HttpCall, result: HttpResult): Promise<void> {
+    const contentType = result.headers['content-type'];
+    if (!isJsonType(contentType)) {
+      this.#unreadable(call.ctx, contentType, await bodyPrefix(result.body), undefined);
       throw UpstreamError(this.name, 'a body that is not JSON').asUpstreamFailure();
     }
     let text: string;
@@ -201,10 +212,10 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
       throw mapTransportError(this.name, err, this.config.timeoutMs);
     }
     try {
-      return JSON.parse(text) as T;
+      result.json = JSON.parse(text);
     } catch (err) {
       // The parser's message quotes the body: it goes to the log only.
-      this.#unreadable(ctx, result.headers['content-type'], text.slice(0, LOGGED_BODY_BYTES), err);
+      this.#unreadable(call.ctx, contentType, text.slice(0, LOGGED_BODY_BYTES), err);
       throw UpstreamError(this.name, 'a body that is not valid JSON').asUpstreamFailure();
     }
   }
@@ -224,7 +235,8 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     const target = call.target ?? this.targets[0]!;
     const pool = this.#pools[target.index]!;
     const remaining = Math.ceil(call.deadline - Date.now());
-    if (remaining <= 0) throw UpstreamTimeout(this.name, this.config.timeoutMs).asUpstreamFailure();
+    // No time left before anything was sent (an earlier try or the request used it up): the target is not to blame.
+    if (remaining <= 0) throw markNeutral(UpstreamTimeout(this.name, this.config.timeoutMs));
     target.active++;
     // A streamed upload takes as long as the client sends: its clock starts when the body has been
     // sent (undici's headers timeout, as Envoy's route timeout), so the wheel is not used for it.
@@ -266,12 +278,14 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     if (queued) deadline.queued = false;
     const body = res.body;
     // A streamed answer is bounded per pause from here on; a json() call keeps the deadline over its body.
-    if (!call.deadlineCoversBody) deadline.cancel();
+    if (!call.readJson) deadline.cancel();
     body.once('close', () => {
       deadline.cancel();
       target.active--;
     });
-    return { statusCode: res.statusCode, headers: res.headers, body, target };
+    const result: HttpResult = { statusCode: res.statusCode, headers: res.headers, body, target, json: undefined };
+    if (call.readJson && res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 204) await this.#readJson(call, result);
+    return result;
   }
 
   /** True when a new request would wait in the pool's queue for a connection. */

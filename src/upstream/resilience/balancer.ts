@@ -109,7 +109,7 @@ export class Balancer {
   }
 
   /**
-   * A target for the next attempt, admitted (a probing target's trial slot is taken).
+   * A target for the next attempt (the caller admits it with the outlier detector).
    * `avoid`: a bit mask ({@link targetBit}) of targets that already failed this call.
    */
   pick(ctx: RequestContext | undefined, avoid = 0): Target {
@@ -130,7 +130,6 @@ export class Balancer {
       this.lastRefusal = REFUSAL_LABEL[reason] ?? 'other';
       throw err;
     }
-    this.#outlier?.admit(t.index);
     return t;
   }
 

@@ -81,6 +81,8 @@ export class OutlierDetector {
   readonly #lastBack: Float64Array;
   readonly #trials: Uint32Array;
   readonly #successes: Uint32Array;
+  /** Bumped on every state change: a call admitted under an earlier state is not counted in this one. */
+  readonly #epoch: Uint32Array;
   #circuit: CircuitState = 'closed';
 
   constructor(upstream: string, urls: string[], settings: OutlierSettings, listener: OutlierListener) {
@@ -100,6 +102,7 @@ export class OutlierDetector {
     this.#lastBack = new Float64Array(n);
     this.#trials = new Uint32Array(n);
     this.#successes = new Uint32Array(n);
+    this.#epoch = new Uint32Array(n);
   }
 
   /** The upstream's circuit: closed while a target is in, half-open while only probing ones are left, open when all are ejected. */
@@ -117,6 +120,7 @@ export class OutlierDetector {
     if (st === EJECTED) {
       if (now < this.#ejectedUntil[i]!) return false;
       this.#state[i] = st = PROBING;
+      this.#epoch[i]!++;
       this.#trials[i] = 0;
       this.#successes[i] = 0;
       this.#listener.onTargetState(this.#upstream, this.#urls[i]!, 'probing', 0);
@@ -133,25 +137,33 @@ export class OutlierDetector {
     return 'circuit open';
   }
 
-  /** A call goes to target `i` (after {@link canServe} said yes). */
-  admit(i: number): void {
+  /**
+   * A call goes to target `i` (after {@link canServe} said yes). Returns the admission, to hand
+   * back to {@link record} or {@link release}: a call admitted before the target's last state
+   * change (say, before its ejection) neither counts nor frees a trial slot in the new state.
+   */
+  admit(i: number): number {
     if (this.#state[i] === PROBING) this.#trials[i]!++;
+    return this.#epoch[i]!;
   }
 
   /** Gives back a probing target's trial slot without counting the call either way (the client ended it). */
-  release(i: number): void {
+  release(i: number, admission: number): void {
+    if (admission !== this.#epoch[i]) return;
     if (this.#state[i] === PROBING && this.#trials[i]! > 0) this.#trials[i]!--;
   }
 
   /** Records a finished call on target `i`. */
-  record(i: number, failed: boolean, now: number): void {
+  record(i: number, failed: boolean, now: number, admission: number): void {
+    if (admission !== this.#epoch[i]) return; // admitted under an earlier state (e.g. before the ejection)
     const st = this.#state[i]!;
-    if (st === EJECTED) return; // a late answer from before the ejection
+    if (st === EJECTED) return;
     if (st === PROBING) {
       if (this.#trials[i]! > 0) this.#trials[i]!--;
       if (failed) return this.#eject(i, now);
       if (++this.#successes[i]! >= this.#s.successThreshold) {
         this.#state[i] = IN;
+        this.#epoch[i]!++;
         this.#consecutive[i] = 0;
         this.#windowCalls[i] = 0;
         this.#windowFailures[i] = 0;
@@ -208,6 +220,7 @@ export class OutlierDetector {
     const n = ++this.#ejections[i]!;
     const ms = this.#n === 1 ? s.ejectMs : Math.min(s.maxEjectMs, s.ejectMs * n);
     this.#state[i] = EJECTED;
+    this.#epoch[i]!++;
     this.#failing[i] = 0;
     this.#trials[i] = 0;
     this.#ejectedUntil[i] = now + ms;
