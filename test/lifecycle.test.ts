@@ -111,3 +111,17 @@ describe('gateway start', () => {
     await expect(fetch(`${gw.url}/healthz`)).rejects.toThrow();
   });
 });
+
+it('a second SIGTERM during the drain ends the process at once, exit 1', async () => {
+  const gw = await startCliGateway(['--config', configFile(), '--port', '0', ...FIXTURE_DEMO_ARGS]);
+  // A slow download keeps the first drain going for seconds.
+  const req = request(`${gw.url}/download?bytes=${16 * 1024 * 40}&chunkMs=150`, { agent: false }, (res) => res.resume());
+  req.on('error', () => undefined).end();
+  await new Promise((r) => setTimeout(r, 200));
+  gw.child.kill('SIGTERM');
+  while (!gw.lines.some((l) => l.msg === 'draining')) await new Promise((r) => setTimeout(r, 5));
+  const started = Date.now();
+  gw.child.kill('SIGTERM');
+  expect(await gw.exited).toBe(1);
+  expect(Date.now() - started).toBeLessThan(2000);
+});

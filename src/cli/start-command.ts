@@ -37,10 +37,22 @@ export function parseWorkers(value: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * Resolves on the first SIGTERM or SIGINT (the drain starts); a second one of either, while the
+ * drain runs, ends the process at once with exit code 1 (Ctrl-C twice), as operators expect.
+ */
 function waitForStopSignal(): Promise<string> {
   return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    const first = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', first);
+      process.off('SIGINT', first);
+      const again = (): void => process.exit(1);
+      process.once('SIGTERM', again);
+      process.once('SIGINT', again);
+      resolve(signal);
+    };
+    process.on('SIGTERM', first);
+    process.on('SIGINT', first);
   });
 }
 
