@@ -98,6 +98,8 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
   // Reconnects by itself; while it is down a lookup is a miss and the client resends the query.
   redis?.on('error', () => undefined);
   const prefix = `${opts.redis?.keyPrefix ?? 'gw:'}apq:`;
+  /** Registrations held for Redis while it connects, at most (each up to maxDocumentBytes). */
+  const MAX_HELD_WRITES = 64;
 
   async function lookup(hash: string): Promise<string | undefined> {
     const known = trusted.get(hash) ?? (apq ? memory.get(hash) : undefined);
@@ -113,10 +115,26 @@ export function usePersistedOperations(opts: PersistedOperationsOptions): Gatewa
   function remember(hash: string, query: string): void {
     memory.set(hash, query);
     if (!redis) return;
-    const store = () => void redis.set(prefix + hash, query, 'EX', APQ_TTL_SEC).catch(() => undefined);
-    // Registrations made while Redis is still connecting are written once it is ready.
-    if (redis.status === 'ready') store();
-    else redis.once('ready', store);
+    if (redis.status === 'ready') {
+      void redis.set(prefix + hash, query, 'EX', APQ_TTL_SEC).catch(() => undefined);
+      return;
+    }
+    // Connecting (or down): up to MAX_HELD_WRITES registrations wait for it, on one listener; past
+    // that they stay in this instance's memory store only (another instance answers
+    // PersistedQueryNotFound and the client resends), so an outage cannot grow memory.
+    if (held.size < MAX_HELD_WRITES) held.set(hash, query);
+    if (!waiting) {
+      waiting = true;
+      redis.once('ready', flushHeld);
+    }
+  }
+
+  const held = new Map<string, string>();
+  let waiting = false;
+  function flushHeld(): void {
+    waiting = false;
+    for (const [hash, query] of held) void redis!.set(prefix + hash, query, 'EX', APQ_TTL_SEC).catch(() => undefined);
+    held.clear();
   }
 
   const yoga: YogaPlugin = {
