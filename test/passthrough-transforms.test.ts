@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { startTestGateway, configFrom, baseConfig, type TestGateway } from './helpers/gateway.js';
 import { runCli } from './helpers/cli.js';
@@ -78,6 +79,19 @@ beforeAll(async () => {
       res.end(z);
       return;
     }
+    if (p === '/v1/negotiated') {
+      // Compresses when asked, as most backends do: the mapping must still see the answer.
+      const json = JSON.stringify({ full_name: 'Neg Otiated', mail: 'n@example.com', secret: 'do-not-leak' });
+      if (/gzip/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        const z = gzipSync(json);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': z.length });
+        res.end(z);
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(json);
+      }
+      return;
+    }
     if (p === '/v1/not-json') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{ not json');
@@ -115,6 +129,13 @@ beforeAll(async () => {
         },
         { name: 'v2-users', match: { pathPrefix: '/v2/users' }, upstream: 'origin', rewrite: { regex: { pattern: '^/v2/users', replacement: '/v1/users' } }, transform: v2 },
         { name: 'v2-misc', match: { pathPrefix: '/v2' }, upstream: 'origin', rewrite: { regex: { pattern: '^/v2', replacement: '/v1' } }, transform: v2 },
+        {
+          name: 'v2-pass',
+          match: { pathPrefix: '/pass/v2' },
+          upstream: 'origin',
+          rewrite: { regex: { pattern: '^/pass/v2', replacement: '/v1' } },
+          transform: { ...v2, request: { ...v2.request, onUnmappable: 'pass' } },
+        },
         {
           name: 'runaway',
           match: { pathPrefix: '/runaway' },
@@ -269,10 +290,59 @@ describe('JSON body mapping: a v2 client in front of a v1 backend', () => {
   });
 });
 
+describe('a mapping the client cannot skip', () => {
+  it('the upstream is asked for identity, so an answer it would compress is still mapped', async () => {
+    const r = await request(`${gw.url}/v2/negotiated`, { headers: { 'accept-encoding': 'gzip' } });
+    const raw = Buffer.from(await r.body.arrayBuffer());
+    const text = r.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+    expect(last().headers['accept-encoding']).toBe('identity');
+    expect(text).not.toContain('do-not-leak');
+    expect(JSON.parse(text)).toEqual({ firstName: 'Neg', lastName: 'Otiated', email: 'n@example.com' });
+  });
+
+  it('a route without a response mapping forwards the client Accept-Encoding', async () => {
+    await request(`${gw.url}/plain/x`, { headers: { 'accept-encoding': 'gzip' } }).then((r) => r.body.text());
+    expect(last().headers['accept-encoding']).toBe('gzip');
+  });
+
+  it('a non-JSON request body is refused with 415 and reaches no upstream', async () => {
+    const r = await call('/v2/users', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'firstName=A' });
+    expect(r.status).toBe(415);
+    expect(r.json().code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(r.json().error).toContain('maps JSON request bodies only');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('a compressed request body is refused with 415', async () => {
+    const z = gzipSync(JSON.stringify({ firstName: 'A', lastName: 'B', email: 'e', secret: 1 }));
+    const r = await call('/v2/users', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: z });
+    expect(r.status).toBe(415);
+    expect(r.json().error).toContain('Content-Encoding gzip');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('a request body over maxBodyBytes is refused with 413, declared or chunked', async () => {
+    const big = JSON.stringify({ firstName: 'B'.repeat(3000), lastName: 'C', email: 'e' });
+    const declared = await call('/v2/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(declared.status).toBe(413);
+    expect(declared.json().code).toBe('PAYLOAD_TOO_LARGE');
+    const chunked = await request(`${gw.url}/v2/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Readable.from([Buffer.from(big.slice(0, 1500)), Buffer.from(big.slice(1500))]) });
+    expect(chunked.statusCode).toBe(413);
+    await chunked.body.text();
+    expect(seen).toHaveLength(0);
+  });
+});
+
 describe('what passes through untouched', () => {
-  it('a non-JSON request body and a non-JSON answer', async () => {
-    await call('/v2/users', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'firstName=A' }).catch(() => undefined);
+  it('with onUnmappable: pass, a non-JSON, compressed or large request body is forwarded as sent', async () => {
+    await call('/pass/v2/users', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'firstName=A' });
     expect(last().body).toBe('firstName=A');
+    const big = JSON.stringify({ firstName: 'B'.repeat(3000), lastName: 'C', email: 'e' });
+    await call('/pass/v2/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(last().body).toBe(big);
+  });
+
+  it('a non-JSON answer', async () => {
     const r = await call('/v2/text');
     expect(r.text).toBe('full_name=plain text');
     expect(r.headers.etag).toBe('"t"');
@@ -286,12 +356,6 @@ describe('what passes through untouched', () => {
     expect(head.statusCode).toBe(200);
     expect(head.headers.etag).toBe('"v1-etag"');
     expect(Number(head.headers['content-length'])).toBe(Buffer.byteLength(original));
-  });
-
-  it('a request body over maxBodyBytes is forwarded as sent', async () => {
-    const big = JSON.stringify({ firstName: 'B'.repeat(3000), lastName: 'C', email: 'e' });
-    await call('/v2/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
-    expect(last().body).toBe(big);
   });
 
   it('an answer over maxBodyBytes, declared or chunked, streams through byte for byte', async () => {

@@ -46,8 +46,10 @@ export interface RouteTransform {
   readonly query: QueryOps | null;
   readonly requestBody: BodyMapping | null;
   readonly responseBody: BodyMapping | null;
-  /** Larger bodies (declared, or read that far) pass through untouched. */
+  /** Larger bodies (declared, or read that far) cannot be mapped. */
   readonly maxBodyBytes: number;
+  /** A request body the route cannot map is refused (413/415) unless this is true (`onUnmappable: pass`). */
+  readonly passUnmappable: boolean;
 }
 
 export interface CompiledRoute {
