@@ -97,6 +97,11 @@ beforeAll(async () => {
       res.end('{ not json');
       return;
     }
+    if (p === '/spelled') {
+      res.setHeader('x.internal', 'secret');
+      res.setHeader('x_internal', 'secret');
+      res.setHeader('x-other_thing', 'kept');
+    }
     res.setHeader('x-backend', 'legacy-1');
     res.setHeader('x-internal', 'secret');
     sendJson(res, 200, { ok: true });
@@ -196,6 +201,31 @@ describe('request headers: remove, rename, add (with templates)', () => {
     await call('/ops/a', { headers: { 'x-org': 'only-this' } });
     expect(last().headers['x-org']).toBe('only-this');
     expect(last().headers['x-tenant-seen']).toBe('');
+  });
+});
+
+describe('other spellings of the names an operation touches', () => {
+  it('the client cannot smuggle a header past remove/add/rename with `_`, `.` or case', async () => {
+    await call('/ops/a', { headers: { 'x_api_version': 'evil', 'X.Debug': '1', 'x_debug': '1', 'x_org': 'forged', 'x.tenant': 'sneaky', 'x-keep_me': 'k' } });
+    const h = last().headers;
+    expect(h['x-api-version']).toBe('1');
+    for (const name of ['x_api_version', 'x.debug', 'x_debug', 'x_org', 'x.tenant']) expect(h[name], name).toBeUndefined();
+    expect(h['x-keep_me']).toBe('k');
+  });
+
+  it('an upstream header spelled x.internal is removed from the answer like X-Internal', async () => {
+    const r = await call('/ops/spelled');
+    expect(r.headers['x.internal']).toBeUndefined();
+    expect(r.headers['x_internal']).toBeUndefined();
+    expect(r.headers['x-other_thing']).toBe('kept');
+  });
+
+  it('query names are compared without regard to case', async () => {
+    await call('/ops/list?VERSION=9&Debug=1&DEBUG=2&Q=term&keep=1');
+    const url = new URL(last().url, 'http://x');
+    expect([...url.searchParams.keys()].map((k) => k.toLowerCase()).sort()).toEqual(['keep', 'search', 'version']);
+    expect(url.searchParams.getAll('version')).toEqual(['1']);
+    expect(url.searchParams.get('search')).toBe('term');
   });
 });
 
