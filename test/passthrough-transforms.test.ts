@@ -483,6 +483,24 @@ describe('config check', () => {
     expect(p).toEqual([expect.stringMatching(/^routes\[0\]\.responseHeaders\.add\.X-Rid: a route with cache replays stored headers/)]);
   });
 
+  it('a cached route may not let the client\'s request shape what is stored (cache poisoning)', () => {
+    const p = problems({
+      cache: { ttlSec: 5 },
+      requestHeaders: { add: { 'X-Lang': '${request.header.accept-language}', 'X-Fixed': 'v1', 'X-Route': '${route.name}' }, rename: { 'X-Tenant': 'X-Org' } },
+      transform: { response: { body: '{ "who": $request.headers."x-tenant" }' } },
+    });
+    expect(p).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^routes\[0\]\.requestHeaders\.add\.X-Lang: a route with cache .*\$\{request\.header/),
+      expect.stringMatching(/^routes\[0\]\.requestHeaders\.rename\.X-Tenant: a route with cache .*X-Tenant/),
+      expect.stringMatching(/^routes\[0\]\.transform\.response\.body: a route with cache .*\$request/),
+    ]));
+    expect(p).toHaveLength(3);
+    expect(problems({ cache: { ttlSec: 5 }, transform: { response: { body: '$eval("$" & "request")' } } })).toEqual([expect.stringMatching(/^routes\[0\]\.transform\.response\.body: .*\$eval/)]);
+    // '$request' inside a string literal is not a read; and without cache all of it is fine.
+    expect(problems({ cache: { ttlSec: 5 }, transform: { response: { body: '{ "note": "$request", "v": version }' } } })).toEqual([]);
+    expect(problems({ requestHeaders: { add: { 'X-Lang': '${request.header.accept-language}' }, rename: { 'X-Tenant': 'X-Org' } }, transform: { response: { body: '$request.id' } } })).toEqual([]);
+  });
+
   it('`gateway config check` names the key path of a bad expression, exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-transform-'));
     const file = join(dir, 'bad.yaml');
