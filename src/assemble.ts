@@ -66,5 +66,11 @@ export async function assembleGateway(opts: AssembleOptions): Promise<Assembled>
     carry: opts.carry,
   });
   opts.logger.info({ upstreams: Object.keys(config.upstreams) }, 'upstreams ready');
+  // Each generation (start-up and every reload), once per upstream: easy to leave on from a test setup.
+  for (const [name, u] of Object.entries(config.upstreams)) {
+    if (u.tls?.rejectUnauthorized === false) {
+      opts.logger.warn({ upstream: name, key: `upstreams.${name}.tls.rejectUnauthorized` }, `upstream ${name}: TLS certificate verification is off (tls.rejectUnauthorized: false); anyone on the path can impersonate it`);
+    }
+  }
   return { gateway, config, composed };
 }

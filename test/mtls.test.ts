@@ -1,6 +1,6 @@
 /**
  * mTLS on the listener: client certificates verified against `server.tls.clientCa`; a route with
- * `auth: mtls` needs one, and the identity (subject CN, else the first subjectAltName) goes
+ * `auth: mtls` needs one, and the identity (subject CN, else a URI, DNS or email subjectAltName, by kind) goes
  * upstream as X-User-Id / X-Client-Id like any other identity. Refusals are 401 with the reason.
  */
 import { request as httpsRequest } from 'node:https';
@@ -80,10 +80,16 @@ describe('mTLS routes', () => {
     expect(seen?.headers['x_client_id']).toBeUndefined();
   });
 
-  it('a certificate without a CN is named by its first subjectAltName (a SPIFFE id)', async () => {
+  it('a certificate without a CN is named by its subjectAltName (a SPIFFE id)', async () => {
     demo.reset();
     await get('/secure/b', 'spiffe');
     expect(lastCall('/secure/b')?.headers['x-user-id']).toBe('spiffe://test/ns/shop/sa/orders');
+  });
+
+  it('subjectAltNames are picked by kind: the URI wins over a DNS name and an email written before it', async () => {
+    demo.reset();
+    await get('/secure/m', 'multi-san');
+    expect(lastCall('/secure/m')?.headers['x-user-id']).toBe('spiffe://test/ns/shop/sa/multi');
   });
 
   it('no client certificate: 401 UNAUTHENTICATED, the upstream is not called', async () => {
@@ -186,15 +192,33 @@ describe('certificateSubject', () => {
     expect(certificateSubject({ subject: { CN: 'svc' } as never, subjectaltname: 'DNS:other' })).toBe('svc');
   });
 
-  it('reads back any first subjectAltName value, plain or JSON-quoted as node writes it', () => {
+  it('reads back a lone subjectAltName value, plain or JSON-quoted as node writes it', () => {
     fc.assert(
-      fc.property(fc.constantFrom('DNS', 'URI', 'email', 'IP Address'), fc.string({ minLength: 1 }), fc.string(), (kind, value, rest) => {
+      fc.property(fc.constantFrom('DNS', 'URI', 'email'), fc.string({ minLength: 1 }).filter((v) => !v.startsWith('<')), fc.string(), (kind, value, rest) => {
         const needsQuotes = /[,"\\\s]|^$/.test(value) || /[^\x20-\x7e]/.test(value);
         const first = `${kind}:${needsQuotes ? JSON.stringify(value) : value}`;
-        const san = rest ? `${first}, DNS:${JSON.stringify(rest)}` : first;
+        // A later entry of a kind preferred less (or the same kind) does not change the pick.
+        const san = rest ? `${first}, ${kind === 'email' ? 'IP Address' : 'email'}:${JSON.stringify(rest)}` : first;
         expect(certificateSubject({ subject: {} as never, subjectaltname: san })).toBe(value);
       }),
     );
+  });
+
+  it('picks by kind: URI, then DNS, then email, whatever their order; IP addresses never name a client', () => {
+    fc.assert(
+      fc.property(fc.shuffledSubarray(['URI:spiffe://t/a', 'DNS:svc.internal', 'email:ops@example.com', 'IP Address:10.0.0.1'], { minLength: 1 }), (entries) => {
+        const expected = ['URI:', 'DNS:', 'email:'].map((k) => entries.find((e) => e.startsWith(k))).find((e) => e !== undefined);
+        const got = certificateSubject({ subject: {} as never, subjectaltname: entries.join(', ') });
+        expect(got).toBe(expected?.slice(expected.indexOf(':') + 1));
+      }),
+    );
+  });
+
+  it('refuses placeholders such as <unsupported>, in the CN or the chosen subjectAltName', () => {
+    expect(certificateSubject({ subject: {} as never, subjectaltname: 'URI:<unsupported>, DNS:svc' })).toBeUndefined();
+    expect(certificateSubject({ subject: {} as never, subjectaltname: 'othername:<unsupported>' })).toBeUndefined();
+    expect(certificateSubject({ subject: {} as never, subjectaltname: 'othername:<unsupported>, DNS:svc' })).toBe('svc');
+    expect(certificateSubject({ subject: { CN: '<unsupported>' } as never, subjectaltname: 'DNS:svc' })).toBeUndefined();
   });
 
   it('none at all: undefined', () => {

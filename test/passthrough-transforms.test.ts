@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { startTestGateway, configFrom, baseConfig, type TestGateway } from './helpers/gateway.js';
 import { runCli } from './helpers/cli.js';
@@ -78,10 +79,28 @@ beforeAll(async () => {
       res.end(z);
       return;
     }
+    if (p === '/v1/negotiated') {
+      // Compresses when asked, as most backends do: the mapping must still see the answer.
+      const json = JSON.stringify({ full_name: 'Neg Otiated', mail: 'n@example.com', secret: 'do-not-leak' });
+      if (/gzip/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        const z = gzipSync(json);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': z.length });
+        res.end(z);
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(json);
+      }
+      return;
+    }
     if (p === '/v1/not-json') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{ not json');
       return;
+    }
+    if (p === '/spelled') {
+      res.setHeader('x.internal', 'secret');
+      res.setHeader('x_internal', 'secret');
+      res.setHeader('x-other_thing', 'kept');
     }
     res.setHeader('x-backend', 'legacy-1');
     res.setHeader('x-internal', 'secret');
@@ -115,6 +134,13 @@ beforeAll(async () => {
         },
         { name: 'v2-users', match: { pathPrefix: '/v2/users' }, upstream: 'origin', rewrite: { regex: { pattern: '^/v2/users', replacement: '/v1/users' } }, transform: v2 },
         { name: 'v2-misc', match: { pathPrefix: '/v2' }, upstream: 'origin', rewrite: { regex: { pattern: '^/v2', replacement: '/v1' } }, transform: v2 },
+        {
+          name: 'v2-pass',
+          match: { pathPrefix: '/pass/v2' },
+          upstream: 'origin',
+          rewrite: { regex: { pattern: '^/pass/v2', replacement: '/v1' } },
+          transform: { ...v2, request: { ...v2.request, onUnmappable: 'pass' } },
+        },
         {
           name: 'runaway',
           match: { pathPrefix: '/runaway' },
@@ -175,6 +201,31 @@ describe('request headers: remove, rename, add (with templates)', () => {
     await call('/ops/a', { headers: { 'x-org': 'only-this' } });
     expect(last().headers['x-org']).toBe('only-this');
     expect(last().headers['x-tenant-seen']).toBe('');
+  });
+});
+
+describe('other spellings of the names an operation touches', () => {
+  it('the client cannot smuggle a header past remove/add/rename with `_`, `.` or case', async () => {
+    await call('/ops/a', { headers: { 'x_api_version': 'evil', 'X.Debug': '1', 'x_debug': '1', 'x_org': 'forged', 'x.tenant': 'sneaky', 'x-keep_me': 'k' } });
+    const h = last().headers;
+    expect(h['x-api-version']).toBe('1');
+    for (const name of ['x_api_version', 'x.debug', 'x_debug', 'x_org', 'x.tenant']) expect(h[name], name).toBeUndefined();
+    expect(h['x-keep_me']).toBe('k');
+  });
+
+  it('an upstream header spelled x.internal is removed from the answer like X-Internal', async () => {
+    const r = await call('/ops/spelled');
+    expect(r.headers['x.internal']).toBeUndefined();
+    expect(r.headers['x_internal']).toBeUndefined();
+    expect(r.headers['x-other_thing']).toBe('kept');
+  });
+
+  it('query names are compared without regard to case', async () => {
+    await call('/ops/list?VERSION=9&Debug=1&DEBUG=2&Q=term&keep=1');
+    const url = new URL(last().url, 'http://x');
+    expect([...url.searchParams.keys()].map((k) => k.toLowerCase()).sort()).toEqual(['keep', 'search', 'version']);
+    expect(url.searchParams.getAll('version')).toEqual(['1']);
+    expect(url.searchParams.get('search')).toBe('term');
   });
 });
 
@@ -269,10 +320,59 @@ describe('JSON body mapping: a v2 client in front of a v1 backend', () => {
   });
 });
 
+describe('a mapping the client cannot skip', () => {
+  it('the upstream is asked for identity, so an answer it would compress is still mapped', async () => {
+    const r = await request(`${gw.url}/v2/negotiated`, { headers: { 'accept-encoding': 'gzip' } });
+    const raw = Buffer.from(await r.body.arrayBuffer());
+    const text = r.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+    expect(last().headers['accept-encoding']).toBe('identity');
+    expect(text).not.toContain('do-not-leak');
+    expect(JSON.parse(text)).toEqual({ firstName: 'Neg', lastName: 'Otiated', email: 'n@example.com' });
+  });
+
+  it('a route without a response mapping forwards the client Accept-Encoding', async () => {
+    await request(`${gw.url}/plain/x`, { headers: { 'accept-encoding': 'gzip' } }).then((r) => r.body.text());
+    expect(last().headers['accept-encoding']).toBe('gzip');
+  });
+
+  it('a non-JSON request body is refused with 415 and reaches no upstream', async () => {
+    const r = await call('/v2/users', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'firstName=A' });
+    expect(r.status).toBe(415);
+    expect(r.json().code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(r.json().error).toContain('maps JSON request bodies only');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('a compressed request body is refused with 415', async () => {
+    const z = gzipSync(JSON.stringify({ firstName: 'A', lastName: 'B', email: 'e', secret: 1 }));
+    const r = await call('/v2/users', { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: z });
+    expect(r.status).toBe(415);
+    expect(r.json().error).toContain('Content-Encoding gzip');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('a request body over maxBodyBytes is refused with 413, declared or chunked', async () => {
+    const big = JSON.stringify({ firstName: 'B'.repeat(3000), lastName: 'C', email: 'e' });
+    const declared = await call('/v2/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(declared.status).toBe(413);
+    expect(declared.json().code).toBe('PAYLOAD_TOO_LARGE');
+    const chunked = await request(`${gw.url}/v2/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Readable.from([Buffer.from(big.slice(0, 1500)), Buffer.from(big.slice(1500))]) });
+    expect(chunked.statusCode).toBe(413);
+    await chunked.body.text();
+    expect(seen).toHaveLength(0);
+  });
+});
+
 describe('what passes through untouched', () => {
-  it('a non-JSON request body and a non-JSON answer', async () => {
-    await call('/v2/users', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'firstName=A' }).catch(() => undefined);
+  it('with onUnmappable: pass, a non-JSON, compressed or large request body is forwarded as sent', async () => {
+    await call('/pass/v2/users', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'firstName=A' });
     expect(last().body).toBe('firstName=A');
+    const big = JSON.stringify({ firstName: 'B'.repeat(3000), lastName: 'C', email: 'e' });
+    await call('/pass/v2/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(last().body).toBe(big);
+  });
+
+  it('a non-JSON answer', async () => {
     const r = await call('/v2/text');
     expect(r.text).toBe('full_name=plain text');
     expect(r.headers.etag).toBe('"t"');
@@ -286,12 +386,6 @@ describe('what passes through untouched', () => {
     expect(head.statusCode).toBe(200);
     expect(head.headers.etag).toBe('"v1-etag"');
     expect(Number(head.headers['content-length'])).toBe(Buffer.byteLength(original));
-  });
-
-  it('a request body over maxBodyBytes is forwarded as sent', async () => {
-    const big = JSON.stringify({ firstName: 'B'.repeat(3000), lastName: 'C', email: 'e' });
-    await call('/v2/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
-    expect(last().body).toBe(big);
   });
 
   it('an answer over maxBodyBytes, declared or chunked, streams through byte for byte', async () => {
@@ -387,6 +481,24 @@ describe('config check', () => {
   it('a cached route may not put per-request values in response headers (a hit would replay them)', () => {
     const p = problems({ cache: { ttlSec: 5 }, responseHeaders: { add: { 'X-Rid': '${request.id}', 'X-Up': '${upstream.name}' } } });
     expect(p).toEqual([expect.stringMatching(/^routes\[0\]\.responseHeaders\.add\.X-Rid: a route with cache replays stored headers/)]);
+  });
+
+  it('a cached route may not let the client\'s request shape what is stored (cache poisoning)', () => {
+    const p = problems({
+      cache: { ttlSec: 5 },
+      requestHeaders: { add: { 'X-Lang': '${request.header.accept-language}', 'X-Fixed': 'v1', 'X-Route': '${route.name}' }, rename: { 'X-Tenant': 'X-Org' } },
+      transform: { response: { body: '{ "who": $request.headers."x-tenant" }' } },
+    });
+    expect(p).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^routes\[0\]\.requestHeaders\.add\.X-Lang: a route with cache .*\$\{request\.header/),
+      expect.stringMatching(/^routes\[0\]\.requestHeaders\.rename\.X-Tenant: a route with cache .*X-Tenant/),
+      expect.stringMatching(/^routes\[0\]\.transform\.response\.body: a route with cache .*\$request/),
+    ]));
+    expect(p).toHaveLength(3);
+    expect(problems({ cache: { ttlSec: 5 }, transform: { response: { body: '$eval("$" & "request")' } } })).toEqual([expect.stringMatching(/^routes\[0\]\.transform\.response\.body: .*\$eval/)]);
+    // '$request' inside a string literal is not a read; and without cache all of it is fine.
+    expect(problems({ cache: { ttlSec: 5 }, transform: { response: { body: '{ "note": "$request", "v": version }' } } })).toEqual([]);
+    expect(problems({ requestHeaders: { add: { 'X-Lang': '${request.header.accept-language}' }, rename: { 'X-Tenant': 'X-Org' } }, transform: { response: { body: '$request.id' } } })).toEqual([]);
   });
 
   it('`gateway config check` names the key path of a bad expression, exit 1', async () => {

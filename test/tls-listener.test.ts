@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { serveGateway, type ServedGateway } from '../src/reload.js';
 import { ConfigError } from '../src/config/load.js';
-import { createTlsServer } from '../src/http/tls-listener.js';
+import { createTlsServer, swapListenerCertificate } from '../src/http/tls-listener.js';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../src/telemetry/logger.js';
 import { FIXTURE_CLI_ARGS, FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
@@ -302,6 +302,19 @@ describe('HTTP/2 by ALPN (server.tls.http2, on by default)', () => {
     }
   });
 
+  it('an HTTP/2 client is told at most 100 concurrent streams (SETTINGS_MAX_CONCURRENT_STREAMS)', async () => {
+    const server = createTlsServer({ ...(tlsConfig() as { cert: string; key: string }), minVersion: 'TLSv1.2', http2: true, clientRoles: {} }, pki.dir, {}, (_req, res) => res.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    session = h2connect(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, { ca: pki.read('ca.pem') });
+    try {
+      expect((await h2request(session, { ':path': '/' })).body).toBe('ok');
+      expect(session.remoteSettings.maxConcurrentStreams).toBe(100);
+    } finally {
+      session.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('mTLS over HTTP/2: the client certificate names the caller', async () => {
     gw = await h2gateway();
     session = h2connect(gw.url, { ca: pki.read('ca.pem'), cert: pki.read('client.pem'), key: pki.read('client-key.pem') });
@@ -382,6 +395,39 @@ describe('TLS listener reload', () => {
     expect(again.socket).toBe(before.socket);
     expect(again.cn).toBe('gateway-one');
     keepAlive.destroy();
+  });
+
+  it('a swap keeps session tickets valid, except when the client CA changed: then no old session resumes', async () => {
+    const base = { ...(tlsConfig() as { cert: string; key: string }), minVersion: 'TLSv1.2' as const, http2: false, clientRoles: {} };
+    const server = createTlsServer({ ...base, clientCa: pki.path('ca.pem') }, pki.dir, {}, (_req, res) => res.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    /** A connection; its ticket (TLS 1.3 tickets arrive after the handshake) and whether it resumed. */
+    const connectOnce = (session?: Buffer) =>
+      new Promise<{ reused: boolean; ticket: Buffer | undefined }>((resolve, reject) => {
+        const s = tlsConnect({ host: '127.0.0.1', port, ca: pki.read('ca.pem'), session, ALPNProtocols: ['http/1.1'] });
+        let reused = false;
+        let ticket: Buffer | undefined;
+        s.once('secureConnect', () => {
+          reused = s.isSessionReused();
+          s.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+        });
+        s.on('session', (t: Buffer) => (ticket = t));
+        s.resume();
+        s.once('close', () => resolve({ reused, ticket }));
+        s.on('error', reject);
+      });
+    try {
+      const first = await connectOnce();
+      swapListenerCertificate(server, { ...base, clientCa: pki.path('ca.pem') }, pki.dir);
+      expect((await connectOnce(first.ticket)).reused).toBe(true);
+      const second = await connectOnce();
+      expect(second.ticket).toBeDefined();
+      swapListenerCertificate(server, { ...base, clientCa: pki.path('other-ca.pem') }, pki.dir);
+      expect((await connectOnce(second.ticket)).reused).toBe(false);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('a reload with a key that does not fit the certificate is refused; the serving certificate stays', async () => {

@@ -13,6 +13,7 @@ import { startGrpcUpstream, type DemoGrpcServer } from '../src/demo/grpc-server.
 import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { createTestPki, type TestPki } from './helpers/tls.js';
+import { captureLogs } from './helpers/log-capture.js';
 
 const CATALOG_PROTO = fileURLToPath(new URL('./fixtures/domain/upstreams/catalog/catalog.proto', import.meta.url));
 
@@ -67,9 +68,10 @@ function clientTls(extra: Record<string, unknown> = {}): Record<string, unknown>
   return { ca: pki.path('ca.pem'), cert: pki.path('gateway-client.pem'), key: pki.path('gateway-client-key.pem'), ...extra };
 }
 
-async function withHttpsUpstream(tls: Record<string, unknown>, healthCheck?: Record<string, unknown>): Promise<TestGateway> {
+async function withHttpsUpstream(tls: Record<string, unknown>, healthCheck?: Record<string, unknown>, logger?: ReturnType<typeof captureLogs>['logger']): Promise<TestGateway> {
   return startTestGateway({
     demo,
+    logger,
     configure: (c) => {
       c.upstreams.secure = { targets: [{ url: httpsUrl }], timeoutMs: 2000, tls, ...(healthCheck ? { healthCheck } : {}) };
       c.routes = [{ name: 'secure', match: { pathPrefix: '/api' }, upstream: 'secure' }];
@@ -110,6 +112,18 @@ describe('HTTPS upstream', () => {
     await gw.close();
     gw = await withHttpsUpstream({ cert: pki.path('gateway-client.pem'), key: pki.path('gateway-client-key.pem'), rejectUnauthorized: false });
     expect((await fetch(`${gw.url}/api/c`)).status).toBe(200);
+  });
+
+  it('rejectUnauthorized: false is one warn line at start-up naming the upstream; verified upstreams are not mentioned', async () => {
+    const logs = captureLogs('info');
+    gw = await withHttpsUpstream({ ca: pki.path('ca.pem'), rejectUnauthorized: false }, undefined, logs.logger);
+    const warned = logs.lines.filter((l) => l.level === 40 && /verification is off/.test(String(l.msg)));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ upstream: 'secure', key: 'upstreams.secure.tls.rejectUnauthorized' });
+    await gw.close();
+    const quiet = captureLogs('info');
+    gw = await withHttpsUpstream(clientTls(), undefined, quiet.logger);
+    expect(quiet.lines.filter((l) => /verification is off/.test(String(l.msg)))).toEqual([]);
   });
 
   it('health checks go over the same TLS, client certificate included', async () => {

@@ -2,9 +2,10 @@
  * The client certificate of a request's TLS connection (mTLS, `server.tls.clientCa`), read once
  * per connection: the handshake decided it, so every request on that connection shares the answer.
  *
- * The identity is the certificate's subject CN, or when it has none its first subjectAltName
- * (a SPIFFE `URI:`, a `DNS:` name, an `email:`), as Envoy and Traefik name mTLS clients. It must
- * be forwardable as a header value (src/config/identity-values.ts), else the certificate is refused.
+ * The identity is the certificate's subject CN, or when it has none a subjectAltName picked by
+ * kind: the first `URI:` (SPIFFE), else the first `DNS:` name, else the first `email:` (other kinds,
+ * such as IP addresses, never name a client). A placeholder such as `<unsupported>` is refused. It
+ * must be forwardable as a header value (src/config/identity-values.ts), else the certificate is refused.
  */
 import type { IncomingMessage } from 'node:http';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
@@ -37,28 +38,57 @@ function readCertificate(socket: TLSSocket): ClientCertificate {
     return { kind: 'refused', reason: `client certificate not verified (${reason})` };
   }
   const subject = certificateSubject(cert);
-  if (subject === undefined) return { kind: 'refused', reason: 'client certificate has neither a subject CN nor a subjectAltName' };
+  if (subject === undefined) return { kind: 'refused', reason: 'client certificate has no usable name: no subject CN and no URI, DNS or email subjectAltName (placeholders such as <unsupported> do not count)' };
   if (!isForwardableSubject(subject)) return { kind: 'refused', reason: 'client certificate subject is not 1-256 printable ASCII characters' };
   return { kind: 'verified', subject };
 }
 
-/** Subject CN, else the value of the first subjectAltName entry. */
+/** subjectAltName kinds that can name a client, in the order they are preferred (SPIFFE ids are URIs). */
+const SAN_PREFERENCE = ['URI', 'DNS', 'email'] as const;
+
+/** One `Kind:value` entry of node's subjectaltname string; a value with special characters is JSON-quoted. */
+const SAN_ENTRY = /\s*([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)\s*(?:,|$)/y;
+
+/** The entries of node's subjectaltname string (`DNS:a, URI:"b, c"`), or undefined when it does not read. */
+function sanEntries(san: string): Array<[string, string]> | undefined {
+  const out: Array<[string, string]> = [];
+  SAN_ENTRY.lastIndex = 0;
+  while (SAN_ENTRY.lastIndex < san.length) {
+    const at = SAN_ENTRY.lastIndex;
+    const m = SAN_ENTRY.exec(san);
+    if (!m || SAN_ENTRY.lastIndex === at) return undefined;
+    let value = m[2]!;
+    if (value.startsWith('"')) {
+      try {
+        value = JSON.parse(value) as string;
+      } catch {
+        return undefined;
+      }
+    }
+    out.push([m[1]!, value]);
+  }
+  return out;
+}
+
+/** A placeholder node (or OpenSSL) writes for what it could not decode, e.g. `<unsupported>`: never an identity. */
+const isPlaceholder = (v: string): boolean => v.startsWith('<');
+
+/**
+ * Subject CN, else a subjectAltName chosen by kind: the first URI, else the first DNS name, else
+ * the first email. Undefined when there is none, or when the chosen value is a placeholder
+ * (`<unsupported>`; anything starting with `<`): the certificate is then refused.
+ */
 export function certificateSubject(cert: Pick<PeerCertificate, 'subject' | 'subjectaltname'>): string | undefined {
   const cn = cert.subject?.CN as string | string[] | undefined;
   const first = Array.isArray(cn) ? cn[0] : cn;
-  if (first) return first;
+  if (first) return isPlaceholder(first) ? undefined : first;
   const san = cert.subjectaltname;
   if (!san) return undefined;
-  // Node writes `DNS:a, URI:b`; a value with special characters is JSON-quoted: `URI:"a, b"`.
-  const entry = /^[A-Za-z ]+:("(?:[^"\\]|\\.)*"|[^,]*)/.exec(san);
-  if (!entry) return undefined;
-  const value = entry[1]!;
-  if (value.startsWith('"')) {
-    try {
-      return JSON.parse(value) as string;
-    } catch {
-      return undefined;
-    }
+  const entries = sanEntries(san);
+  if (!entries) return undefined;
+  for (const kind of SAN_PREFERENCE) {
+    const entry = entries.find(([k]) => k === kind);
+    if (entry) return entry[1] === '' || isPlaceholder(entry[1]) ? undefined : entry[1];
   }
-  return value || undefined;
+  return undefined;
 }

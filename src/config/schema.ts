@@ -367,7 +367,17 @@ const queryOps = z.strictObject({
   rename: z.record(z.string().min(1), z.string().min(1)).default({}),
 });
 const transform = z.strictObject({
-  request: z.strictObject({ query: queryOps.optional(), body: z.string().min(1).optional() }).default({}),
+  request: z
+    .strictObject({
+      query: queryOps.optional(),
+      body: z.string().min(1).optional(),
+      /**
+       * A request body the route cannot map (compressed, not JSON, over maxBodyBytes): `refuse`
+       * answers 413/415, `pass` forwards it unmapped. @default refuse
+       */
+      onUnmappable: z.enum(['refuse', 'pass']).default('refuse'),
+    })
+    .default({ onUnmappable: 'refuse' }),
   response: z.strictObject({ body: z.string().min(1).optional() }).default({}),
   /** Bodies larger than this pass through untouched. @default 1048576 */
   maxBodyBytes: positiveInt.default(1_048_576),

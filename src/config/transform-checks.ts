@@ -1,8 +1,9 @@
 /**
  * Config checks of a route's header operations and `transform` section (called from
  * ./cross-checks.ts, so they run on half-valid files too): no operation may write a header the
- * gateway owns, templates must parse, and every JSONata expression must compile; each problem is
- * reported at its key path.
+ * gateway owns, templates must parse, and every JSONata expression must compile; on a route with
+ * `cache`, nothing of one client's request (its headers, `$request`) may shape a stored answer.
+ * Each problem is reported at its key path.
  */
 import jsonata from 'jsonata';
 import { compileHeaderTemplate, isPerRequest } from '../http/header-template.js';
@@ -27,6 +28,32 @@ export function jsonataSyntaxError(source: string): string | undefined {
   }
 }
 
+/**
+ * True when a JSONata expression reads `$request` (or could, through `$eval`): on a cached route
+ * its answer would depend on one client's request and be replayed to others.
+ */
+export function readsRequest(source: string): boolean {
+  let ast: unknown;
+  try {
+    ast = jsonata(source).ast();
+  } catch {
+    return false;
+  }
+  const stack: unknown[] = [ast];
+  while (stack.length) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (const n of node) stack.push(n);
+    } else if (isObj(node)) {
+      if (node.type === 'variable' && (node.value === 'request' || node.value === 'eval')) return true;
+      for (const k in node) if (k !== 'value' || typeof node[k] === 'object') stack.push(node[k]);
+    }
+  }
+  return false;
+}
+
+const CACHED_REQUEST_HEADER = 'a route with cache keys answers by method, host, path and query only: a request header built from the client\'s headers would let one client\'s answer be replayed to others';
+
 function checkHeaderOps(ops: unknown, key: 'requestHeaders' | 'responseHeaders', ctx: IssueSink, cached: boolean): void {
   if (!isObj(ops)) return;
   const direction = key === 'requestHeaders' ? 'request' : 'response';
@@ -44,6 +71,9 @@ function checkHeaderOps(ops: unknown, key: 'requestHeaders' | 'responseHeaders',
       if (typeof value !== 'string') continue;
       const t = compileHeaderTemplate(value, direction);
       if (typeof t === 'object' && 'error' in t) ctx.addIssue({ code: 'custom', path: [key, 'add', name], message: t.error });
+      else if (cached && direction === 'request' && typeof t === 'object' && t.some((p) => typeof p !== 'string' && p.kind === 'request.header')) {
+        ctx.addIssue({ code: 'custom', path: [key, 'add', name], message: `${CACHED_REQUEST_HEADER} (\${request.header.…} is refused here)` });
+      }
       // A cache hit replays the stored answer's headers: one client's values would reach another.
       else if (cached && direction === 'response' && typeof t === 'object' && isPerRequest(t)) {
         ctx.addIssue({ code: 'custom', path: [key, 'add', name], message: 'a route with cache replays stored headers to other clients: use only ${route.name}, ${upstream.name} and ${upstream.status} here' });
@@ -54,13 +84,14 @@ function checkHeaderOps(ops: unknown, key: 'requestHeaders' | 'responseHeaders',
     for (const [from, to] of Object.entries(ops.rename)) {
       refuse(['rename', from], from, 'renamed');
       if (typeof to === 'string') refuse(['rename', from], to, 'written (as a rename target)');
+      if (cached && direction === 'request') ctx.addIssue({ code: 'custom', path: [key, 'rename', from], message: `${CACHED_REQUEST_HEADER} (a rename forwards the client's ${from})` });
     }
   }
 }
 
 /** One route's header operations and `transform`. */
 export function checkRouteTransforms(r: Obj, ctx: IssueSink): void {
-  checkHeaderOps(r.requestHeaders, 'requestHeaders', ctx, false);
+  checkHeaderOps(r.requestHeaders, 'requestHeaders', ctx, r.cache !== undefined);
   checkHeaderOps(r.responseHeaders, 'responseHeaders', ctx, r.cache !== undefined);
   const t = r.transform;
   if (!isObj(t)) return;
@@ -71,5 +102,8 @@ export function checkRouteTransforms(r: Obj, ctx: IssueSink): void {
     if (typeof body !== 'string' || body === '') continue;
     const problem = jsonataSyntaxError(body);
     if (problem) ctx.addIssue({ code: 'custom', path: ['transform', side, 'body'], message: `invalid JSONata expression: ${problem}` });
+    else if (side === 'response' && r.cache !== undefined && readsRequest(body)) {
+      ctx.addIssue({ code: 'custom', path: ['transform', side, 'body'], message: 'a route with cache stores the mapped answer for other clients: the response expression may not read $request (nor use $eval)' });
+    }
   }
 }

@@ -11,8 +11,8 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Request headers the gateway sets itself, or that name the client, its address or the URL it
- * asked for. What a client sent under these names never passes: the upstream learns the client
+ * Request headers the gateway sets itself, or that name the client, its address, its
+ * certificate or the URL it asked for. What a client sent under these names never passes: the upstream learns the client
  * only from the X-Forwarded-For / -Proto / -Host the gateway writes.
  */
 const RESERVED = new Set([
@@ -24,6 +24,10 @@ const RESERVED = new Set([
   'x-forwarded-scheme', 'x-forwarded-uri', 'x-forwarded-path', 'x-original-forwarded-for',
   'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip',
   'x-cluster-client-ip', 'x-original-url', 'x-rewrite-url', 'x-original-host', 'x-host',
+  // The client certificate as a TLS-terminating proxy (Envoy, nginx, HAProxy, Traefik) reports it:
+  // an upstream that trusts these would take a client's own word for its certificate.
+  'x-forwarded-client-cert', 'x-ssl-client-cert', 'x-ssl-client-verify', 'x-ssl-client-s-dn',
+  'x-ssl-client-dn', 'ssl-client-cert', 'x-client-cert', 'x-client-verify',
 ]);
 
 /**

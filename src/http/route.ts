@@ -19,6 +19,19 @@ export interface HeaderOps {
   readonly rename: ReadonlyMap<string, string> | null;
   /** Values with variables, or null when there are none. */
   readonly render: ReadonlyArray<readonly [string, HeaderTemplate]> | null;
+  /**
+   * Other spellings of the names the operations touch (./header-ops.ts `isShadowed`), or null
+   * when the route has no operations.
+   */
+  readonly spellings: HeaderSpellings | null;
+}
+
+/** Names in their folded form (lower case, `_` and `.` read as `-`). */
+export interface HeaderSpellings {
+  /** Folded name → true when `remove` names it (then every spelling goes). */
+  readonly folded: ReadonlyMap<string, boolean>;
+  /** The names as the operations spell them (lower case): these keep the usual remove/rename/add meaning. */
+  readonly exact: ReadonlySet<string>;
 }
 
 /** `transform.request.query`, compiled. Names are compared decoded. */
@@ -46,8 +59,10 @@ export interface RouteTransform {
   readonly query: QueryOps | null;
   readonly requestBody: BodyMapping | null;
   readonly responseBody: BodyMapping | null;
-  /** Larger bodies (declared, or read that far) pass through untouched. */
+  /** Larger bodies (declared, or read that far) cannot be mapped. */
   readonly maxBodyBytes: number;
+  /** A request body the route cannot map is refused (413/415) unless this is true (`onUnmappable: pass`). */
+  readonly passUnmappable: boolean;
 }
 
 export interface CompiledRoute {

@@ -6,7 +6,8 @@
  * (src/plugins/use-identity.ts), and routes that do not need one stay open to every client.
  *
  * Session resumption: node's default session tickets (RFC 5077; TLS 1.3 PSK tickets), keys made
- * per process. A certificate swap keeps the ticket keys, so sessions survive a reload.
+ * per process. A certificate swap keeps the ticket keys, so sessions survive a reload, unless the
+ * client CA changed (then old sessions must not resume past the new CA: new keys).
  *
  * HTTP/2 (`server.tls.http2`, on by default): node's `http2.createSecureServer({ allowHTTP1 })`
  * offers `h2` and `http/1.1` by ALPN; HTTP/1.1 clients get the same node:http machinery (its
@@ -18,6 +19,7 @@
  * session; destroy every socket).
  */
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:https';
 import { createSecureServer, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -25,19 +27,40 @@ import type { Server as TlsServer } from 'node:tls';
 import type { ServerTlsConfig } from '../config/schema.js';
 import { loadListenerTls } from './tls-files.js';
 
+/** Streams one HTTP/2 client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; node's default is unbounded). */
+export const HTTP2_MAX_CONCURRENT_STREAMS = 100;
+/** Memory (MB) one HTTP/2 session may hold in nghttp2 before new streams are refused (node's maxSessionMemory). */
+export const HTTP2_MAX_SESSION_MEMORY_MB = 10;
+
+/** Who the listener trusted for client certificates, to tell on a swap whether that changed. */
+const CLIENT_TRUST = Symbol('gateway.clientTrust');
+interface ClientTrust {
+  ca: string;
+  requestCert: boolean;
+}
+
+function clientTrust(loaded: ReturnType<typeof loadListenerTls>): ClientTrust {
+  const ca = loaded.context.ca;
+  const text = ca === undefined ? '' : (Array.isArray(ca) ? ca : [ca]).map((c) => (typeof c === 'string' ? c : Buffer.from(c).toString('latin1'))).join('\n');
+  return { ca: text, requestCert: loaded.requestCert };
+}
+
 export function createTlsServer(tls: ServerTlsConfig, baseDir: string, options: ServerOptions, listener: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const loaded = loadListenerTls(tls, baseDir);
-  if (tls.http2) return createHttp2Server(loaded, options, listener);
-  return createServer(
-    {
-      ...options,
-      ...loaded.context,
-      requestCert: loaded.requestCert,
-      rejectUnauthorized: false,
-      ALPNProtocols: loaded.alpn,
-    },
-    listener,
-  );
+  const server = tls.http2
+    ? createHttp2Server(loaded, options, listener)
+    : createServer(
+        {
+          ...options,
+          ...loaded.context,
+          requestCert: loaded.requestCert,
+          rejectUnauthorized: false,
+          ALPNProtocols: loaded.alpn,
+        },
+        listener,
+      );
+  (server as unknown as { [CLIENT_TRUST]: ClientTrust })[CLIENT_TRUST] = clientTrust(loaded);
+  return server as Server;
 }
 
 const SESSIONS = Symbol('gateway.http2Sessions');
@@ -74,7 +97,9 @@ function createHttp2Server(loaded: ReturnType<typeof loadListenerTls>, options: 
       rejectUnauthorized: false,
       ALPNProtocols: loaded.alpn,
       maxSendHeaderBlockLength: options.maxHeaderSize,
-      settings: { maxHeaderListSize: options.maxHeaderSize },
+      // One client may not open unbounded streams nor make nghttp2 hold unbounded memory (rapid reset and kin).
+      settings: { maxHeaderListSize: options.maxHeaderSize, maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS },
+      maxSessionMemory: HTTP2_MAX_SESSION_MEMORY_MB,
     },
     ((req: IncomingMessage, res: ServerResponse) => {
       if (req.httpVersionMajor === 2) {
@@ -141,12 +166,20 @@ export function goAwayHttp2(server: Server): void {
  * Points a listening TLS server at the certificate, key and client CA `tls` names now. New
  * handshakes use them; open connections keep the context they were made with. Throws a
  * ConfigError (and changes nothing) when the files cannot be used.
+ *
+ * The session-ticket keys survive a certificate swap, so clients resume. When the client CA (or
+ * whether a certificate is asked for) changed, they are replaced: a resumed session skips the
+ * certificate check and would keep a client certificate the new CA no longer vouches for.
  */
 export function swapListenerCertificate(server: Server, tls: ServerTlsConfig, baseDir: string): void {
   const loaded = loadListenerTls(tls, baseDir);
-  const s = server as unknown as TlsServer & { requestCert: boolean };
-  const ticketKeys = s.getTicketKeys();
+  const s = server as unknown as TlsServer & { requestCert: boolean; [CLIENT_TRUST]?: ClientTrust };
+  const trust = clientTrust(loaded);
+  const before = s[CLIENT_TRUST];
+  const sameTrust = before !== undefined && before.ca === trust.ca && before.requestCert === trust.requestCert;
+  const ticketKeys = sameTrust ? s.getTicketKeys() : randomBytes(48);
   s.setSecureContext(loaded.context);
   s.setTicketKeys(ticketKeys);
   s.requestCert = loaded.requestCert;
+  s[CLIENT_TRUST] = trust;
 }

@@ -11,7 +11,7 @@ import { createClientAddressResolver, type TrustProxy } from '../plugins/use-cli
 import { isValidHost } from '../plugins/use-host-check.js';
 import type { CompiledRoute, HeaderOps } from './route-table.js';
 import { HOP_BY_HOP, isReservedHeader } from '../http/reserved-headers.js';
-import { applyRenames, applyRendered } from './header-ops.js';
+import { applyRenames, applyRendered, isShadowed } from './header-ops.js';
 
 export { isReservedHeader } from '../http/reserved-headers.js';
 
@@ -94,6 +94,7 @@ export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute
   for (const name in inHeaders) {
     // HTTP/2 pseudo-headers (`:path`, `:authority`, …; 58 is `:`) describe this hop only.
     if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 58 || isReservedHeader(name) || ops.remove.has(name) || named?.has(name)) continue;
+    if (ops.spellings !== null && isShadowed(name, ops.spellings)) continue;
     out[name] = inHeaders[name]!;
   }
   if (ops.rename !== null) applyRenames(out, ops.rename);
@@ -128,6 +129,7 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, ops: HeaderO
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || ops.remove.has(name) || named?.has(name)) continue;
+    if (ops.spellings !== null && isShadowed(name, ops.spellings)) continue;
     out[name] = headers[name];
   }
   if (ops.rename !== null) applyRenames(out, ops.rename);

@@ -1,7 +1,8 @@
 /**
  * A route's `requestHeaders` / `responseHeaders`, compiled once at start-up (names lower-cased,
  * templates parsed) and rendered per request without parsing anything. Operations apply in a
- * fixed order: remove, rename, add. What a route may not write (the gateway's own headers,
+ * fixed order: remove, rename, add; other spellings of the names they touch (`X_Tenant`,
+ * `x.internal`) are dropped, see `isShadowed`. What a route may not write (the gateway's own headers,
  * hop-by-hop, framing) is refused by the config check (src/config/transform-checks.ts); the
  * compiler refuses it again, for configs built without the loader.
  */
@@ -10,9 +11,39 @@ import type { RouteConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
 import { compileHeaderTemplate, type HeaderTemplate } from '../http/header-template.js';
 import { unwritableHeader } from '../http/reserved-headers.js';
-import type { CompiledRoute, HeaderOps } from '../http/route.js';
+import type { CompiledRoute, HeaderOps, HeaderSpellings } from '../http/route.js';
 
-export const NO_HEADER_OPS: HeaderOps = { remove: new Set(), add: [], rename: null, render: null };
+export const NO_HEADER_OPS: HeaderOps = { remove: new Set(), add: [], rename: null, render: null, spellings: null };
+
+const SEPARATORS = /[_.]/g;
+
+/** A header name as many servers read it: lower case, `_` and `.` as `-` (`X_Tenant` is `x-tenant`). */
+export function foldHeaderName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.indexOf('_') === -1 && lower.indexOf('.') === -1 ? lower : lower.replace(SEPARATORS, '-');
+}
+
+/**
+ * True when a received header (lower case) is another spelling of a name the route's operations
+ * touch, and must not travel on: `remove: [x-internal]` also removes `x.internal`, and with
+ * `add: { X-Tenant: acme }` the client's `X_Tenant: evil` does not reach an upstream that reads
+ * `_` as `-`. The exact spellings keep their meaning (a rename source is renamed, not dropped).
+ */
+export function isShadowed(name: string, s: HeaderSpellings): boolean {
+  const removed = s.folded.get(foldHeaderName(name));
+  return removed === undefined ? false : removed || !s.exact.has(name);
+}
+
+function spellingsOf(remove: ReadonlySet<string>, touched: Iterable<string>): HeaderSpellings | null {
+  const folded = new Map<string, boolean>();
+  const exact = new Set<string>();
+  for (const name of touched) {
+    exact.add(name);
+    folded.set(foldHeaderName(name), false);
+  }
+  for (const name of remove) folded.set(foldHeaderName(name), true);
+  return folded.size ? { folded, exact } : null;
+}
 
 export function compileHeaderOps(ops: RouteConfig['requestHeaders'], direction: 'request' | 'response'): HeaderOps {
   if (!ops) return NO_HEADER_OPS;
@@ -32,11 +63,14 @@ export function compileHeaderOps(ops: RouteConfig['requestHeaders'], direction: 
   }
   const rename = new Map<string, string>();
   for (const [from, to] of Object.entries(ops.rename ?? {})) rename.set(writable(from), writable(to));
+  const remove = new Set(ops.remove.map((h) => h.toLowerCase()));
+  const touched = [...add.map(([n]) => n), ...render.map(([n]) => n), ...rename.keys(), ...rename.values()];
   return {
-    remove: new Set(ops.remove.map((h) => h.toLowerCase())),
+    remove,
     add,
     rename: rename.size ? rename : null,
     render: render.length ? render : null,
+    spellings: spellingsOf(remove, touched),
   };
 }
 

@@ -11,7 +11,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../context.js';
-import { BadRequest, UnsupportedMediaType } from '../errors.js';
+import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
 import { clientFault } from '../client-fault.js';
 import type { Upstreams } from '../upstream/create-upstreams.js';
 import type { HttpResult } from '../upstream/types.js';
@@ -21,7 +21,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers
 import { hasRequestBody, upstreamBody, type BodyLimits } from './request-body.js';
 import { sendBuffer, sendStream } from './respond.js';
 import { applyQueryOps } from './query-ops.js';
-import { mapRequestBody, mapResponseBody, requestMappingWindow } from './transform.js';
+import { mapRequestBody, mapResponseBody, refusesUnread, requestMappingWindow } from './transform.js';
 import { proxyGrpc } from './grpc-route.js';
 import type { TrustProxy } from '../plugins/use-client-ip.js';
 import { splitHost } from '../plugins/use-host-check.js';
@@ -94,16 +94,31 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
 
     const t = route.transform;
     // A body the route maps is read whole first (up to transform.maxBodyBytes); others as always.
-    const mapWindow = t === null ? 0 : requestMappingWindow(ctx.req, t);
+    let mapWindow = 0;
+    if (t !== null) {
+      try {
+        mapWindow = requestMappingWindow(ctx.req, t);
+      } catch (err) {
+        closeConnectionAfter(ctx.res);
+        throw err;
+      }
+    }
     let body: Awaited<ReturnType<typeof upstreamBody>>;
     try {
       body = await upstreamBody(ctx.req, limits, mapWindow > bufferBytes ? mapWindow : bufferBytes);
     } catch (err) {
       rethrow(ctx, err);
     }
+    if (t !== null && refusesUnread(t, mapWindow, body)) {
+      if (!Buffer.isBuffer(body)) (body as Readable).destroy();
+      closeConnectionAfter(ctx.res);
+      throw PayloadTooLarge(t.maxBodyBytes);
+    }
     const query = t?.query ? applyQueryOps(ctx.query, t.query) : ctx.query;
     const path = query ? `${route.rewrite(norm.path)}?${query}` : route.rewrite(norm.path);
     const headers = upstreamRequestHeaders(ctx, route, forward);
+    // A compressed answer is never mapped: the client's Accept-Encoding must not let it skip the mapping.
+    if (t?.responseBody) headers['accept-encoding'] = 'identity';
     if (mapWindow > 0 && Buffer.isBuffer(body) && body.length <= mapWindow) body = await mapRequestBody(ctx, route, body, headers);
     if (body !== null && Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
     const up = upstreams.http(route.upstream);

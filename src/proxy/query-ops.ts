@@ -2,7 +2,8 @@
  * `transform.request.query`: remove, rename, then add query parameters, on the raw query string.
  * Parameters no operation names keep their exact bytes (order, encoding, `+`), so a route that
  * renames one parameter changes nothing else of the URL. Names are compared decoded
- * (`a%5Fb` is `a_b`), as an upstream's parser reads them.
+ * (`a%5Fb` is `a_b`), as an upstream's parser reads them, and without regard to case (many
+ * frameworks read `Tenant` as `tenant`: a client's `Tenant=evil` must not survive `add: { tenant }`).
  */
 import type { QueryOps } from '../http/route.js';
 
@@ -12,13 +13,15 @@ export interface QueryOpsConfig {
   rename: Record<string, string>;
 }
 
+/** Names are kept lower-cased: the client's `DEBUG` is the route's `debug` (as takeQueryParam reads names). */
 export function compileQueryOps(cfg: QueryOpsConfig): QueryOps {
+  const lower = (s: string): string => s.toLowerCase();
   return {
-    remove: new Set(cfg.remove),
-    rename: new Map(Object.entries(cfg.rename)),
-    renameRaw: new Map(Object.entries(cfg.rename).map(([from, to]) => [from, encodeURIComponent(to)])),
+    remove: new Set(cfg.remove.map(lower)),
+    rename: new Map(Object.entries(cfg.rename).map(([from, to]) => [lower(from), lower(to)])),
+    renameRaw: new Map(Object.entries(cfg.rename).map(([from, to]) => [lower(from), encodeURIComponent(to)])),
     add: Object.entries(cfg.add).map(([k, v]) => [encodeURIComponent(k), encodeURIComponent(v)] as const),
-    addNames: new Set(Object.keys(cfg.add)),
+    addNames: new Set(Object.keys(cfg.add).map(lower)),
   };
 }
 
@@ -41,7 +44,7 @@ export function applyQueryOps(query: string, ops: QueryOps): string {
   const pairs = query === '' ? [] : query.split('&');
   const names = pairs.map((p) => {
     const eq = p.indexOf('=');
-    return decodedName(eq === -1 ? p : p.slice(0, eq));
+    return decodedName(eq === -1 ? p : p.slice(0, eq)).toLowerCase();
   });
   // Client parameters that a rename (of a parameter present) or an add will replace.
   let replaced: Set<string> | undefined;

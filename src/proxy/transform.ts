@@ -4,7 +4,9 @@
  * each evaluation is bounded by `timeoutMs` and a depth guard (jsonata's own guardrails).
  *
  * The rule for bodies: only an identity-encoded JSON body (`application/json` or `*+json`) no
- * larger than `maxBodyBytes` is mapped. Anything else (another media type, a compressed or
+ * larger than `maxBodyBytes` is mapped. A request body that is not one is refused (413/415)
+ * unless `request.onUnmappable: pass`; the upstream is asked for identity-encoded answers on a
+ * route that maps them (proxy-handler.ts). Any other answer (another media type, a compressed or
  * larger body, a response to HEAD, 204, 206 or 304) passes through untouched, byte for byte. A
  * mapped body gets its own Content-Length; validators and digests of the old bytes (ETag,
  * Content-MD5, Digest, Content-Digest, Repr-Digest) are dropped.
@@ -14,7 +16,8 @@ import { Readable } from 'node:stream';
 import jsonata from 'jsonata';
 import type { RouteConfig } from '../config/schema.js';
 import type { RequestContext } from '../context.js';
-import { BadRequest, TransformFailed, UpstreamError } from '../errors.js';
+import { BadRequest, PayloadTooLarge, TransformFailed, UnsupportedMediaType, UpstreamError } from '../errors.js';
+import { hasRequestBody } from './request-body.js';
 import type { BodyMapping, CompiledRoute, RouteTransform } from '../http/route.js';
 import { compileQueryOps } from './query-ops.js';
 import { isReservedHeader } from '../http/reserved-headers.js';
@@ -41,6 +44,7 @@ export function compileTransform(cfg: RouteConfig['transform']): RouteTransform 
     requestBody: cfg.request.body ? compileMapping(cfg.request.body, cfg.timeoutMs) : null,
     responseBody: cfg.response.body ? compileMapping(cfg.response.body, cfg.timeoutMs) : null,
     maxBodyBytes: cfg.maxBodyBytes,
+    passUnmappable: cfg.request.onUnmappable === 'pass',
   };
 }
 
@@ -65,13 +69,38 @@ function declaredLength(value: string | string[] | number | undefined): number {
 
 /**
  * How many bytes of the request body to read before deciding (0: this body passes through
- * untouched, read the way any passthrough body is).
+ * untouched, read the way any passthrough body is). A body the route cannot map from its head
+ * alone (not JSON, compressed, declared over maxBodyBytes) is refused here, before it is read,
+ * unless the route says `onUnmappable: pass`: otherwise a client could skip the mapping.
  */
 export function requestMappingWindow(req: IncomingMessage, t: RouteTransform): number {
-  if (!t.requestBody) return 0;
+  if (!t.requestBody || !hasRequestBody(req)) return 0;
   const h = req.headers;
-  if (!isJsonMediaType(h['content-type']) || !identityEncoded(h['content-encoding'])) return 0;
-  return declaredLength(h['content-length']) > t.maxBodyBytes ? 0 : t.maxBodyBytes;
+  if (!isJsonMediaType(h['content-type'])) {
+    if (t.passUnmappable) return 0;
+    throw UnsupportedMediaType(`${mediaTypeOf(h['content-type']) || '(none)'} (this route maps JSON request bodies only)`);
+  }
+  if (!identityEncoded(h['content-encoding'])) {
+    if (t.passUnmappable) return 0;
+    throw UnsupportedMediaType(`${mediaTypeOf(h['content-type'])} with Content-Encoding ${String(h['content-encoding'])} (this route maps uncompressed bodies only)`);
+  }
+  if (declaredLength(h['content-length']) > t.maxBodyBytes) {
+    if (t.passUnmappable) return 0;
+    throw PayloadTooLarge(t.maxBodyBytes);
+  }
+  return t.maxBodyBytes;
+}
+
+/** True when a body read for mapping turned out unmappable (longer than the window) and the route refuses that. */
+export function refusesUnread(t: RouteTransform, window: number, body: Buffer | Readable | null): boolean {
+  if (window === 0 || t.passUnmappable || body === null) return false;
+  return !Buffer.isBuffer(body) || body.length > window;
+}
+
+function mediaTypeOf(value: string | string[] | undefined): string {
+  if (typeof value !== 'string') return '';
+  const semi = value.indexOf(';');
+  return (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase();
 }
 
 /**

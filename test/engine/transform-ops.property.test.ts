@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compileHeaderOps } from '../../src/proxy/header-ops.js';
+import { compileHeaderOps, foldHeaderName } from '../../src/proxy/header-ops.js';
 import { clientResponseHeaders } from '../../src/proxy/forward-headers.js';
 import { applyQueryOps, compileQueryOps } from '../../src/proxy/query-ops.js';
 import { isHeaderName, unwritableHeader } from '../../src/http/reserved-headers.js';
@@ -52,6 +52,40 @@ describe('header operations (property)', () => {
         for (const [k, v] of Object.entries(incoming)) {
           if (!remove.includes(k) && !(k in rename) && !targets.has(k) && !(k in add)) expect(out[k]).toBe(v);
         }
+      }),
+    );
+  });
+
+  it('no other spelling of a name an operation touches survives (case, `_`, `.`), and unrelated names do', () => {
+    const spell = (name: string, seps: string[], flips: boolean[]): string => {
+      let i = 0;
+      return randomCase(name.replace(/-/g, () => seps[i++ % seps.length]!), flips);
+    };
+    const sep = fc.array(fc.constantFrom('-', '_', '.'), { minLength: 1, maxLength: 4 });
+    const dashed = fc.stringMatching(/^[a-z]{1,4}-[a-z]{1,4}$/).filter((n) => unwritableHeader(n, 'response') === undefined);
+    fc.assert(
+      fc.property(dashed, fc.constantFrom('add', 'remove', 'renameFrom', 'renameTo'), sep, fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), dashed, (name, op, seps, flips, other) => {
+        const spelled = spell(name, seps, flips).toLowerCase();
+        fc.pre(spelled !== name && foldHeaderName(other) !== name);
+        const cfg = { add: {} as Record<string, string>, remove: [] as string[], rename: {} as Record<string, string> };
+        if (op === 'add') cfg.add[randomCase(name, flips)] = 'set';
+        else if (op === 'remove') cfg.remove.push(randomCase(name, flips));
+        else if (op === 'renameFrom') cfg.rename[randomCase(name, flips)] = 'x-renamed';
+        else cfg.rename['x-source'] = randomCase(name, flips);
+        const out = clientResponseHeaders({ [spelled]: 'smuggled', [other]: 'o' }, compileHeaderOps(cfg, 'response'));
+        expect(out[spelled]).toBeUndefined();
+        expect(Object.values(out)).not.toContain('smuggled');
+        expect(out[other]).toBe('o');
+      }),
+    );
+  });
+
+  it('the folded form lower-cases and reads `_` and `.` as `-`', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/), (n) => {
+        const f = foldHeaderName(n);
+        expect(f).toBe(n.toLowerCase().replace(/[_.]/g, '-'));
+        expect(foldHeaderName(f)).toBe(f);
       }),
     );
   });
@@ -111,6 +145,23 @@ describe('query operations (property)', () => {
         }
         const untouched = (k: string) => !remove.includes(k) && !(k in rename) && !targets.has(k) && !(k in add);
         expect([...out].filter(([k]) => untouched(k))).toEqual(pairs.filter(([k]) => untouched(k)));
+      }),
+    );
+  });
+
+  it('names are compared without regard to case: no other casing of a removed, renamed or added name survives', () => {
+    fc.assert(
+      fc.property(qname, fc.constantFrom('add', 'remove', 'rename'), fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(qname, qvalue), { maxLength: 4 }), (name, op, flips, others) => {
+        const cased = randomCase(name, flips.map((f) => !f));
+        const cfg = { add: {} as Record<string, string>, remove: [] as string[], rename: {} as Record<string, string> };
+        if (op === 'add') cfg.add[randomCase(name, flips)] = 'set';
+        else if (op === 'remove') cfg.remove.push(randomCase(name, flips));
+        else cfg.rename[randomCase(name, flips)] = 'zzzz';
+        const raw = new URLSearchParams([...others.filter(([k]) => k !== name), [cased, 'smuggled']]).toString();
+        const out = new URLSearchParams(applyQueryOps(raw, compileQueryOps(cfg)));
+        const values = [...out].filter(([k]) => k.toLowerCase() === name).map(([, v]) => v);
+        expect(values).toEqual(op === 'add' ? ['set'] : []);
+        if (op === 'rename') expect(out.getAll('zzzz')).toEqual(['smuggled']);
       }),
     );
   });

@@ -43,6 +43,8 @@ export function createTestPki(): TestPki {
   leaf(dir, 'client', 'ca', '/CN=client-a/O=Test', undefined, 'clientAuth');
   leaf(dir, 'spiffe', 'ca', '/O=NoCommonName', 'URI:spiffe://test/ns/shop/sa/orders', 'clientAuth');
   leaf(dir, 'gateway-client', 'ca', '/CN=gateway', undefined, 'clientAuth');
+  // No CN; a DNS name written before the URI (the identity is picked by kind, not by order).
+  leaf(dir, 'multi-san', 'ca', '/O=NoCommonName', 'DNS:multi.internal,email:multi@example.com,URI:spiffe://test/ns/shop/sa/multi', 'clientAuth');
   leaf(dir, 'stranger', 'other-ca', '/CN=stranger', undefined, 'clientAuth');
   return {
     dir,

@@ -22,7 +22,12 @@ const FORWARDING = [
   'x-original-forwarded-for', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip',
   'x-cluster-client-ip', 'x-original-url', 'x-rewrite-url', 'x-original-host', 'x-host',
 ];
-const RESERVED = [...IDENTITY, ...FORWARDING, 'x-request-id', 'traceparent', 'host'];
+/** Client-certificate headers of TLS-terminating proxies: a client must not vouch for its own certificate. */
+const CLIENT_CERT = [
+  'x-forwarded-client-cert', 'x-ssl-client-cert', 'x-ssl-client-verify', 'x-ssl-client-s-dn',
+  'x-ssl-client-dn', 'ssl-client-cert', 'x-client-cert', 'x-client-verify',
+];
+const RESERVED = [...IDENTITY, ...FORWARDING, ...CLIENT_CERT, 'x-request-id', 'traceparent', 'host'];
 
 /** The spellings a CGI/WSGI/PHP/Rack server would read as the same header. */
 function spellings(name: string): string[] {
@@ -140,6 +145,12 @@ describe('forwarding and client-address headers from the client never pass', () 
       expect(seen).toEqual([]);
     }
     expect(JSON.stringify(h.headers)).not.toContain('6.6.6.6');
+  });
+
+  it.each(CLIENT_CERT.flatMap((name) => spellings(name).map((spelling) => [name, spelling] as const)))('client-certificate header %s spelled %s', async (canonical, spelling) => {
+    await send('/echo/fwd', { [spelling]: 'Hash=6.6.6.6;Subject="CN=admin";URI=spiffe://evil' });
+    expect(arrivedAs(canonical)).toEqual([]);
+    expect(JSON.stringify(upstream.last()!.headers)).not.toContain('6.6.6.6');
   });
 
   it('the gateway sets X-Forwarded-For / -Proto / -Host from the connection and the checked Host', async () => {
