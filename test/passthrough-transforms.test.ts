@@ -139,7 +139,7 @@ beforeAll(async () => {
           match: { pathPrefix: '/pass/v2' },
           upstream: 'origin',
           rewrite: { regex: { pattern: '^/pass/v2', replacement: '/v1' } },
-          transform: { ...v2, request: { ...v2.request, onUnmappable: 'pass' } },
+          transform: { ...v2, request: { ...v2.request, onUnmappable: 'pass' }, response: { ...v2.response, onUnmappable: 'pass' } },
         },
         {
           name: 'runaway',
@@ -388,22 +388,38 @@ describe('what passes through untouched', () => {
     expect(Number(head.headers['content-length'])).toBe(Buffer.byteLength(original));
   });
 
-  it('an answer over maxBodyBytes, declared or chunked, streams through byte for byte', async () => {
-    const declared = await call('/v2/big');
+  it('with response onUnmappable: pass, a JSON answer over maxBodyBytes (declared or chunked) streams through byte for byte', async () => {
+    const declared = await call('/pass/v2/big');
     expect(declared.json().full_name).toHaveLength(4000);
     expect(declared.json().mail).toBe('big@example.com');
-    const chunked = await call('/v2/chunked-big');
+    const chunked = await call('/pass/v2/chunked-big');
     expect(chunked.json()).toEqual({ full_name: 'y'.repeat(3000), mail: 'c@example.com' });
   });
 
-  it('a compressed answer and one that does not parse are passed on as they are', async () => {
-    const z = await request(`${gw.url}/v2/gzip`);
+  it('with response onUnmappable: pass, a compressed answer and one that does not parse are passed on as they are', async () => {
+    const z = await request(`${gw.url}/pass/v2/gzip`);
     expect(z.headers['content-encoding']).toBe('gzip');
     const raw = Buffer.from(await z.body.arrayBuffer());
     expect(raw.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
-    const bad = await call('/v2/not-json');
+    const bad = await call('/pass/v2/not-json');
     expect(bad.status).toBe(200);
     expect(bad.text).toBe('{ not json');
+  });
+});
+
+describe('a JSON answer the route cannot map is refused by default (the mapping may be what hides a field)', () => {
+  it.each(['/v2/big', '/v2/chunked-big', '/v2/gzip', '/v2/not-json'])('%s → 502 TRANSFORM_FAILED, nothing of the body', async (path) => {
+    const r = await call(path);
+    expect(r.status).toBe(502);
+    expect(r.json().code).toBe('TRANSFORM_FAILED');
+    expect(r.text).not.toMatch(/big@example|c@example|Zipped|not json/);
+  });
+
+  it('a Range request cannot ask for a part of the unmapped answer: Range and If-Range are not forwarded', async () => {
+    const r = await call('/v2/users/7', { headers: { range: 'bytes=0-10', 'if-range': '"v1-etag"' } });
+    expect(r.status).toBe(200);
+    expect(last().headers.range).toBeUndefined();
+    expect(last().headers['if-range']).toBeUndefined();
   });
 });
 

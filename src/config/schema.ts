@@ -378,7 +378,16 @@ const transform = z.strictObject({
       onUnmappable: z.enum(['refuse', 'pass']).default('refuse'),
     })
     .default({ onUnmappable: 'refuse' }),
-  response: z.strictObject({ body: z.string().min(1).optional() }).default({}),
+  response: z
+    .strictObject({
+      body: z.string().min(1).optional(),
+      /**
+       * A JSON answer the route cannot map (compressed anyway, over maxBodyBytes, not parseable,
+       * a 206 part): `refuse` answers 502 TRANSFORM_FAILED, `pass` forwards it unmapped. @default refuse
+       */
+      onUnmappable: z.enum(['refuse', 'pass']).default('refuse'),
+    })
+    .default({ onUnmappable: 'refuse' }),
   /** Bodies larger than this pass through untouched. @default 1048576 */
   maxBodyBytes: positiveInt.default(1_048_576),
   /** Longest evaluation of one body expression. @default 100 */

@@ -63,6 +63,8 @@ export interface RouteTransform {
   readonly maxBodyBytes: number;
   /** A request body the route cannot map is refused (413/415) unless this is true (`onUnmappable: pass`). */
   readonly passUnmappable: boolean;
+  /** Forward a JSON answer that cannot be mapped as it is (else 502 TRANSFORM_FAILED). */
+  readonly passUnmappableResponse: boolean;
 }
 
 export interface CompiledRoute {

@@ -118,7 +118,12 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     const path = query ? `${route.rewrite(norm.path)}?${query}` : route.rewrite(norm.path);
     const headers = upstreamRequestHeaders(ctx, route, forward);
     // A compressed answer is never mapped: the client's Accept-Encoding must not let it skip the mapping.
-    if (t?.responseBody) headers['accept-encoding'] = 'identity';
+    if (t?.responseBody) {
+      // Mappable answers: whole and uncompressed, whatever the client asked (it gets the mapped body).
+      headers['accept-encoding'] = 'identity';
+      delete headers.range;
+      delete headers['if-range'];
+    }
     if (mapWindow > 0 && Buffer.isBuffer(body) && body.length <= mapWindow) body = await mapRequestBody(ctx, route, body, headers);
     if (body !== null && Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
     const up = upstreams.http(route.upstream);

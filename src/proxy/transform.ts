@@ -6,8 +6,10 @@
  * The rule for bodies: only an identity-encoded JSON body (`application/json` or `*+json`) no
  * larger than `maxBodyBytes` is mapped. A request body that is not one is refused (413/415)
  * unless `request.onUnmappable: pass`; the upstream is asked for identity-encoded answers on a
- * route that maps them (proxy-handler.ts). Any other answer (another media type, a compressed or
- * larger body, a response to HEAD, 204, 206 or 304) passes through untouched, byte for byte. A
+ * route that maps them (proxy-handler.ts), without Range. A JSON answer that cannot be mapped
+ * anyway (compressed, larger, not parseable, a 206 part) is a 502 TRANSFORM_FAILED unless
+ * `response.onUnmappable: pass`; answers of other media types, and to HEAD, 204 or 304, pass
+ * through untouched, byte for byte. A
  * mapped body gets its own Content-Length; validators and digests of the old bytes (ETag,
  * Content-MD5, Digest, Content-Digest, Repr-Digest) are dropped.
  */
@@ -45,6 +47,7 @@ export function compileTransform(cfg: RouteConfig['transform']): RouteTransform 
     responseBody: cfg.response.body ? compileMapping(cfg.response.body, cfg.timeoutMs) : null,
     maxBodyBytes: cfg.maxBodyBytes,
     passUnmappable: cfg.request.onUnmappable === 'pass',
+    passUnmappableResponse: cfg.response.onUnmappable === 'pass',
   };
 }
 
@@ -154,10 +157,21 @@ export async function mapRequestBody(ctx: RequestContext, route: CompiledRoute, 
 }
 
 /** True when an upstream answer is one the route maps. */
-function mapsResponse(ctx: RequestContext, t: RouteTransform, status: number, headers: IncomingHttpHeaders): boolean {
-  if (ctx.method === 'HEAD' || status === 204 || status === 206 || status === 304) return false;
-  if (!isJsonMediaType(headers['content-type']) || !identityEncoded(headers['content-encoding'])) return false;
-  return declaredLength(headers['content-length']) <= t.maxBodyBytes;
+function mapsResponse(ctx: RequestContext, route: CompiledRoute, t: RouteTransform, status: number, headers: IncomingHttpHeaders): boolean {
+  if (ctx.method === 'HEAD' || status === 204 || status === 304) return false;
+  if (!isJsonMediaType(headers['content-type'])) return false;
+  // A JSON answer from here on: one the route cannot map must not reach the client unmapped
+  // (the mapping may be what removes a field), unless the route says `onUnmappable: pass`.
+  if (status === 206) return unmappable(route, t, 'a partial (206) answer');
+  if (!identityEncoded(headers['content-encoding'])) return unmappable(route, t, 'a compressed answer');
+  if (declaredLength(headers['content-length']) > t.maxBodyBytes) return unmappable(route, t, `an answer over ${t.maxBodyBytes} bytes`);
+  return true;
+}
+
+/** false (pass it on as it is) when the route allows that, else the 502. */
+function unmappable(route: CompiledRoute, t: RouteTransform, what: string): false {
+  if (t.passUnmappableResponse) return false;
+  throw TransformFailed(route.name, `${what} cannot be mapped`);
 }
 
 /** Replays the chunks read so far, then the rest of the stream. */
@@ -180,24 +194,33 @@ function replay(head: Buffer[], rest: AsyncIterator<Buffer>, source: Readable): 
  */
 export async function mapResponseBody(ctx: RequestContext, route: CompiledRoute, status: number, headers: OutgoingHttpHeaders, body: Readable): Promise<Buffer | Readable> {
   const t = route.transform!;
-  if (!mapsResponse(ctx, t, status, headers as IncomingHttpHeaders)) return body;
+  if (!mapsResponse(ctx, route, t, status, headers as IncomingHttpHeaders)) return body;
   const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let size = 0;
+  let tooLarge = false;
   try {
     for (let r = await it.next(); !r.done; r = await it.next()) {
       chunks.push(r.value);
       size += r.value.length;
-      if (size > t.maxBodyBytes) return replay(chunks, it, body);
+      if (size > t.maxBodyBytes) {
+        tooLarge = true;
+        break;
+      }
     }
   } catch (err) {
     throw UpstreamError(route.upstream, 'a body that broke off').asUpstreamFailure(err);
+  }
+  if (tooLarge) {
+    if (t.passUnmappableResponse) return replay(chunks, it, body);
+    throw TransformFailed(route.name, `an answer over ${t.maxBodyBytes} bytes cannot be mapped`);
   }
   const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
   let input: unknown;
   try {
     input = JSON.parse(raw.toString('utf8'));
   } catch {
+    if (!t.passUnmappableResponse) throw TransformFailed(route.name, 'an answer that claims JSON but does not parse cannot be mapped');
     return Readable.from([raw]);
   }
   let out: unknown;
