@@ -517,6 +517,14 @@ describe('config check', () => {
     expect(problems({ requestHeaders: { add: { 'X-Lang': '${request.header.accept-language}' }, rename: { 'X-Tenant': 'X-Org' } }, transform: { response: { body: '$request.id' } } })).toEqual([]);
   });
 
+  it('a cached route may not send the client\'s address or id upstream in a header (the answer would be one client\'s)', () => {
+    expect(problems({ cache: { ttlSec: 5 }, requestHeaders: { add: { 'X-Ip': '${client.ip}', 'X-Who': 'id=${client.id}', 'X-Rid': '${request.id}' } } })).toEqual([
+      expect.stringMatching(/^routes\[0\]\.requestHeaders\.add\.X-Ip: a route with cache .*\$\{client\.ip\}/),
+      expect.stringMatching(/^routes\[0\]\.requestHeaders\.add\.X-Who: a route with cache /),
+    ]);
+    expect(problems({ requestHeaders: { add: { 'X-Ip': '${client.ip}' } } })).toEqual([]);
+  });
+
   it('`gateway config check` names the key path of a bad expression, exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-transform-'));
     const file = join(dir, 'bad.yaml');

@@ -74,6 +74,10 @@ function checkHeaderOps(ops: unknown, key: 'requestHeaders' | 'responseHeaders',
       else if (cached && direction === 'request' && typeof t === 'object' && t.some((p) => typeof p !== 'string' && p.kind === 'request.header')) {
         ctx.addIssue({ code: 'custom', path: [key, 'add', name], message: `${CACHED_REQUEST_HEADER} (\${request.header.…} is refused here)` });
       }
+      // The client's address or id would make the upstream's answer one client's, then replayed to others.
+      else if (cached && direction === 'request' && typeof t === 'object' && t.some((p) => typeof p !== 'string' && (p.kind === 'client.ip' || p.kind === 'client.id'))) {
+        ctx.addIssue({ code: 'custom', path: [key, 'add', name], message: 'a route with cache keys answers by method, host, path and query only: a request header carrying ${client.ip} or ${client.id} would let one client\'s answer be replayed to others' });
+      }
       // A cache hit replays the stored answer's headers: one client's values would reach another.
       else if (cached && direction === 'response' && typeof t === 'object' && isPerRequest(t)) {
         ctx.addIssue({ code: 'custom', path: [key, 'add', name], message: 'a route with cache replays stored headers to other clients: use only ${route.name}, ${upstream.name} and ${upstream.status} here' });
