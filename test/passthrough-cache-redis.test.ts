@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
+import { REDIS_URL, dropPrefix, noRedis, testPrefix, waitForKey } from './helpers/redis.js';
 import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 
 describe.skipIf(noRedis)('response cache in redis', () => {
@@ -33,7 +33,8 @@ describe.skipIf(noRedis)('response cache in redis', () => {
     const first = await request(`${a.url}/api/users/3`, { headers: host });
     expect(first.headers['x-cache']).toBe('MISS');
     const firstBody = await first.body.json();
-    await new Promise((r) => setTimeout(r, 50));
+    // The store is written after the answer went out: wait for it to land (a loaded machine takes longer than 50 ms).
+    expect(await waitForKey(prefix)).toBe(true);
     const second = await request(`${b.url}/api/users/3`, { headers: host });
     expect(second.headers['x-cache']).toBe('HIT');
     expect(second.headers.age).toMatch(/^\d+$/);

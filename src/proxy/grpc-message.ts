@@ -21,7 +21,7 @@ const INT64: [bigint, bigint] = [-(2n ** 63n), 2n ** 63n - 1n];
 const UINT64: [bigint, bigint] = [0n, 2n ** 64n - 1n];
 const FLOAT_MAX = 3.4028234663852886e38;
 const DECIMAL = /^-?\d{1,20}$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$|^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 function refuse(path: string, expected: string): never {

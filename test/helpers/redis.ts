@@ -26,3 +26,23 @@ export async function dropPrefix(prefix: string): Promise<void> {
     client.disconnect();
   }
 }
+
+/** Waits (up to `timeoutMs`) until some key exists under a prefix: a write made without waiting has landed. */
+export async function waitForKey(prefix: string, timeoutMs = 3000): Promise<boolean> {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        if (keys.length) return true;
+        cursor = next;
+      } while (cursor !== '0');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
