@@ -265,3 +265,24 @@ describe('per-field limit', () => {
     expect((err as ConfigError).problems[0]!.path).toBe('rateLimit.fields.Query.nope');
   });
 });
+
+describe('anonymous IPv6 clients', () => {
+  it('share one per-client window per /64: rotating addresses inside it gets no fresh window', async () => {
+    const gw = await startTestGateway({
+      configure: (c) => {
+        c.server.trustProxy = ['loopback'];
+        c.rateLimit = { perClient: { points: 2, durationSec: 60 } };
+      },
+    });
+    try {
+      const from = async (ip: string) => (await fetch(`${gw.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { 'x-forwarded-for': ip } })).status;
+      expect(await from('2001:db8:1:2::1')).toBe(200);
+      expect(await from('2001:db8:1:2::abcd')).toBe(200);
+      expect(await from('2001:db8:1:2:ffff::9')).toBe(429); // same /64
+      expect(await from('2001:db8:1:3::1')).toBe(200); // the next /64 is another client
+      expect(await from('203.0.113.7')).toBe(200); // IPv4 addresses stay their own
+    } finally {
+      await gw.close();
+    }
+  });
+});

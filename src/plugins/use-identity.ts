@@ -32,6 +32,7 @@ import { ApiKeyStore } from '../auth/api-keys.js';
 import { JwtVerifier, reasonFor, type JwtVerifierOptions, type VerifiedToken } from '../auth/jwt-verifier.js';
 import { clientCertificate } from '../auth/client-certificate.js';
 import type { GatewayPlugin } from './types.js';
+import { failureKey } from './use-auth-throttle.js';
 import type { Logger } from '../telemetry/logger.js';
 
 /** Options for {@link useIdentity}. */
@@ -176,7 +177,9 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
       }
       if (ignoredBearer && authz !== undefined) warnIgnored(ctx, ignoredBearer);
       if (ignoredKey && ctx.req.headers[DEFAULT_API_KEY_HEADER] !== undefined) warnIgnored(ctx, ignoredKey);
-      ctx.identity = { kind: 'anonymous', subject: undefined, roles: NO_ROLES, clientId: ctx.ip, claims: undefined };
+      // Anonymous callers are told apart by address; an IPv6 client by its /64, which one host or
+      // site holds whole (else rotating addresses inside it would get a fresh window each time).
+      ctx.identity = { kind: 'anonymous', subject: undefined, roles: NO_ROLES, clientId: failureKey(ctx.ip), claims: undefined };
       enforce(ctx);
     },
   };
