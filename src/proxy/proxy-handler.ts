@@ -149,7 +149,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
       try {
         answer = await mapResponseBody(ctx, route, result.statusCode, out, result.body);
       } catch (err) {
-        result.body.destroy();
+        discard(result.body);
         throw err;
       }
     }
@@ -157,7 +157,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
       if (Buffer.isBuffer(answer)) sendBuffer(ctx, result.statusCode, out, answer);
       else sendStream(ctx, result.statusCode, out, answer);
     } catch (err) {
-      result.body.destroy();
+      discard(result.body);
       throw err;
     }
   }
@@ -188,4 +188,15 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     },
     handle,
   };
+}
+
+function ignore(): void {}
+
+/**
+ * Drops an upstream answer's body the client will not get. undici reports a body destroyed
+ * before its end as an 'error' (aborted); with no listener that would be an uncaught exception.
+ */
+function discard(body: Readable): void {
+  body.on('error', ignore);
+  body.destroy();
 }
