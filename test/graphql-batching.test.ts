@@ -145,6 +145,16 @@ describe('batching on', () => {
     expect(upstreamCalls(gw)).toBe(0);
   });
 
+  it('a refused batch is told to wait at least one whole window (its retry pays its first point up front again)', async () => {
+    // Token bucket: 3 points per 30 s. Three single requests empty it; the next 2 points would be
+    // back in 20 s, but a retry of the batch needs 3 (one up front, two after parsing).
+    gw = await startTestGateway({ configure: (c) => { on()(c); c.rateLimit = { perClient: { points: 3, durationSec: 30, algorithm: 'token-bucket' } }; } });
+    for (let i = 0; i < 2; i++) expect((await gw.gql('{ user(id: "1") { id } }')).status).toBe(200);
+    const r = await batch(gw, [user('1'), user('2'), user('3')]);
+    expect(r.status).toBe(429);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(30);
+  });
+
   it('the global window also takes one point per operation', async () => {
     gw = await startTestGateway({ configure: (c) => { on()(c); c.rateLimit = { global: { points: 3, durationSec: 60 } }; } });
     expect((await batch(gw, [user('1'), user('2')])).status).toBe(200);

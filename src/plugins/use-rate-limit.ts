@@ -106,14 +106,14 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
     writeRateLimitHeaders(ctx.res, style, windows, decisions, mostRestrictive(decisions), policy);
   }
 
-  function refuse(ctx: RequestContext, clientId: string, limit: string, d: Decision): never {
+  function refuse(ctx: RequestContext, clientId: string, limit: string, d: Decision, retryFloorSec = 0): never {
     markRateLimited(ctx, clientId, limit);
-    const retry = retryAfterSeconds(d);
+    const retry = Math.max(retryAfterSeconds(d), retryFloorSec);
     throw RateLimited(retry).withHeaders({ 'Retry-After': String(retry) });
   }
 
   /** Takes `points` from each window that applies (one per GraphQL operation; see the batch hook below). */
-  async function check(ctx: RequestContext, route: RouteLimits | undefined, points = 1): Promise<void> {
+  async function check(ctx: RequestContext, route: RouteLimits | undefined, points = 1, retryFloorSec = 0): Promise<void> {
     const clientId = ctx.identity?.clientId ?? ctx.ip;
     const limits = (ctx.limits ??= []);
     const windows: AdvertisedWindow[] = [];
@@ -126,7 +126,7 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
       if (d.allowed) limits.push('perClient:ok'); // refusals are recorded once, by markRateLimited
       if (!d.allowed) {
         report(ctx, windows, decisions, policy);
-        refuse(ctx, clientId, 'perClient', d);
+        refuse(ctx, clientId, 'perClient', d, retryFloorSec);
       }
     }
     if (route) {
@@ -136,14 +136,14 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
       if (d.allowed) limits.push('route:ok'); // refusals are recorded once, by markRateLimited
       if (!d.allowed) {
         report(ctx, windows, decisions, policy);
-        refuse(ctx, clientId, 'route', d);
+        refuse(ctx, clientId, 'route', d, retryFloorSec);
       }
     }
     report(ctx, windows, decisions, policy);
     if (global) {
       const d = await global.consume('all', points);
       if (d.allowed) limits.push('global:ok'); // refusals are recorded once, by markRateLimited
-      if (!d.allowed) refuse(ctx, clientId, 'global', d);
+      if (!d.allowed) refuse(ctx, clientId, 'global', d, retryFloorSec);
     }
   }
 
@@ -151,8 +151,11 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
    * A batched GraphQL request (use-batching.ts) counts one point per operation: onRequest took
    * the first before the body was read; once yoga has parsed the batch, the other N-1 are taken
    * from the same windows. A batch the windows cannot hold is refused whole (429, no operation
-   * runs), as a single request over its window is.
+   * runs), as a single request over its window is. Its Retry-After is at least one whole window:
+   * the retry pays its first point up front again, so a wait sized for the other N-1 alone could
+   * leave it one point short every time.
    */
+  const batchRetryFloorSec = Math.max(opts.perClient?.durationSec ?? 0, opts.global?.durationSec ?? 0);
   const batchPoints: YogaPlugin = {
     onRequestParse({ serverContext }) {
       const ctx = (serverContext as Partial<ServerContext> | undefined)?.gw;
@@ -160,7 +163,7 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
       return {
         onRequestParseDone({ requestParserResult }) {
           if (!Array.isArray(requestParserResult) || requestParserResult.length < 2) return;
-          return check(ctx, undefined, requestParserResult.length - 1).catch((err: unknown) => {
+          return check(ctx, undefined, requestParserResult.length - 1, batchRetryFloorSec).catch((err: unknown) => {
             throw isGatewayError(err) ? requestError(err, ctx) : err;
           });
         },
