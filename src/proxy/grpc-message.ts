@@ -23,6 +23,7 @@ const FLOAT_MAX = 3.4028234663852886e38;
 const DECIMAL = /^-?\d{1,20}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const INTEGER_TEXT = /^-?(?:0|[1-9]\d*)$/;
 
 function refuse(path: string, expected: string): never {
   throw BadRequest(`field ${path}: expected ${expected}`);
@@ -138,6 +139,9 @@ export function fromQueryText(field: protobuf.Field, text: string): unknown {
       return text === 'true' ? true : text === 'false' ? false : text;
     case 'int64': case 'sint64': case 'sfixed64': case 'uint64': case 'fixed64':
       return text;
+    case 'int32': case 'sint32': case 'sfixed32': case 'uint32': case 'fixed32':
+      // Integers in query text are written as integers: `0E0` or `1.0` stay text and are refused.
+      return INTEGER_TEXT.test(text) ? Number(text) : text;
     default:
       return NUMBER_TEXT.test(text) ? Number(text) : text;
   }
