@@ -114,10 +114,11 @@ describe.skipIf(!hasBinaries)('Redis Cluster', () => {
     nodes = ports.map((p) => `127.0.0.1:${p}`);
     const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
-    await until('cluster_state:ok', async () => {
-      const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
-      return info.includes('cluster_state:ok');
-    });
+    // Every node must agree, not only the first: on a loaded machine gossip takes a while, and a
+    // node that still says CLUSTERDOWN fails the commands routed to it.
+    await until('cluster_state:ok on every node', async () =>
+      ports.every((p) => spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok')),
+    );
   }, 60_000);
 
   it('three gateways keep one global limit through the cluster, whose counter lives on the slot owner', async () => {

@@ -137,7 +137,11 @@ describe('deadlines are kept within 50 ms', () => {
     };
     const e = await userField();
     expect(e.code).toBe('UPSTREAM_TIMEOUT');
-    expect(e.message).toMatch(/timed out after 250ms/);
+    // The call gets what is left of the request's budget when it is made: 250 ms, or a few ms less
+    // on a loaded machine.
+    const said = Number(/timed out after (\d+)ms/.exec(e.message)?.[1]);
+    expect(said).toBeGreaterThan(200);
+    expect(said).toBeLessThanOrEqual(250);
     expect(held).toHaveLength(1);
     const heldMs = await held[0]!;
     expect(heldMs).toBeGreaterThanOrEqual(200); // the clock starts a little before the upstream sees the call
