@@ -53,8 +53,13 @@ export function compileTrust(trust: TrustProxy | undefined): TrustFn | undefined
   else if (typeof trust === 'number') inner = (_a, hop) => hop < trust;
   else if (trust.length === 0) return undefined;
   else inner = proxyaddr.compile([...trust]);
-  // A hop that is not a valid address is never trusted, whatever the count says.
-  return (addr, hop) => canonicalIp(addr) !== undefined && inner(addr, hop);
+  // A hop that is not a valid address is never trusted, whatever the count says. proxy-addr is
+  // handed the canonical spelling: its own parser (an older ipaddr.js) reads some valid spellings
+  // differently (`fc00::0.0.0.0` fell outside `uniquelocal`), and one reading must decide.
+  return (addr, hop) => {
+    const c = canonicalIp(addr);
+    return c !== undefined && inner(c, hop);
+  };
 }
 
 /** Where the request came from, given the socket peer and the X-Forwarded-For it carried. */
