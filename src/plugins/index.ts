@@ -19,6 +19,7 @@ import { useMetrics } from './use-metrics.js';
 import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useIdentity } from './use-identity.js';
+import { useOidcSession } from './use-oidc-session.js';
 import { useAuthThrottle } from './use-auth-throttle.js';
 import { useResilience } from './use-resilience.js';
 import { useRateLimit } from './use-rate-limit.js';
@@ -98,6 +99,8 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
     // 2a'. Auth-failure throttle just before identity: a client that guessed too often is refused before any verification work.
     authThrottle,
+    // 2a''. Browser sessions just before identity: a session cookie is an identity the identity step then enforces like a token.
+    ...(config.auth.oidc ? [useOidcSession({ oidc: config.auth.oidc, redis: config.redis, logger })] : []),
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
     useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger, clientCertificates, clientRoles: config.server.tls?.clientRoles }),
     // 2b''. Batch size (GraphQL only, at yoga's parse) before the rate limit's batch hook: a refused batch takes no points.
