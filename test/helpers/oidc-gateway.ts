@@ -4,7 +4,7 @@
  * know the redirect URI; `login` walks the whole authorization-code flow over HTTP (the provider's
  * login finishing at once for the given user) and returns the session cookie.
  */
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { startGateway, type RunningGateway } from '../../src/index.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { FIXTURE_RESOLVERS_DIR, FIXTURE_SCHEMA_DIR, type FixtureUpstreams } from '../fixtures/domain/index.js';
@@ -14,16 +14,22 @@ import type { TestProvider } from './oidc-provider.js';
 export const SESSION_SECRET = 'test-session-secret-0123456789-abcdefghij';
 export const APP_ORIGIN = 'https://app.example.test';
 
-/** A port free right now (the gateway binds it next; the provider needs the redirect URI first). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+/** `n` distinct ports free right now (the gateway binds them next; the provider needs the redirect URI first). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
 }
 
 export function oidcConfig(provider: TestProvider, gatewayUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -8,6 +8,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { RedisClient } from '../../redis/client.js';
+import { ServiceUnavailable } from '../../errors.js';
+
+/** Longest wait for the Redis connection before a session lookup fails with 503. */
+const READY_WAIT_MS = 2000;
 
 export interface SessionStore {
   /** The sealed record, or undefined. */
@@ -89,36 +93,64 @@ export class RedisSessionStore implements SessionStore {
   constructor(redis: RedisClient, keyPrefix: string) {
     this.#redis = redis;
     this.#prefix = `${keyPrefix}sess:`;
+    // Errors are reported per command (503); the connection's own events would otherwise be unhandled.
+    redis.on('error', () => undefined);
+  }
+
+  /**
+   * Runs a command once the connection is up (the client fails fast while it is down, so a
+   * request never queues behind a dead Redis); a failure is a 503 naming the session store.
+   */
+  async #run<T>(cmd: (r: RedisClient) => Promise<T>): Promise<T> {
+    const r = this.#redis;
+    try {
+      if (r.status !== 'ready') {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => {
+            r.off('ready', ok);
+            reject(new Error(`not connected (${r.status})`));
+          }, READY_WAIT_MS);
+          const ok = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          r.once('ready', ok);
+        });
+      }
+      return await cmd(r);
+    } catch (err) {
+      throw ServiceUnavailable(`session store (Redis) unavailable: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.#redis.get(this.#prefix + key)) ?? undefined;
+    return (await this.#run((r) => r.get(this.#prefix + key))) ?? undefined;
   }
 
   async set(key: string, sealed: string, ttlMs: number): Promise<void> {
-    await this.#redis.set(this.#prefix + key, sealed, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    await this.#run((r) => r.set(this.#prefix + key, sealed, 'PX', Math.max(1, Math.ceil(ttlMs))));
   }
 
   async delete(key: string): Promise<void> {
-    await this.#redis.del(this.#prefix + key);
+    await this.#run((r) => r.del(this.#prefix + key));
   }
 
   async putPending(state: string, value: string, ttlMs: number): Promise<void> {
-    await this.#redis.set(`${this.#prefix}login:${storeKey(state)}`, value, 'PX', ttlMs);
+    await this.#run((r) => r.set(`${this.#prefix}login:${storeKey(state)}`, value, 'PX', ttlMs));
   }
 
   async takePending(state: string): Promise<string | undefined> {
     // GETDEL: of two callbacks racing with one state, exactly one gets it.
-    return (await this.#redis.getdel(`${this.#prefix}login:${storeKey(state)}`)) ?? undefined;
+    return (await this.#run((r) => r.getdel(`${this.#prefix}login:${storeKey(state)}`))) ?? undefined;
   }
 
   async lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
     const lockKey = `${this.#prefix}lock:${key}`;
     const token = randomBytes(12).toString('base64url');
-    const ok = await this.#redis.set(lockKey, token, 'PX', ttlMs, 'NX');
+    const ok = await this.#run((r) => r.set(lockKey, token, 'PX', ttlMs, 'NX'));
     if (ok !== 'OK') return undefined;
     return async () => {
-      await this.#redis.eval(RELEASE, 1, lockKey, token);
+      await this.#run((r) => r.eval(RELEASE, 1, lockKey, token));
     };
   }
 
