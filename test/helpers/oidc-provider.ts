@@ -25,6 +25,8 @@ export interface TestProvider {
   autoLogin: string | undefined;
   /** Makes the provider answer 503 to everything (for breaker tests). */
   down: boolean;
+  /** Requests answered 503 because of {@link down}. */
+  refusedWhileDown: number;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function startTestProvider(opts: { redirectUri: (issuer: string) =>
     ttl: { accessToken: 600, refreshToken: 3600 },
     autoLogin: undefined as string | undefined,
     down: false,
+    refusedWhileDown: 0,
   };
   const provider = new Provider(issuer, {
     clients: [
@@ -98,6 +101,7 @@ export async function startTestProvider(opts: { redirectUri: (issuer: string) =>
 
   server.on('request', (req, res) => {
     if (state.down) {
+      state.refusedWhileDown++;
       res.writeHead(503).end();
       return;
     }
