@@ -8,6 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { exportJWK, generateKeyPair } from 'jose';
 
 export interface TestProvider {
   issuer: string;
@@ -45,7 +46,10 @@ export async function startTestProvider(opts: { redirectUri: (issuer: string) =>
     down: false,
     refusedWhileDown: 0,
   };
+  // Our own signing key: the provider's built-in development keys print a warning on every start.
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const provider = new Provider(issuer, {
+    jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'test', alg: 'RS256', use: 'sig' }] },
     clients: [
       {
         client_id: clientId,
@@ -66,7 +70,12 @@ export async function startTestProvider(opts: { redirectUri: (issuer: string) =>
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: true, allowedPolicy: async () => true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.body = `<!doctype html><title>Sign out</title>${form}<button form="op.logoutForm" value="yes" name="logout">Sign out</button>`;
+        },
+      },
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     ttl: {
