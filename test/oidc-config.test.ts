@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, type ConfigProblem } from '../src/config/load.js';
 import { runCli } from './helpers/cli.js';
+import { startTestGateway } from './helpers/gateway.js';
 
 const OIDC = {
   issuer: 'https://idp.example.test',
@@ -61,5 +62,18 @@ describe('auth.oidc configuration', () => {
     const r = await runCli(['start', '--config', file, '--workers', '2']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('auth.oidc.session.store is memory');
+  });
+
+  it('answers a login fast with 503 IDP_UNAVAILABLE while the provider cannot be reached', async () => {
+    const gw = await startTestGateway({ configure: (c) => (c.auth = { oidc: { ...OIDC, issuer: 'http://127.0.0.1:1', redirectUri: 'http://127.0.0.1:1/auth/callback', timeoutMs: 1000 } }) });
+    try {
+      const t0 = performance.now();
+      const r = await fetch(`${gw.url}/auth/login`, { redirect: 'manual' });
+      expect(r.status).toBe(503);
+      expect((await r.json()).code).toBe('IDP_UNAVAILABLE');
+      expect(performance.now() - t0).toBeLessThan(1500);
+    } finally {
+      await gw.close();
+    }
   });
 });

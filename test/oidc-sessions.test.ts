@@ -94,6 +94,10 @@ describe('OIDC browser sessions', () => {
     expect(mixed.headers.get('set-cookie')).toBeNull();
   });
 
+  it('refuses a login whose subject cannot travel upstream as X-User-Id', async () => {
+    await expect(login(provider, url, 'x'.repeat(300))).rejects.toThrow(/callback answered 400.*LOGIN_FAILED/);
+  });
+
   it('allows returnTo only to a path here or a configured origin', async () => {
     for (const bad of ['//evil.test', '/\\evil.test', '/.//evil.test', '/%2F%2Fevil.test', 'https://evil.test/', 'javascript:alert(1)', `${APP_ORIGIN}.evil.test/`, 'https://user@app.example.test/']) {
       const r = await fetch(`${url}/auth/login?returnTo=${encodeURIComponent(bad)}`, { redirect: 'manual' });
@@ -127,6 +131,7 @@ describe('OIDC browser sessions', () => {
     expect((await fetch(`${url}/auth/session`, { headers: { cookie: s.cookie } })).status).toBe(401);
     const r = await gqlWith(url, s.cookie, '{ me { id } }');
     expect(r.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(r.body.errors[0].message).toContain('log in at /auth/login');
     expect((await fetch(`${url}/api/users/12`, { headers: { cookie: s.cookie } })).status).toBe(401);
   });
 

@@ -14,6 +14,7 @@ import * as oidc from 'openid-client';
 import { LRUCache } from 'lru-cache';
 import type { IntrospectionConfig } from '../config/oidc-schema.js';
 import { IdentityProviderUnavailable } from '../errors.js';
+import { isForwardableRole, isForwardableSubject } from '../config/identity-values.js';
 
 export interface Introspected {
   active: boolean;
@@ -117,6 +118,8 @@ function digest(token: string): string {
 
 function activeResult(a: oidc.IntrospectionResponse, rolesClaim: string): Introspected {
   const raw = (a as Record<string, unknown>)[rolesClaim];
-  const roles = Array.isArray(raw) ? raw.filter((r): r is string => typeof r === 'string') : typeof raw === 'string' ? raw.split(' ').filter(Boolean) : [];
+  const roles = Array.isArray(raw) ? raw.filter((r): r is string => typeof r === 'string' && isForwardableRole(r)) : typeof raw === 'string' ? raw.split(' ').filter(isForwardableRole) : [];
+  // The subject travels upstream as X-User-Id: a token whose sub cannot is refused like an inactive one.
+  if (typeof a.sub === 'string' && !isForwardableSubject(a.sub)) return INACTIVE;
   return { active: true, sub: typeof a.sub === 'string' ? a.sub : undefined, roles, claims: a as Record<string, unknown> };
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { OidcConfig } from '../../config/oidc-schema.js';
 import { IdentityProviderUnavailable, SessionExpired } from '../../errors.js';
+import { isForwardableRole, isForwardableSubject } from '../../config/identity-values.js';
 import { Sealer } from './seal.js';
 import { storeKey, type SessionStore } from './session-store.js';
 import { ProviderRefused, type OidcProvider, type PendingLogin, type TokenSet } from './provider.js';
@@ -73,7 +74,8 @@ export class SessionManager {
   async create(tokens: TokenSet): Promise<LiveSession> {
     const claims = tokens.claims ?? {};
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
-    if (!sub) throw new ProviderRefused('invalid_id_token', 'the ID token has no sub');
+    // The subject travels upstream as a header value (X-User-Id): one that cannot is refused, as for a JWT.
+    if (!sub || !isForwardableSubject(sub)) throw new ProviderRefused('invalid_id_token', 'the ID token has no sub that can be forwarded (1-256 printable ASCII characters)');
     const now = Date.now();
     const record: SessionRecord = {
       sub,
@@ -195,8 +197,8 @@ export class SessionManager {
 }
 
 function rolesOf(v: unknown): string[] {
-  if (Array.isArray(v)) return v.filter((r): r is string => typeof r === 'string');
-  if (typeof v === 'string') return v.split(' ').filter(Boolean);
+  if (Array.isArray(v)) return v.filter((r): r is string => typeof r === 'string' && isForwardableRole(r));
+  if (typeof v === 'string') return v.split(' ').filter(isForwardableRole);
   return [];
 }
 
