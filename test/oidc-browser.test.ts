@@ -8,23 +8,15 @@
  *
  * Without a Chromium the test skips loudly; on CI (CI=true) a missing Chromium is an error.
  */
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM, LAUNCH_ARGS, hasChromium, requireChromium } from './helpers/chromium.js';
 import type { RunningGateway } from '../src/index.js';
 import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 import { startTestProvider, type TestProvider } from './helpers/oidc-provider.js';
 import { freePort, oidcConfig, startOidcGateway } from './helpers/oidc-gateway.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  const msg = `no Chromium at ${CHROMIUM}: the OIDC browser test is SKIPPED`;
-  if (process.env.CI === 'true') throw new Error(`${msg}, but CI=true requires it (apt-get install chromium)`);
-  console.warn(`\n!!! ${msg}. Install Debian's chromium package or set CHROMIUM_PATH. !!!\n`);
-}
-
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+requireChromium('OIDC browser test');
 
 describe.skipIf(!hasChromium)('OIDC login in headless Chromium', () => {
   let provider: TestProvider;
