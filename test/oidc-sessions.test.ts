@@ -21,7 +21,14 @@ describe('OIDC browser sessions', () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     [provider, demo] = await Promise.all([startTestProvider({ redirectUri: () => [`${url}/auth/callback`], postLogoutRedirectUris: [`${url}/`] }), startFixtureUpstreams()]);
-    gw = await startOidcGateway({ port, demo, configure: (c) => (c.auth = { oidc: oidcConfig(provider, url) }) });
+    gw = await startOidcGateway({
+      port,
+      demo,
+      configure: (c) => {
+        c.auth = { oidc: oidcConfig(provider, url) };
+        c.server.cors = { origins: [APP_ORIGIN], credentials: true };
+      },
+    });
   }, 30_000);
   afterAll(async () => {
     await gw?.close();
@@ -71,6 +78,23 @@ describe('OIDC browser sessions', () => {
     expect(call.headers.cookie).toBe('a=b');
     // A safe method needs no header.
     expect((await fetch(`${url}/api/users/8`, { headers: { cookie: s.cookie } })).status).toBe(200);
+  });
+
+  it('answers credentialed CORS only for the configured origin', async () => {
+    const s = await login(provider, url, '15');
+    const preflight = (origin: string) =>
+      fetch(`${url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-csrf' } });
+    const ok = await preflight(APP_ORIGIN);
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
+    expect(ok.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(ok.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('x-csrf');
+    expect((await preflight('https://evil.test')).status).toBe(403);
+    const fromApp = await gqlWith(url, s.cookie, '{ me { id } }', { origin: APP_ORIGIN });
+    expect(fromApp.body.data.me.id).toBe('15');
+    const r = await fetch(`${url}/graphql`, { method: 'POST', headers: { origin: 'https://evil.test', cookie: s.cookie, 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id } }' }) });
+    expect(r.headers.get('access-control-allow-origin')).toBeNull();
+    expect(r.headers.get('access-control-allow-credentials')).toBeNull();
   });
 
   it('refuses a replayed state, and a code delivered with the state of another login', async () => {
