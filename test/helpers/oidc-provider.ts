@@ -31,7 +31,14 @@ export interface TestProvider {
   close(): Promise<void>;
 }
 
-export async function startTestProvider(opts: { redirectUri: (issuer: string) => string[]; postLogoutRedirectUris?: string[] }): Promise<TestProvider> {
+export interface TestProviderOptions {
+  redirectUri: (issuer: string) => string[];
+  postLogoutRedirectUris?: string[];
+  /** Also registers client `gateway-pkjwt`, authenticating with private_key_jwt signed by this key's private half. @default none */
+  privateKeyJwtPublicJwk?: Record<string, unknown>;
+}
+
+export async function startTestProvider(opts: TestProviderOptions): Promise<TestProvider> {
   const server: Server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -60,6 +67,19 @@ export async function startTestProvider(opts: { redirectUri: (issuer: string) =>
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
       },
+      ...(opts.privateKeyJwtPublicJwk
+        ? [
+            {
+              client_id: 'gateway-pkjwt',
+              redirect_uris: opts.redirectUri(issuer),
+              grant_types: ['authorization_code', 'refresh_token'],
+              response_types: ['code'],
+              token_endpoint_auth_method: 'private_key_jwt',
+              token_endpoint_auth_signing_alg: 'ES256',
+              jwks: { keys: [opts.privateKeyJwtPublicJwk] },
+            },
+          ]
+        : []),
     ],
     async findAccount(_ctx, sub) {
       return { accountId: sub, claims: () => ({ sub, name: `User ${sub}`, email: `${sub}@example.test`, roles: ['member'] }) };
