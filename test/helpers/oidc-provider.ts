@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { type ClientMetadata } from 'oidc-provider';
 import { exportJWK, generateKeyPair } from 'jose';
 
 export interface TestProvider {
@@ -77,7 +77,7 @@ export async function startTestProvider(opts: TestProviderOptions): Promise<Test
               token_endpoint_auth_method: 'private_key_jwt',
               token_endpoint_auth_signing_alg: 'ES256',
               jwks: { keys: [opts.privateKeyJwtPublicJwk] },
-            },
+            } as ClientMetadata,
           ]
         : []),
     ],
