@@ -33,8 +33,6 @@ export class Introspector {
   #failures = 0;
   #openUntil = 0;
   #trial = false;
-  /** Calls made to the endpoint (tests, metrics). */
-  calls = 0;
 
   constructor(cfg: IntrospectionConfig) {
     this.#cfg = cfg;
@@ -76,7 +74,6 @@ export class Introspector {
     if (state === 'half-open') this.#trial = true;
     let answer: oidc.IntrospectionResponse;
     try {
-      this.calls++;
       answer = await oidc.tokenIntrospection(this.#config, token);
     } catch (err) {
       // Only the endpoint's faults count: a 4xx (our credentials refused) is an answer, but not a usable one.

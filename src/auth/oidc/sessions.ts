@@ -44,8 +44,6 @@ export class SessionManager {
   readonly #sealer: Sealer;
   /** One refresh in flight per session; entries leave when it settles, so the map holds at most the sessions refreshing now. */
   readonly #refreshing = new Map<string, Promise<SessionRecord>>();
-  /** Refreshes this process made at the provider (for tests and metrics). */
-  refreshes = 0;
 
   constructor(cfg: OidcConfig, store: SessionStore, provider: OidcProvider) {
     this.#cfg = cfg;
@@ -165,7 +163,6 @@ export class SessionManager {
     }
     let tokens: TokenSet;
     try {
-      this.refreshes++;
       tokens = await this.#provider.refresh(record.refreshToken, record);
     } catch (err) {
       if (err instanceof ProviderRefused) {
