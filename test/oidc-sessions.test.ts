@@ -27,6 +27,7 @@ describe('OIDC browser sessions', () => {
       configure: (c) => {
         c.auth = { oidc: oidcConfig(provider, url) };
         c.server.cors = { origins: [APP_ORIGIN], credentials: true };
+        c.routes.push({ name: 'users-open', match: { pathPrefix: '/open/users', methods: ['GET'] }, upstream: 'users', rewrite: { stripPrefix: '/open' } });
       },
     });
   }, 30_000);
@@ -51,6 +52,14 @@ describe('OIDC browser sessions', () => {
     const body = await info.json();
     expect(body).toMatchObject({ sub: '7', roles: ['member'], claims: { sub: '7', name: 'User 7', email: '7@example.test' } });
     expect(Date.parse(body.expiresAt)).toBeGreaterThan(Date.now());
+
+    // A request with its own bearer token is not a session request, and the cookie still stays here.
+    demo.users.recorder.reset();
+    expect((await fetch(`${url}/open/users/7`, { headers: { cookie: `theme=dark; ${s.cookie}`, authorization: 'Bearer not-ours' } })).status).toBe(200);
+    const open = demo.users.recorder.calls.at(-1)!;
+    expect(open.headers.cookie).toBe('theme=dark');
+    expect(open.headers.authorization).toBe('Bearer not-ours');
+    expect(open.headers['x-user-id']).toBeUndefined();
   });
 
   it('refuses a cookie-authenticated mutation or unsafe passthrough call without the CSRF header', async () => {

@@ -215,10 +215,10 @@ export function useOidcSession(opts: OidcSessionOptions): GatewayPlugin & { read
     onRequest(ctx) {
       const t = ctx.target.kind;
       if (t === 'internal' || t === 'none' || t === 'method-not-allowed') return;
-      // An explicit bearer token wins over the cookie (a non-browser client of the same origin).
-      if (ctx.req.headers.authorization !== undefined) return;
+      // Read (and so removed from what is forwarded) even when a bearer token is sent too.
       const id = sessionId(ctx);
-      if (id === undefined) return;
+      // An explicit bearer token wins over the cookie (a non-browser client of the same origin).
+      if (id === undefined || ctx.req.headers.authorization !== undefined) return;
       return fromCookie(ctx, id);
     },
     close() {
