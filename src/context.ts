@@ -9,7 +9,8 @@ import type { NormalizedPath } from './http/normalize-path.js';
 
 /** Who is calling, as established by the identity plugin. */
 export interface Identity {
-  kind: 'jwt' | 'apiKey' | 'mtls' | 'anonymous';
+  /** `session`: a browser session cookie (auth.oidc); `token`: an opaque bearer token (auth.introspection). */
+  kind: 'jwt' | 'apiKey' | 'mtls' | 'session' | 'token' | 'anonymous';
   /** JWT `sub`, the API key's owner, or the client certificate's subject (mTLS). */
   subject: string | undefined;
   roles: string[];
@@ -17,6 +18,8 @@ export interface Identity {
   clientId: string;
   /** Verified JWT claims, when the identity came from a token. */
   claims: Record<string, unknown> | undefined;
+  /** A session's access token: upstream calls carry it as `Authorization: Bearer`. */
+  accessToken?: string;
 }
 
 /** The forwarding chain the client-ip plugin believed, in X-Forwarded-For order. */

@@ -127,3 +127,14 @@ export function UpstreamReportedTimeout(upstream: string, what: string): Gateway
 
 /** A route's `transform.response.body` expression failed on an upstream answer (src/proxy/transform.ts). */
 export const TransformFailed = defineError('TRANSFORM_FAILED', 502, 'route %s could not map the upstream answer: %s');
+
+// --- Browser sessions (src/auth/oidc-*.ts, src/plugins/use-oidc-session.ts) -----------------
+
+/** The session's refresh failed or its lifetime ended: the browser must log in again. */
+export const SessionExpired = defineError('SESSION_EXPIRED', 401, 'session expired: %s');
+/** A cookie-authenticated request that changes state came without the CSRF header. */
+export const CsrfRequired = defineError('CSRF_REQUIRED', 403, 'a cookie-authenticated %s needs the %s header');
+/** The login callback failed (unknown or replayed state, provider error, invalid ID token). */
+export const LoginFailed = defineError('LOGIN_FAILED', 400, 'login failed: %s');
+/** The OpenID provider or introspection endpoint cannot be reached (or its breaker is open). */
+export const IdentityProviderUnavailable = defineError('IDP_UNAVAILABLE', 503, 'identity provider unavailable: %s');

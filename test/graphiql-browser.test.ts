@@ -7,24 +7,13 @@
  * Without a Chromium the test skips loudly; on CI (CI=true) a missing Chromium is an error
  * (`.ci/run` installs it).
  */
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM, LAUNCH_ARGS, hasChromium, requireChromium } from './helpers/chromium.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { captureLogs } from './helpers/log-capture.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  const msg = `no Chromium at ${CHROMIUM}: the GraphiQL browser test is SKIPPED`;
-  if (process.env.CI === 'true') throw new Error(`${msg}, but CI=true requires it (apt-get install chromium)`);
-  console.warn(`\n!!! ${msg}. Install Debian's chromium package or set CHROMIUM_PATH. !!!\n`);
-}
-
-const LAUNCH_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
+requireChromium('GraphiQL browser test');
 
 describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
   let gw: TestGateway;

@@ -27,6 +27,20 @@ export interface IdentitySources {
   clientCertificate?: boolean;
   /** Every role `server.tls.clientRoles` gives some certificate. @default none */
   clientCertificateRoles?: ReadonlySet<string>;
+  /** `auth.oidc` is configured: the login path of browser sessions. @default none */
+  sessionLogin?: string;
+  /** `auth.introspection` is configured: opaque bearer tokens are introspected. @default false */
+  introspection?: boolean;
+}
+
+/** Whether some configured kind accepts a bearer token (JWT or introspected). */
+function bearer(sources: IdentitySources): boolean {
+  return sources.jwt || sources.introspection === true;
+}
+
+/** Whether some configured kind can give any role (tokens and sessions carry their own). */
+function anyRole(sources: IdentitySources): boolean {
+  return bearer(sources) || sources.sessionLogin !== undefined;
 }
 
 /** No auth configured: the default of {@link applyFieldAuthorization}. */
@@ -51,7 +65,7 @@ type Guarded = GraphQLFieldResolver<unknown, { gw: RequestContext }> & { [GUARDE
 /** Whether the request carried a credential that no configured auth kind looked at. */
 function sentIgnoredCredentials(ctx: RequestContext, sources: IdentitySources): boolean {
   const h = ctx.req.headers;
-  return (!sources.jwt && h.authorization !== undefined) || (!sources.apiKeyHeader && h[DEFAULT_API_KEY_HEADER] !== undefined);
+  return (!bearer(sources) && h.authorization !== undefined) || (!sources.apiKeyHeader && h[DEFAULT_API_KEY_HEADER] !== undefined);
 }
 
 function guard(rule: Rule, sources: IdentitySources, next: GraphQLFieldResolver<unknown, { gw: RequestContext }>): Guarded {
@@ -70,7 +84,8 @@ function guard(rule: Rule, sources: IdentitySources, next: GraphQLFieldResolver<
 /** What to send, for a message: `a bearer token (Authorization: Bearer <token>) or an API key (X-API-Key)`. */
 function credentialHint(sources: IdentitySources): string | undefined {
   const kinds: string[] = [];
-  if (sources.jwt) kinds.push('a bearer token (Authorization: Bearer <token>)');
+  if (bearer(sources)) kinds.push('a bearer token (Authorization: Bearer <token>)');
+  if (sources.sessionLogin) kinds.push(`a session cookie (log in at ${sources.sessionLogin})`);
   if (sources.apiKeyHeader) kinds.push(`an API key (${sources.apiKeyHeader})`);
   if (sources.clientCertificate) kinds.push('a client certificate (mTLS)');
   return kinds.length ? kinds.join(' or ') : undefined;
@@ -82,11 +97,11 @@ export function refusalMessages(coordinate: string, roles: readonly string[], so
   const none = 'but this gateway has no auth configured (auth.jwt / auth.apiKeys)';
   const anonymous = hint ? `${coordinate} needs a verified identity: send ${hint}` : `${coordinate} needs a verified identity, ${none}`;
   let ignored: string | undefined;
-  if (!sources.jwt && !sources.apiKeyHeader) ignored = hint ? `${anonymous}; the Authorization header or API key this request sent was ignored: neither auth.jwt nor auth.apiKeys is configured` : `${anonymous}: the credentials this request sent were ignored`;
-  else if (!sources.jwt) ignored = `${anonymous}; the Authorization header this request sent was ignored: auth.jwt is not configured`;
+  if (!bearer(sources) && !sources.apiKeyHeader) ignored = hint ? `${anonymous}; the Authorization header or API key this request sent was ignored: neither auth.jwt nor auth.apiKeys is configured` : `${anonymous}: the credentials this request sent were ignored`;
+  else if (!bearer(sources)) ignored = `${anonymous}; the Authorization header this request sent was ignored: auth.jwt is not configured`;
   else if (!sources.apiKeyHeader) ignored = `${anonymous}; the API key this request sent was ignored: auth.apiKeys is not configured`;
   const list = roles.join(', ');
-  const reachable = sources.jwt || roles.some((r) => sources.apiKeyRoles.has(r) || sources.clientCertificateRoles?.has(r));
+  const reachable = anyRole(sources) || roles.some((r) => sources.apiKeyRoles.has(r) || sources.clientCertificateRoles?.has(r));
   const forbidden = reachable
     ? `${coordinate} needs one of the roles: ${list}`
     : `${coordinate} needs one of the roles: ${list}, which no configured auth kind can give (no API key holds one and auth.jwt is not configured)`;
@@ -122,8 +137,8 @@ export function applyFieldAuthorization(
       changed = true;
       const coordinate = `${typeName}.${fieldName}`;
       const messages = refusalMessages(coordinate, roles, sources);
-      if (!sources.jwt && !sources.apiKeyHeader && !sources.clientCertificate) unreachable.push({ coordinate, reason: 'needs a verified identity and no auth is configured (auth.jwt / auth.apiKeys)' });
-      else if (roles.length && !sources.jwt && !roles.some((r) => sources.apiKeyRoles.has(r) || sources.clientCertificateRoles?.has(r))) {
+      if (!anyRole(sources) && !sources.apiKeyHeader && !sources.clientCertificate) unreachable.push({ coordinate, reason: 'needs a verified identity and no auth is configured (auth.jwt / auth.apiKeys)' });
+      else if (roles.length && !anyRole(sources) && !roles.some((r) => sources.apiKeyRoles.has(r) || sources.clientCertificateRoles?.has(r))) {
         unreachable.push({ coordinate, reason: `needs one of the roles ${roles.join(', ')}, which no configured API key holds (and auth.jwt is not configured)` });
       }
       const rule: Rule = { roles: roles.length ? new Set(roles) : null, ...messages };

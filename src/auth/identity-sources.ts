@@ -13,5 +13,7 @@ export function identitySources(auth: AuthConfig, clientCertificate = false, cli
     jwt: auth.jwt !== undefined,
     apiKeyHeader: auth.apiKeys?.header,
     apiKeyRoles: new Set(auth.apiKeys?.keys.flatMap((k) => k.roles) ?? []),
+    sessionLogin: auth.oidc ? `${auth.oidc.pathPrefix}/login` : undefined,
+    introspection: auth.introspection !== undefined,
   };
 }

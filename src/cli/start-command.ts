@@ -121,6 +121,10 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
     io.err.write(`${devSecret.message}\n`);
     return EXIT_INVALID;
   }
+  if (workers !== undefined && workers > 1 && config.auth.oidc?.session.store === 'memory') {
+    io.err.write(`auth.oidc.session.store is memory, which one process holds: with --workers ${workers} a browser's session would live in one worker only. Set auth.oidc.session.store: redis (and the redis section), or run one worker.\n`);
+    return EXIT_INVALID;
+  }
   const port = opts.port ?? config.server.port;
   const host = opts.host ?? config.server.host;
   // Before demo upstreams, composition or workers: a taken port is one line and exit 1, nothing to undo.

@@ -113,7 +113,7 @@ export function checkConfig(c: unknown, ctx: IssueSink): void {
         ctx.addIssue({ code: 'custom', path: ['routes', i, 'upstream'], message: `upstream "${name}" is grpc: set routes[${i}].grpc.method` });
       }
     }
-    if (r.auth === 'jwt' && !auth.jwt) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: jwt needs an auth.jwt section' });
+    if (r.auth === 'jwt' && !auth.jwt && !auth.oidc && !auth.introspection) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: jwt needs an auth.jwt, auth.oidc or auth.introspection section' });
     if (r.auth === 'any' && !auth.jwt && !auth.apiKeys && !clientCa) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: any needs auth.jwt, auth.apiKeys or server.tls.clientCa' });
     if (r.auth === 'mtls' && !clientCa) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: mtls needs server.tls with clientCa (and requestCert not false)' });
     if (r.auth === 'apiKey' && !auth.apiKeys) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: 'auth: apiKey needs an auth.apiKeys section' });
@@ -125,6 +125,10 @@ export function checkConfig(c: unknown, ctx: IssueSink): void {
   });
   checkIndistinguishableRoutes(list(c.routes), ctx);
   checkJwt(auth.jwt, ctx);
+  const oidcSession = isObj(auth.oidc) && isObj(auth.oidc.session) ? auth.oidc.session : undefined;
+  if (oidcSession?.store === 'redis' && !isObj(c.redis)) {
+    ctx.addIssue({ code: 'custom', path: ['auth', 'oidc', 'session', 'store'], message: 'store: redis needs the redis section' });
+  }
   if (isObj(server.cors) && server.cors.credentials === true && list(server.cors.origins).includes('*')) {
     ctx.addIssue({ code: 'custom', path: ['server', 'cors', 'origins'], message: '"*" cannot be combined with credentials: list the allowed origins' });
   }

@@ -7,6 +7,7 @@ import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 import { isForwardableRole, isForwardableSubject } from './identity-values.js';
 import { isHeaderName } from '../http/reserved-headers.js';
+import { oidcSchema, introspectionSchema } from './oidc-schema.js';
 import { checkConfig, checkRoute, checkUpstream, checkWindow, EVEN_WITH_OTHER_PROBLEMS } from './cross-checks.js';
 
 const positiveInt = z.number().int().positive();
@@ -249,6 +250,10 @@ const auth = z.strictObject({
       keys: z.array(apiKey).default([]),
     })
     .optional(),
+  /** Browser sessions: OpenID Connect login and cookie sessions (docs/sessions.md). */
+  oidc: oidcSchema.optional(),
+  /** RFC 7662 introspection of opaque (non-JWT) bearer tokens. */
+  introspection: introspectionSchema.optional(),
   /** Failed authentications (bad token, unknown API key) per client IP before 429; false: no throttle. */
   failureLimit: z.union([fixedWindow, z.literal(false)]).default({ points: 10, durationSec: 60 }),
 });

@@ -19,6 +19,7 @@ import { useMetrics } from './use-metrics.js';
 import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useIdentity } from './use-identity.js';
+import { useOidcSession } from './use-oidc-session.js';
 import { useAuthThrottle } from './use-auth-throttle.js';
 import { useResilience } from './use-resilience.js';
 import { useRateLimit } from './use-rate-limit.js';
@@ -79,6 +80,8 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
   const authThrottle = useAuthThrottle({ window: config.auth.failureLimit, apiKeyHeader: config.auth.apiKeys?.header, apiKeyQueryParam: config.auth.apiKeys?.queryParam, redis: config.redis, failOpen: config.rateLimit.failOpen, logger, clientCertificates });
   // Its windows hold the counters: a reload that changes none of its inputs keeps them.
   const rateLimitKey = () => JSON.stringify([config.rateLimit, rateLimitOptions.routes, config.redis, printSchema(opts.schema)]);
+  const oidc = config.auth.oidc;
+  const buildOidc = () => useOidcSession({ oidc: oidc!, redis: config.redis, logger });
   const plugins: GatewayPlugin[] = [
     // 0. Tracing first: the server span must cover every later step, and its interceptor is the outermost (one client span per call, retries inside).
     useTracing(),
@@ -98,6 +101,9 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     useBodyLimit({ maxBodyBytes: config.server.maxBodyBytes }),
     // 2a'. Auth-failure throttle just before identity: a client that guessed too often is refused before any verification work.
     authThrottle,
+    // 2a''. Browser sessions just before identity: a session cookie is an identity the identity step then enforces like a token.
+    // Its store holds the sessions (and pending logins): a reload that changes none of its inputs keeps them.
+    ...(oidc ? [carry ? carry.reuse('oidc-session', JSON.stringify([oidc, config.redis]), buildOidc) : buildOidc()] : []),
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
     useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger, clientCertificates, clientRoles: config.server.tls?.clientRoles }),
     // 2b''. Batch size (GraphQL only, at yoga's parse) before the rate limit's batch hook: a refused batch takes no points.

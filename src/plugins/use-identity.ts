@@ -31,6 +31,7 @@ import { takeQueryParam } from '../http/query-param.js';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { JwtVerifier, reasonFor, type JwtVerifierOptions, type VerifiedToken } from '../auth/jwt-verifier.js';
 import { clientCertificate } from '../auth/client-certificate.js';
+import { Introspector, type Introspected } from '../auth/introspection.js';
 import type { GatewayPlugin } from './types.js';
 import { failureKey } from './use-auth-throttle.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -54,7 +55,14 @@ export interface IdentityOptions {
   clientCertificates?: boolean;
   /** Roles of certificate identities by subject (`server.tls.clientRoles`). @default {} */
   clientRoles?: Readonly<Record<string, string[]>>;
+  /** Introspects opaque bearer tokens (`auth.introspection`); built from the config when absent. @default none */
+  introspector?: Introspector;
 }
+
+/** Identity kinds that satisfy a route's `auth: jwt`: a verified JWT, a browser session, an introspected token. */
+const BEARER_KINDS: ReadonlySet<string> = new Set(['jwt', 'session', 'token']);
+/** Three base64url parts: a JWS compact serialisation; anything else is an opaque token. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** Least time between two warnings about the same kind of ignored credential. */
 const IGNORED_WARN_INTERVAL_MS = 60_000;
@@ -74,9 +82,10 @@ function challenge(reason: string): Record<string, string> {
 const MISSING = { 'WWW-Authenticate': 'Bearer' };
 const NO_ROLES: string[] = Object.freeze([]) as unknown as string[];
 
-export function useIdentity(opts: IdentityOptions): GatewayPlugin {
+export function useIdentity(opts: IdentityOptions): GatewayPlugin & { readonly introspector: Introspector | undefined } {
   const verifier = opts.auth.jwt ? new JwtVerifier(opts.auth.jwt, { jwksCooldownMs: opts.auth.jwt.jwksCooldownMs, ...opts.jwks }) : undefined;
   const keys = opts.auth.apiKeys ? new ApiKeyStore(opts.auth.apiKeys) : undefined;
+  const introspector = opts.introspector ?? (opts.auth.introspection ? new Introspector(opts.auth.introspection) : undefined);
   const queryParam = keys?.queryParam;
   const keyHint = opts.auth.apiKeys ? `${opts.auth.apiKeys.header}${opts.auth.apiKeys.queryParam ? ` or ?${opts.auth.apiKeys.queryParam}=` : ''}` : 'X-API-Key';
   const certs = opts.clientCertificates === true;
@@ -86,7 +95,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
     if (r.auth !== 'none' || r.roles?.length) rules.set(r.name, { auth: r.auth, roles: r.roles?.length ? new Set(r.roles) : null });
   }
   // Start-up decides whether a credential can go unverified at all; the request path only compares a timestamp.
-  const ignoredBearer = verifier ? undefined : { at: -Infinity, msg: 'an Authorization header was ignored: this gateway has no auth.jwt configured, so the caller stays anonymous' };
+  const ignoredBearer = verifier || introspector ? undefined : { at: -Infinity, msg: 'an Authorization header was ignored: this gateway has no auth.jwt configured, so the caller stays anonymous' };
   const ignoredKey = keys ? undefined : { at: -Infinity, msg: `an ${DEFAULT_API_KEY_HEADER} header was ignored: this gateway has no auth.apiKeys configured, so the caller stays anonymous` };
   function warnIgnored(ctx: RequestContext, note: { at: number; msg: string }): void {
     const now = Date.now();
@@ -121,6 +130,17 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
     fromVerified(ctx, verified);
   }
 
+  /** Sets the identity an introspected (active) opaque token carries. */
+  function fromIntrospected(ctx: RequestContext, r: Introspected): void | Promise<never> {
+    if (!r.active) return fail(ctx, Unauthenticated('invalid token: inactive').withHeaders(challenge('inactive')));
+    ctx.identity = { kind: 'token', subject: r.sub, roles: r.roles, clientId: r.sub ?? ctx.ip, claims: r.claims };
+    enforce(ctx);
+  }
+
+  async function fromOpaque(ctx: RequestContext, token: string): Promise<void> {
+    return fromIntrospected(ctx, await introspector!.introspect(token));
+  }
+
   /** The identity a verified client certificate carries; a refused one fails like a bad token. */
   function fromCertificate(ctx: RequestContext, required: boolean): void | Promise<void> {
     const cert = clientCertificate(ctx.req);
@@ -139,7 +159,7 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
     const rule = rules.get(t.route.name);
     if (!rule) return;
     const id = ctx.identity!;
-    if (rule.auth === 'jwt' && id.kind !== 'jwt') throw Unauthenticated('this route needs a bearer token').withHeaders(MISSING);
+    if (rule.auth === 'jwt' && !BEARER_KINDS.has(id.kind)) throw Unauthenticated('this route needs a bearer token').withHeaders(MISSING);
     if (rule.auth === 'apiKey' && id.kind !== 'apiKey') throw Unauthenticated(`this route needs an API key (${keyHint})`);
     if (rule.auth === 'mtls' && id.kind !== 'mtls') throw Unauthenticated('this route needs a client certificate');
     if (rule.auth === 'any' && id.kind === 'anonymous') throw Unauthenticated('this route needs a bearer token or an API key').withHeaders(MISSING);
@@ -148,18 +168,25 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin {
 
   return {
     name: 'identity',
+    introspector,
     onRequest(ctx) {
       const t = ctx.target.kind;
       if (t === 'internal' || t === 'none' || t === 'method-not-allowed') return;
+      // A browser session (use-oidc-session.ts, earlier in the chain) already said who is calling.
+      if (ctx.identity) return enforce(ctx);
       const fromQuery = queryParam === undefined ? undefined : takeKeyFromQuery(ctx, queryParam);
       // A route that asks for a client certificate is answered by the certificate alone.
       if (certs && ctx.target.kind === 'route' && rules.get(ctx.target.route.name)?.auth === 'mtls') return fromCertificate(ctx, true);
       const authz = ctx.req.headers.authorization;
-      if (authz !== undefined && verifier) {
+      if (authz !== undefined && (verifier || introspector)) {
         const m = BEARER.exec(authz);
         if (!m) return fail(ctx, Unauthenticated('invalid token: malformed authorization header').withHeaders(challenge('malformed authorization header')));
+        if (introspector && (!verifier || !JWT_SHAPE.test(m[1]!))) {
+          const known = introspector.remembered(m[1]!);
+          return known ? fromIntrospected(ctx, known) : fromOpaque(ctx, m[1]!);
+        }
         // A token verified before is answered synchronously, so the rest of the chain stays synchronous too.
-        const known = verifier.remembered(m[1]!);
+        const known = verifier!.remembered(m[1]!);
         return known ? fromVerified(ctx, known) : fromToken(ctx, m[1]!);
       }
       if (keys) {

@@ -114,6 +114,8 @@ export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute
     if (id.subject) out['x-user-id'] = id.subject;
     out['x-user-roles'] = id.roles.join(',');
     out['x-client-id'] = id.clientId;
+    // A browser session's access token: the cookie stays at the gateway, the token goes on.
+    if (id.accessToken !== undefined) out.authorization = `Bearer ${id.accessToken}`;
   }
   for (const [name, value] of ops.add) out[name] = value;
   if (ops.render !== null) applyRendered(out, ops, ctx, route, 0);

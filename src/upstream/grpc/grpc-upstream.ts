@@ -142,6 +142,7 @@ export class GrpcUpstream implements UpstreamInfo {
       if (id.subject) md.set('x-user-id', id.subject);
       md.set('x-user-roles', id.roles.join(','));
       md.set('x-client-id', id.clientId);
+      if (id.accessToken !== undefined) md.set('authorization', `Bearer ${id.accessToken}`);
     }
     return md;
   }

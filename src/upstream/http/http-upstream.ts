@@ -165,6 +165,7 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
         if (id.subject) headers['x-user-id'] = id.subject;
         headers['x-user-roles'] = id.roles.join(',');
         headers['x-client-id'] = id.clientId;
+        if (id.accessToken !== undefined) headers.authorization = `Bearer ${id.accessToken}`;
       }
     }
     let body: string | null = null;
