@@ -141,7 +141,8 @@ export function fromQueryText(field: protobuf.Field, text: string): unknown {
       return text;
     case 'int32': case 'sint32': case 'sfixed32': case 'uint32': case 'fixed32':
       // Integers in query text are written as integers: `0E0` or `1.0` stay text and are refused.
-      return INTEGER_TEXT.test(text) ? Number(text) : text;
+      // `-0` is zero: an integer has no negative zero (the wire carries 0), so none is handed on.
+      return INTEGER_TEXT.test(text) ? Number(text) + 0 : text;
     default:
       return NUMBER_TEXT.test(text) ? Number(text) : text;
   }
