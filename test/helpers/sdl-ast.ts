@@ -1,0 +1,66 @@
+/**
+ * Reading printed SDL the way a person checks it: parse it with graphql, then look up a
+ * type, a field, its arguments and the arguments of its binding directive.
+ */
+import { Kind, parse, print, type DocumentNode, type FieldDefinitionNode, type ValueNode } from 'graphql';
+
+export function parseSdl(sdl: string): DocumentNode {
+  return parse(sdl, { noLocation: true });
+}
+
+type Defined = { kind: Kind; name: { value: string }; fields?: readonly FieldDefinitionNode[] | readonly { name: { value: string } }[]; values?: readonly { name: { value: string } }[] };
+
+export function definition(doc: DocumentNode, name: string): Defined | undefined {
+  return (doc.definitions as unknown as Defined[]).find((d) => d.name?.value === name);
+}
+
+export function typeNames(doc: DocumentNode): string[] {
+  return (doc.definitions as unknown as Defined[]).map((d) => d.name.value);
+}
+
+export function fieldNames(doc: DocumentNode, type: string): string[] {
+  return ((definition(doc, type)?.fields ?? []) as Array<{ name: { value: string } }>).map((f) => f.name.value);
+}
+
+export function enumValues(doc: DocumentNode, type: string): string[] {
+  const d = definition(doc, type);
+  if (d?.kind !== Kind.ENUM_TYPE_DEFINITION) throw new Error(`${type} is not an enum`);
+  return (d.values ?? []).map((v) => v.name.value);
+}
+
+export function field(doc: DocumentNode, type: string, name: string): FieldDefinitionNode {
+  const f = ((definition(doc, type)?.fields ?? []) as FieldDefinitionNode[]).find((x) => x.name.value === name);
+  if (!f) throw new Error(`no field ${type}.${name}`);
+  return f;
+}
+
+/** `{ name: "Type!" }` for the field's arguments, or the input type's fields. */
+export function argTypes(f: FieldDefinitionNode): Record<string, string> {
+  return Object.fromEntries((f.arguments ?? []).map((a) => [a.name.value, print(a.type)]));
+}
+
+export function fieldTypes(doc: DocumentNode, type: string): Record<string, string> {
+  return Object.fromEntries(((definition(doc, type)?.fields ?? []) as Array<{ name: { value: string }; type: Parameters<typeof print>[0] }>).map((x) => [x.name.value, print(x.type)]));
+}
+
+export const typeOf = (f: FieldDefinitionNode): string => print(f.type);
+
+function value(v: ValueNode): unknown {
+  switch (v.kind) {
+    case Kind.STRING:
+      return v.value;
+    case Kind.LIST:
+      return v.values.map(value);
+    case Kind.OBJECT:
+      return Object.fromEntries(v.fields.map((x) => [x.name.value, value(x.value)]));
+    default:
+      return print(v);
+  }
+}
+
+/** The arguments of the field's `@name` directive as plain values; undefined when it has none. */
+export function directiveArgs(f: FieldDefinitionNode, name: string): Record<string, unknown> | undefined {
+  const d = f.directives?.find((x) => x.name.value === name);
+  if (!d) return undefined;
+  return Object.fromEntries((d.arguments ?? []).map((a) => [a.name.value, value(a.value)]));
+}
