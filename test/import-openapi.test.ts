@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentNode } from 'graphql';
-import { runCli, ROOT, type CliResult } from './helpers/cli.js';
+import { runCli, runCliInProcess, ROOT, type CliResult } from './helpers/cli.js';
 import { argTypes, definition, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeNames, typeOf } from './helpers/sdl-ast.js';
 import { loadOpenApi } from '../src/cli/import/openapi-load.js';
 import { importOpenApi } from '../src/cli/import/openapi.js';
@@ -20,7 +20,7 @@ const FIX = join(ROOT, 'test/fixtures/import');
 const tmp = mkdtempSync(join(tmpdir(), 'gw-import-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-// One child process per run, all started together: each is a fresh Node process on a loaded 2-core machine.
+// The child processes are started together: each is a fresh Node process on a loaded 2-core machine.
 const runs: Record<string, string[]> = {
   petstore: ['import', 'openapi', join(FIX, 'petstore.yaml')],
   shop: ['import', 'openapi', join(FIX, 'shop.openapi.json'), '--upstream', 'orders'],
@@ -29,11 +29,14 @@ const runs: Record<string, string[]> = {
   badYaml: ['import', 'openapi', join(FIX, 'bad.yaml')],
   missing: ['import', 'openapi', join(FIX, 'no-such-file.yaml')],
   unknownOp: ['import', 'openapi', join(FIX, 'petstore.yaml'), '--operations', 'getPet,adoptPet'],
+  nothing: ['import', 'openapi', join(FIX, 'petstore.yaml'), '--operations', 'health'],
 };
+/** Checked through `main` in this process: only the option handling and error paths differ from a spawned run. */
+const IN_PROCESS = new Set(['only', 'unknownOp', 'nothing']);
 const results: Record<string, CliResult> = {};
 
 beforeAll(async () => {
-  await Promise.all(Object.entries(runs).map(async ([k, args]) => (results[k] = await runCli(args, { timeoutMs: 60_000 }))));
+  await Promise.all(Object.entries(runs).map(async ([k, args]) => (results[k] = await (IN_PROCESS.has(k) ? runCliInProcess(args) : runCli(args, { timeoutMs: 60_000 })))));
 }, 90_000);
 
 describe('petstore.yaml (OpenAPI 3.0, YAML)', () => {
@@ -180,6 +183,7 @@ describe('errors are one line and exit code 1', () => {
   it('bad YAML, with line and column', () => expect(oneLine(results.badYaml!)).toMatch(/^import: .*bad\.yaml: not valid YAML at line 3, column 1: /));
   it('an external $ref, named with where it sits, and never fetched', () =>
     expect(oneLine(results.external!)).toMatch(/^import: .*external-ref\.json: \$ref "https:\/\/schemas\.example\.com\/thing\.json#\/Thing" at \/paths\/~1things\/get\/responses\/200\/content\/application~1json\/schema points outside the file/));
+  it('nothing importable, with the first reason', () => expect(oneLine(results.nothing!)).toBe('import: petstore.yaml: nothing to import: skipped GET /health (health) because it answers text/plain, not JSON'));
   it('an unknown operation, naming the ones there are', () => expect(oneLine(results.unknownOp!)).toMatch(/^import: petstore\.yaml: no operation "adoptPet"; it has listPets, create-pet, getPet/));
 });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentNode } from 'graphql';
-import { runCli, ROOT, type CliResult } from './helpers/cli.js';
+import { runCli, runCliInProcess, ROOT, type CliResult } from './helpers/cli.js';
 import { argTypes, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeOf } from './helpers/sdl-ast.js';
 import { importProto } from '../src/cli/import/proto.js';
 import { ImportError } from '../src/cli/import/source.js';
@@ -23,10 +23,12 @@ const runs: Record<string, string[]> = {
   some: ['import', 'proto', join(FIX, 'nested.proto'), '--methods', 'GetWidget,fixture.v1.Widgets/CreateWidget', '--upstream', 'widgets'],
   missing: ['import', 'proto', join(FIX, 'no-such.proto')],
 };
+/** Checked through `main` in this process: only the option handling and error paths differ from a spawned run. */
+const IN_PROCESS = new Set(['some', 'missing']);
 const results: Record<string, CliResult> = {};
 
 beforeAll(async () => {
-  await Promise.all(Object.entries(runs).map(async ([k, args]) => (results[k] = await runCli(args, { timeoutMs: 60_000 }))));
+  await Promise.all(Object.entries(runs).map(async ([k, args]) => (results[k] = await (IN_PROCESS.has(k) ? runCliInProcess(args) : runCli(args, { timeoutMs: 60_000 })))));
 }, 90_000);
 
 describe('nested.proto', () => {

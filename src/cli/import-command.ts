@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT_INVALID, EXIT_OK, type CliIO } from './common.js';
 import { ImportError, UPSTREAM_NAME, parseList, upstreamFromFile } from './import/source.js';
-import type { SdlDocument } from './import/sdl.js';
+import { oneLine, printDocument, type SdlDocument } from './import/sdl.js';
 
 interface ImportOptions {
   upstream?: string;
@@ -24,7 +24,6 @@ async function render(doc: SdlDocument, label: string): Promise<string> {
     const why = doc.skipped[0] ? `: skipped ${doc.skipped[0]}` : '';
     throw new ImportError(`${label}: nothing to import${why}`);
   }
-  const { printDocument } = await import('./import/sdl.js');
   const { parse } = await import('graphql');
   const sdl = printDocument(doc);
   // A failure here is a bug of the importer, not of the file: let it surface with its stack.
@@ -44,7 +43,7 @@ function runImport(io: CliIO, setExit: (code: number) => void, build: (file: str
       setExit(EXIT_OK);
     } catch (err) {
       if (!(err instanceof ImportError)) throw err;
-      io.err.write(`import: ${err.message.replace(/[\r\n]+/g, ' ')}\n`);
+      io.err.write(`import: ${oneLine(err.message, 400)}\n`);
       setExit(EXIT_INVALID);
     }
   };

@@ -98,3 +98,16 @@ export function startCliGateway(args: string[], opts: { env?: NodeJS.ProcessEnv;
     });
   });
 }
+
+/**
+ * Runs `gateway ...args` inside this process (the same `main` the bin calls), for checks where a
+ * fresh Node process would add only start-up time.
+ */
+export async function runCliInProcess(args: string[]): Promise<CliResult> {
+  const { main } = await import('../../src/cli.js');
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (s: string) => void) => ({ write: (s: string | Uint8Array) => (append(String(s)), true) }) as unknown as NodeJS.WritableStream;
+  const code = await main(args, { out: sink((s) => (stdout += s)), err: sink((s) => (stderr += s)) });
+  return { code, stdout, stderr };
+}

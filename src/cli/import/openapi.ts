@@ -50,6 +50,7 @@ const isJsonMedia = (m: string): boolean => /^application\/(?:[\w.+-]+\+)?json\s
 function jsonContent(content: Json | undefined): { schema?: Json; other?: string } {
   if (!isObject(content)) return {};
   const keys = Object.keys(content);
+  if (keys.length === 0) return {};
   const json = keys.find(isJsonMedia);
   if (json !== undefined) return { schema: (content[json] as JsonObject | undefined)?.schema ?? {} };
   return { other: keys.join(', ') || 'no media type' };
@@ -145,6 +146,7 @@ class OperationImporter {
         notes.push(`skipped ${where} parameter ${JSON.stringify(pname)} because ${why}`);
         continue;
       }
+      if (where === 'path' && r.type.of) return `path parameter ${JSON.stringify(pname)} is a list, which is not one path segment`;
       const arg = argScope.take(fieldName(pname));
       const isRequired = where === 'path' || p.required === true;
       args.push({ name: arg, type: { ...r.type, nonNull: isRequired } });
