@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentNode } from 'graphql';
-import { runCli, runCliInProcess, ROOT, type CliResult } from './helpers/cli.js';
+import { runCliAll, ROOT, type CliResult } from './helpers/cli.js';
 import { argTypes, definition, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeNames, typeOf } from './helpers/sdl-ast.js';
 import { loadOpenApi } from '../src/cli/import/openapi-load.js';
 import { importOpenApi } from '../src/cli/import/openapi.js';
@@ -32,11 +32,11 @@ const runs: Record<string, string[]> = {
   nothing: ['import', 'openapi', join(FIX, 'petstore.yaml'), '--operations', 'health'],
 };
 /** Checked through `main` in this process: only the option handling and error paths differ from a spawned run. */
-const IN_PROCESS = new Set(['only', 'unknownOp', 'nothing']);
-const results: Record<string, CliResult> = {};
+const IN_PROCESS = ['only', 'unknownOp', 'nothing'];
+let results: Record<string, CliResult> = {};
 
 beforeAll(async () => {
-  await Promise.all(Object.entries(runs).map(async ([k, args]) => (results[k] = await (IN_PROCESS.has(k) ? runCliInProcess(args) : runCli(args, { timeoutMs: 60_000 })))));
+  results = await runCliAll(runs, IN_PROCESS);
 }, 90_000);
 
 describe('petstore.yaml (OpenAPI 3.0, YAML)', () => {

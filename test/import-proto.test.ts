@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentNode } from 'graphql';
-import { runCli, runCliInProcess, ROOT, type CliResult } from './helpers/cli.js';
+import { runCliAll, ROOT, type CliResult } from './helpers/cli.js';
 import { argTypes, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeOf } from './helpers/sdl-ast.js';
 import { importProto } from '../src/cli/import/proto.js';
 import { ImportError } from '../src/cli/import/source.js';
@@ -24,11 +24,11 @@ const runs: Record<string, string[]> = {
   missing: ['import', 'proto', join(FIX, 'no-such.proto')],
 };
 /** Checked through `main` in this process: only the option handling and error paths differ from a spawned run. */
-const IN_PROCESS = new Set(['some', 'missing']);
-const results: Record<string, CliResult> = {};
+const IN_PROCESS = ['some', 'missing'];
+let results: Record<string, CliResult> = {};
 
 beforeAll(async () => {
-  await Promise.all(Object.entries(runs).map(async ([k, args]) => (results[k] = await (IN_PROCESS.has(k) ? runCliInProcess(args) : runCli(args, { timeoutMs: 60_000 })))));
+  results = await runCliAll(runs, IN_PROCESS);
 }, 90_000);
 
 describe('nested.proto', () => {

@@ -111,3 +111,14 @@ export async function runCliInProcess(args: string[]): Promise<CliResult> {
   const code = await main(args, { out: sink((s) => (stdout += s)), err: sink((s) => (stderr += s)) });
   return { code, stdout, stderr };
 }
+
+/**
+ * Runs several `gateway` invocations at once, keyed by name: spawned, or in this process for
+ * the keys in `inProcess`.
+ */
+export async function runCliAll(runs: Record<string, string[]>, inProcess: readonly string[] = []): Promise<Record<string, CliResult>> {
+  const entries = await Promise.all(
+    Object.entries(runs).map(async ([k, args]) => [k, await (inProcess.includes(k) ? runCliInProcess(args) : runCli(args, { timeoutMs: 60_000 }))] as const),
+  );
+  return Object.fromEntries(entries);
+}
