@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentNode } from 'graphql';
 import { runCliAll, ROOT, type CliResult } from './helpers/cli.js';
-import { argTypes, definition, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeNames, typeOf } from './helpers/sdl-ast.js';
+import { argTypes, bindingProblems, definition, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeNames, typeOf } from './helpers/sdl-ast.js';
 import { loadOpenApi } from '../src/cli/import/openapi-load.js';
 import { importOpenApi } from '../src/cli/import/openapi.js';
 import { printDocument } from '../src/cli/import/sdl.js';
@@ -147,6 +147,22 @@ describe('shop.openapi.json (OpenAPI 3.1, JSON, $refs)', () => {
   it('recursive schemas become recursive types; an operationId with a space is camelCased', () => {
     expect(fieldTypes(doc, 'Category')).toEqual({ name: 'String', parent: 'Category', children: '[Category!]' });
     expect(argTypes(field(doc, 'Query', 'getCategory'))).toEqual({ id: 'Int!' });
+  });
+});
+
+describe('the bindings follow the directives as the engine declares them', () => {
+  for (const k of ['petstore', 'shop'] as const) {
+    it(`${k}: every binding argument is declared and of its type, every type named is defined, and so with the batch hints uncommented`, () => {
+      expect(bindingProblems(results[k]!.stdout)).toEqual([]);
+      const hinted = results[k]!.stdout.replace(/^(\s*)# (batch: )/gm, '$1$2');
+      expect(hinted).not.toBe(results[k]!.stdout);
+      expect(bindingProblems(results[k]!.stdout, { uncommentHints: true })).toEqual([]);
+    });
+  }
+
+  it('the check itself catches an undeclared argument and a value of the wrong type', () => {
+    expect(bindingProblems('type Query { a: Int @http(upstream: "u", path: "/a", verb: "GET") }').join()).toMatch(/Unknown argument "verb"/);
+    expect(bindingProblems('type Query { a: Int @http(upstream: "u", path: "/a", headers: [1]) }')).toEqual(['Query.a @http(headers:) is not a [String!]']);
   });
 });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentNode } from 'graphql';
 import { runCliAll, ROOT, type CliResult } from './helpers/cli.js';
-import { argTypes, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeOf } from './helpers/sdl-ast.js';
+import { argTypes, bindingProblems, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeOf } from './helpers/sdl-ast.js';
 import { importProto } from '../src/cli/import/proto.js';
 import { ImportError } from '../src/cli/import/source.js';
 
@@ -82,6 +82,11 @@ describe('nested.proto', () => {
     expect(argTypes(f)).toEqual({ ids: '[String!]' });
     expect(directiveArgs(f, 'grpc')).not.toHaveProperty('batch');
     expect(results.all!.stdout).toContain('      # batch: { form: REQUEST_FIELD, param: "ids", key: "$args.ids", matchOn: "id" }, select: "widgets"\n');
+  });
+
+  it('every binding follows the declared directives, the batch hint uncommented too', () => {
+    expect(bindingProblems(results.all!.stdout)).toEqual([]);
+    expect(bindingProblems(results.all!.stdout, { uncommentHints: true })).toEqual([]);
   });
 
   it('an empty message answer is a placeholder, with no request template; comments become descriptions', () => {

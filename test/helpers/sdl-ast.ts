@@ -2,7 +2,9 @@
  * Reading printed SDL the way a person checks it: parse it with graphql, then look up a
  * type, a field, its arguments and the arguments of its binding directive.
  */
-import { Kind, parse, print, type DocumentNode, type FieldDefinitionNode, type ValueNode } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { GraphQLObjectType, Kind, buildSchema, parse, print, validateSchema, valueFromAST, type DocumentNode, type FieldDefinitionNode, type GraphQLSchema, type ValueNode } from 'graphql';
 
 export function parseSdl(sdl: string): DocumentNode {
   return parse(sdl, { noLocation: true });
@@ -63,4 +65,38 @@ export function directiveArgs(f: FieldDefinitionNode, name: string): Record<stri
   const d = f.directives?.find((x) => x.name.value === name);
   if (!d) return undefined;
   return Object.fromEntries((d.arguments ?? []).map((a) => [a.name.value, value(a.value)]));
+}
+
+const BINDING_DIRECTIVES = readFileSync(fileURLToPath(new URL('../fixtures/import/binding-directives.graphql', import.meta.url)), 'utf8');
+
+/**
+ * The problems of `sdl` as a schema next to the binding directives' declarations: unknown or
+ * missing directive arguments, argument values of the wrong type, undefined types, input types
+ * used as output and the reverse. With `uncommentHints`, every `# batch:` hint is uncommented first.
+ */
+export function bindingProblems(sdl: string, opts: { uncommentHints?: boolean } = {}): string[] {
+  let text = opts.uncommentHints ? sdl.replace(/^(\s*)# (batch: )/gm, '$1$2') : sdl;
+  // Printed SDL joins a schema that has a Query type; one with only Mutation fields needs it here.
+  if (!/^type Query \{/m.test(text)) text += '\ntype Query { placeholder: Boolean }\n';
+  let schema: GraphQLSchema;
+  try {
+    schema = buildSchema(`${BINDING_DIRECTIVES}\n${text}`);
+  } catch (err) {
+    return [(err as Error).message];
+  }
+  const problems = validateSchema(schema).map((e) => e.message);
+  // Directive argument values are not checked by buildSchema: coerce each against its declared type.
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!(type instanceof GraphQLObjectType)) continue;
+    for (const f of Object.values(type.getFields())) {
+      for (const node of f.astNode?.directives ?? []) {
+        const decl = schema.getDirective(node.name.value);
+        for (const arg of node.arguments ?? []) {
+          const declArg = decl?.args.find((a) => a.name === arg.name.value);
+          if (declArg && valueFromAST(arg.value, declArg.type) === undefined) problems.push(`${type.name}.${f.name} @${node.name.value}(${arg.name.value}:) is not a ${String(declArg.type)}`);
+        }
+      }
+    }
+  }
+  return problems;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentNode } from 'graphql';
 import { ROOT, runCli, type CliResult } from '../helpers/cli.js';
-import { argTypes, directiveArgs, field, fieldNames, fieldTypes, parseSdl, typeOf } from '../helpers/sdl-ast.js';
+import { argTypes, bindingProblems, directiveArgs, field, fieldNames, fieldTypes, parseSdl, typeOf } from '../helpers/sdl-ast.js';
 
 describe('gateway import proto upstreams/catalog/catalog.proto', () => {
   let r: CliResult;
@@ -33,5 +33,7 @@ describe('gateway import proto upstreams/catalog/catalog.proto', () => {
 
   it('the batch endpoint is hinted in a comment: REQUEST_FIELD ids, matched on id, selecting products', () => {
     expect(r.stdout).toContain('# batch: { form: REQUEST_FIELD, param: "ids", key: "$args.ids", matchOn: "id" }, select: "products"');
+    expect(bindingProblems(r.stdout)).toEqual([]);
+    expect(bindingProblems(r.stdout, { uncommentHints: true })).toEqual([]);
   });
 });
