@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonObject } from '../src/cli/import/openapi-load.js';
 import type { DocumentNode } from 'graphql';
 import { runCliAll, ROOT, type CliResult } from './helpers/cli.js';
 import { argTypes, bindingProblems, definition, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeNames, typeOf } from './helpers/sdl-ast.js';
@@ -30,9 +31,10 @@ const runs: Record<string, string[]> = {
   missing: ['import', 'openapi', join(FIX, 'no-such-file.yaml')],
   unknownOp: ['import', 'openapi', join(FIX, 'petstore.yaml'), '--operations', 'getPet,adoptPet'],
   nothing: ['import', 'openapi', join(FIX, 'petstore.yaml'), '--operations', 'health'],
+  unwritable: ['import', 'openapi', join(FIX, 'petstore.yaml'), '--out', join(tmp, 'no-such-dir', 'out.graphql')],
 };
 /** Checked through `main` in this process: only the option handling and error paths differ from a spawned run. */
-const IN_PROCESS = ['only', 'unknownOp', 'nothing'];
+const IN_PROCESS = ['only', 'unknownOp', 'nothing', 'unwritable'];
 let results: Record<string, CliResult> = {};
 
 beforeAll(async () => {
@@ -200,7 +202,35 @@ describe('errors are one line and exit code 1', () => {
   it('an external $ref, named with where it sits, and never fetched', () =>
     expect(oneLine(results.external!)).toMatch(/^import: .*external-ref\.json: \$ref "https:\/\/schemas\.example\.com\/thing\.json#\/Thing" at \/paths\/~1things\/get\/responses\/200\/content\/application~1json\/schema points outside the file/));
   it('nothing importable, with the first reason', () => expect(oneLine(results.nothing!)).toBe('import: petstore.yaml: nothing to import: skipped GET /health (health) because it answers text/plain, not JSON'));
+  it('an --out that cannot be written', () => expect(oneLine(results.unwritable!)).toMatch(/^import: --out .*out\.graphql: cannot be written \(ENOENT\)$/));
   it('an unknown operation, naming the ones there are', () => expect(oneLine(results.unknownOp!)).toMatch(/^import: petstore\.yaml: no operation "adoptPet"; it has listPets, create-pet, getPet/));
+});
+
+describe('odd documents, in-process', () => {
+  const imported = async (paths: JsonObject, openapi = '3.0') => {
+    const p = join(tmp, `odd-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(p, `\uFEFF${JSON.stringify({ openapi, info: { title: 'odd', version: '1' }, paths })}`);
+    return printDocument(importOpenApi(await loadOpenApi(p), { label: 'odd.json', upstream: 'odd' }));
+  };
+  const ok = { '200': { description: 'x', content: { 'application/json': { schema: { type: 'string' } } } } };
+
+  it('a version without patch number and a byte order mark are accepted', async () => {
+    expect(await imported({ '/a': { get: { operationId: 'a', responses: ok } } })).toContain('  a: String\n');
+  });
+
+  it('a path with characters a template cannot hold is skipped; so is a parameter in no OpenAPI 3 place', async () => {
+    const sdl = await imported({
+      '/a?x=1': { get: { operationId: 'q', responses: ok } },
+      '/b#frag': { get: { operationId: 'h', responses: ok } },
+      '/c/{id': { get: { operationId: 'brace', responses: ok } },
+      '/d': { get: { operationId: 'd', parameters: [{ name: 'x', in: 'body', schema: { type: 'string' } }], responses: ok } },
+    });
+    expect(sdl).toMatch(/^# import: skipped GET \/a\?x=1 \(q\) because its path "\/a\?x=1" holds characters/m);
+    expect(sdl).toMatch(/^# import: skipped GET \/b#frag \(h\)/m);
+    expect(sdl).toMatch(/^# import: skipped GET \/c\/\{id \(brace\)/m);
+    expect(argTypes(field(parseSdl(sdl), 'Query', 'd'))).toEqual({});
+    expect(sdl).toContain('# import: skipped parameter "x" because "in: body" is not an OpenAPI 3 place');
+  });
 });
 
 describe('the loader refuses, in-process', () => {

@@ -31,6 +31,14 @@ async function render(doc: SdlDocument, label: string): Promise<string> {
   return sdl;
 }
 
+function writeOut(file: string, sdl: string): void {
+  try {
+    writeFileSync(file, sdl);
+  } catch (err) {
+    throw new ImportError(`--out ${file}: cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 function runImport(io: CliIO, setExit: (code: number) => void, build: (file: string, label: string, upstream: string, opts: ImportOptions) => Promise<SdlDocument>) {
   return async (file: string, opts: ImportOptions): Promise<void> => {
     try {
@@ -38,7 +46,7 @@ function runImport(io: CliIO, setExit: (code: number) => void, build: (file: str
       const upstream = opts.upstream ?? upstreamFromFile(file);
       if (!UPSTREAM_NAME.test(upstream)) throw new ImportError(`--upstream ${JSON.stringify(upstream)}: upstream names are letters, digits, _ and - (and do not start with a digit or -)`);
       const sdl = await render(await build(file, label, upstream, opts), label);
-      if (opts.out) writeFileSync(opts.out, sdl);
+      if (opts.out) writeOut(opts.out, sdl);
       else io.out.write(sdl);
       setExit(EXIT_OK);
     } catch (err) {

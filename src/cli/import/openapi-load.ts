@@ -44,7 +44,8 @@ function externalRefs(root: Json): Array<{ at: string; ref: string }> {
   return out;
 }
 
-function parseText(file: string, text: string): Json {
+function parseText(file: string, raw: string): Json {
+  const text = raw.replace(/^\uFEFF/, '');
   if (/\.json$/i.test(file)) {
     try {
       return JSON.parse(text) as Json;
@@ -69,7 +70,7 @@ export async function loadOpenApi(file: string): Promise<OpenApiDocument> {
   const parsed = parseText(file, readBounded(file));
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ImportError(`${file}: not an OpenAPI document (expected an object at the top)`);
   const declared = parsed.openapi;
-  if (typeof declared !== 'string' || !/^3\.[01]\.\d+/.test(declared)) {
+  if (typeof declared !== 'string' || !/^3\.[01](?:\.|$)/.test(declared)) {
     const what = typeof parsed.swagger === 'string' ? `Swagger ${parsed.swagger}` : typeof declared === 'string' ? `OpenAPI ${declared}` : 'no "openapi" version';
     throw new ImportError(`${file}: ${what}; only OpenAPI 3.0 and 3.1 are imported`);
   }

@@ -80,6 +80,7 @@ export class SchemaConverter {
     }
     if (type === undefined && isObject(s.properties)) type = 'object';
     if (type === undefined && s.items !== undefined) type = 'array';
+    if (type === undefined && Array.isArray(s.enum) && s.enum.length > 0) type = s.enum.every((v) => typeof v === 'string') ? 'string' : undefined;
 
     if (type === 'array') {
       const inner = this.convert(s.items, `${hint}Item`, mode, depth + 1);

@@ -29,6 +29,9 @@ const BINDABLE = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const ANSWER_CODES = ['200', '201', '202', '203', '2XX'];
+const PARAMETER_PLACES = new Set(['path', 'query', 'header', 'cookie']);
+/** The literal text of a path: RFC 3986 path characters (pchar and "/"), percent-escapes included. */
+const PATH_TEXT = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
 
 interface Operation {
   method: string;
@@ -119,12 +122,18 @@ class OperationImporter {
     let path = o.path;
     const query: string[] = [];
     const headers: string[] = [];
-    const pathParams = new Set([...o.path.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!));
+    const literal = o.path.split(/\{[^{}]*\}/);
+    if (!literal.every((part) => PATH_TEXT.test(part))) return `its path ${JSON.stringify(o.path)} holds characters a path template cannot (only RFC 3986 path characters and {parameters})`;
+    const pathParams = new Set([...o.path.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]!));
     let batchParam: { name: string; arg: string; explode: boolean } | undefined;
 
     for (const p of o.params) {
       const pname = p.name as string;
       const where = p.in as string;
+      if (!PARAMETER_PLACES.has(where)) {
+        notes.push(`skipped parameter ${JSON.stringify(pname)} because "in: ${where}" is not an OpenAPI 3 place`);
+        continue;
+      }
       if (where === 'cookie') {
         notes.push(`skipped cookie parameter ${JSON.stringify(pname)} because a binding sends no cookies`);
         continue;
