@@ -13,6 +13,7 @@ import { runCliAll, ROOT, type CliResult } from './helpers/cli.js';
 import { argTypes, bindingProblems, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeOf } from './helpers/sdl-ast.js';
 import { importProto } from '../src/cli/import/proto.js';
 import { ImportError } from '../src/cli/import/source.js';
+import { printDocument } from '../src/cli/import/sdl.js';
 
 const FIX = join(ROOT, 'test/fixtures/import');
 const tmp = mkdtempSync(join(tmpdir(), 'gw-import-proto-'));
@@ -138,6 +139,23 @@ describe('options and errors', () => {
     expect(refusal({ 'main.proto': 'syntax = "proto3";\nmessage A { strin id = 1 }\n' })).toMatch(/main\.proto: not a valid proto file: .*line 2/);
     expect(refusal({ 'main.proto': 'syntax = "proto3"; service S { rpc GetA (A) returns (B); } message A { string id = 1; }\n' })).toMatch(/main\.proto: .*B/);
     expect(refusal({ 'main.proto': 'syntax = "proto3"; message A { string id = 1; }\n' })).toMatch(/main\.proto: no service in it/);
+  });
+
+  it('with several services, methods are qualified; same-named messages of two packages get distinct types', () => {
+    const dir = mkdtempSync(join(tmp, 's-'));
+    writeFileSync(join(dir, 'other.proto'), 'syntax = "proto3"; package b.v1; message Item { int32 n = 1; }\n');
+    writeFileSync(
+      join(dir, 'main.proto'),
+      'syntax = "proto3"; package a.v1; import "other.proto";\nservice One { rpc GetItem (Item) returns (Item); }\nservice Two { rpc ListOther (Item) returns (b.v1.Item); }\nmessage Item { string id = 1; }\n',
+    );
+    const sdl = printDocument(importProto(join(dir, 'main.proto'), { label: 'main.proto', upstream: 'u' }));
+    const doc = parseSdl(sdl);
+    expect(directiveArgs(field(doc, 'Query', 'getItem'), 'grpc')).toMatchObject({ method: 'a.v1.One/GetItem' });
+    expect(directiveArgs(field(doc, 'Query', 'listOther'), 'grpc')).toMatchObject({ method: 'a.v1.Two/ListOther', request: '{ "id": "$args.id" }' });
+    expect(typeOf(field(doc, 'Query', 'getItem'))).toBe('Item');
+    expect(typeOf(field(doc, 'Query', 'listOther'))).toBe('Item2');
+    expect(fieldTypes(doc, 'Item2')).toEqual({ n: 'Int!' });
+    expect(bindingProblems(sdl)).toEqual([]);
   });
 
   it('an unknown --methods name is named, with the rpcs there are', () => {
