@@ -158,6 +158,17 @@ describe('options and errors', () => {
     expect(bindingProblems(sdl)).toEqual([]);
   });
 
+  it('--proto-path adds a folder to look imports up in, as protoc -I does', () => {
+    const dir = mkdtempSync(join(tmp, 'i-'));
+    mkdirSync(join(dir, 'inc/google/api'), { recursive: true });
+    mkdirSync(join(dir, 'svc'));
+    writeFileSync(join(dir, 'inc/google/api/marker.proto'), 'syntax = "proto3"; package google.api; message Marker { string v = 1; }\n');
+    writeFileSync(join(dir, 'svc/s.proto'), 'syntax = "proto3"; import "google/api/marker.proto"; service S { rpc GetM (google.api.Marker) returns (google.api.Marker); }\n');
+    expect(() => importProto(join(dir, 'svc/s.proto'), { label: 's.proto', upstream: 'u' })).toThrow(/import "google\/api\/marker\.proto" not found .*add its root with --proto-path/);
+    const doc = parseSdl(printDocument(importProto(join(dir, 'svc/s.proto'), { label: 's.proto', upstream: 'u', protoPath: [join(dir, 'inc')] })));
+    expect(fieldTypes(doc, 'Marker')).toEqual({ v: 'String!' });
+  });
+
   it('an unknown --methods name is named, with the rpcs there are', () => {
     const dir = mkdtempSync(join(tmp, 'm-'));
     writeFileSync(join(dir, 'main.proto'), svc);

@@ -17,6 +17,7 @@ interface ImportOptions {
   out?: string;
   operations?: string;
   methods?: string;
+  protoPath?: string[];
 }
 
 async function render(doc: SdlDocument, label: string): Promise<string> {
@@ -79,13 +80,14 @@ export function registerImportCommands(program: Command, io: CliIO, setExit: (co
     .description('Query/Mutation fields bound with @grpc for the rpcs of a .proto file')
     .argument('<file>', 'the .proto file (imports are read relative to it)')
     .option('--methods <names>', 'comma-separated rpc names to import (default: all)')
+    .option('--proto-path <dir>', 'a folder to look up imports in, like protoc -I (repeatable)', (d: string, prev: string[] = []) => [...prev, d])
     .option('--upstream <name>', 'the upstream the bindings name (default: the file name up to its first dot)')
     .option('--out <file>', 'write the SDL to this file instead of stdout')
     .action(
       runImport(io, setExit, async (file, label, upstream, opts) => {
         const { importProto } = await import('./import/proto.js');
         const only = parseList(opts.methods);
-        return importProto(file, { label, upstream, ...(only ? { only } : {}) });
+        return importProto(file, { label, upstream, ...(only ? { only } : {}), ...(opts.protoPath ? { protoPath: opts.protoPath } : {}) });
       }),
     );
 }

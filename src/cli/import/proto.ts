@@ -3,7 +3,7 @@
  * (docs/import.md has the rules).
  *
  * The file and its imports are parsed with protobufjs, each import looked up relative to the
- * importing file's folder, then the first file's; google/protobuf/* comes bundled with
+ * importing file's folder, then the first file's, then each `--proto-path`; google/protobuf/* comes bundled with
  * protobufjs. Only relative paths below those folders are read, each file and all of them
  * together bounded in size. Field names are protobufjs's camelCase, the names the gateway's
  * gRPC client (proto-loader, keepCase false) reads and writes.
@@ -28,10 +28,12 @@ export interface ProtoImportOptions {
   upstream: string;
   /** rpc names (`GetProducts`, `Catalog/GetProducts`, `catalog.v1.Catalog/GetProducts`) or field names; all when absent. */
   only?: string[];
+  /** More folders to look up imports in, after the importing file's and the first file's (protoc's -I). */
+  protoPath?: string[];
 }
 
 /** Parses `file` and its imports into one resolved root. */
-export function loadProto(file: string): protobuf.Root {
+export function loadProto(file: string, includeDirs: readonly string[] = []): protobuf.Root {
   const root = new protobuf.Root();
   const baseDir = dirname(file);
   const seen = new Set<string>();
@@ -64,8 +66,8 @@ export function loadProto(file: string): protobuf.Root {
       }
       const rel = normalize(imp);
       if (isAbsolute(imp) || rel.startsWith('..')) throw new ImportError(`${basename(f)}: import "${imp}": only paths below the proto's folder are read`);
-      const found = [join(dirname(f), rel), join(baseDir, rel)].find((p) => existsSync(p));
-      if (!found) throw new ImportError(`${basename(f)}: import "${imp}" not found next to it or next to ${basename(file)}`);
+      const found = [dirname(f), baseDir, ...includeDirs].map((d) => join(d, rel)).find((p) => existsSync(p));
+      if (!found) throw new ImportError(`${basename(f)}: import "${imp}" not found next to it, next to ${basename(file)}${includeDirs.length ? ' or in a --proto-path' : ' (add its root with --proto-path)'}`);
       queue.push(found);
     }
   }
@@ -231,7 +233,7 @@ function noteFor(f: protobuf.Field): string[] {
 
 /** The SDL document for the chosen rpcs of the proto at `file`. */
 export function importProto(file: string, opts: ProtoImportOptions): SdlDocument {
-  const root = loadProto(file);
+  const root = loadProto(file, opts.protoPath);
   const svcs = services(root).sort((a, b) => fullName(a).localeCompare(fullName(b)));
   if (svcs.length === 0) throw new ImportError(`${opts.label}: no service in it`);
   const qualify = svcs.length > 1;
