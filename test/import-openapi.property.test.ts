@@ -2,14 +2,14 @@
  * Whatever an OpenAPI document holds (names in any script, nested and recursive schemas, enums
  * that are not GraphQL names, parameters in every place, bodies and answers of any shape), the
  * importer either refuses it with an ImportError or prints SDL that parses, whose bindings follow
- * the declared directives and whose every named type is defined, the same text every time.
+ * the declared directives and whose every named type is defined and used, the same text every time.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { importOpenApi } from '../src/cli/import/openapi.js';
 import type { Json, JsonObject } from '../src/cli/import/openapi-load.js';
 import { printDocument } from '../src/cli/import/sdl.js';
-import { bindingProblems } from './helpers/sdl-ast.js';
+import { bindingProblems, unreachableTypes } from './helpers/sdl-ast.js';
 
 const name = fc.oneof(fc.string({ unit: 'binary', maxLength: 10 }), fc.constantFrom('id', 'ids', 'userIds', 'input', 'Query', 'String', 'true', '__typename', '1a', 'a-b'));
 
@@ -62,6 +62,8 @@ describe('import openapi over generated documents', () => {
         if (!/^type (Query|Mutation) \{/m.test(sdl)) return; // nothing importable: the command refuses it
         expect(bindingProblems(sdl)).toEqual([]);
         expect(bindingProblems(sdl, { uncommentHints: true })).toEqual([]);
+        // A skipped operation takes back the types made for it.
+        expect(unreachableTypes(sdl)).toEqual([]);
       }),
       { numRuns: 150 },
     );

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../src/cli/import/openapi-load.js';
 import type { DocumentNode } from 'graphql';
 import { runCliAll, ROOT, type CliResult } from './helpers/cli.js';
-import { argTypes, bindingProblems, definition, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeNames, typeOf } from './helpers/sdl-ast.js';
+import { argTypes, bindingProblems, definition, directiveArgs, enumValues, field, fieldNames, fieldTypes, parseSdl, typeNames, typeOf, unreachableTypes } from './helpers/sdl-ast.js';
 import { loadOpenApi } from '../src/cli/import/openapi-load.js';
 import { importOpenApi } from '../src/cli/import/openapi.js';
 import { printDocument } from '../src/cli/import/sdl.js';
@@ -230,6 +230,18 @@ describe('odd documents, in-process', () => {
     expect(sdl).toMatch(/^# import: skipped GET \/c\/\{id \(brace\)/m);
     expect(argTypes(field(parseSdl(sdl), 'Query', 'd'))).toEqual({});
     expect(sdl).toContain('# import: skipped parameter "x" because "in: body" is not an OpenAPI 3 place');
+  });
+
+  it('an operation skipped after its parameters and body were typed leaves no orphan type, and its names are free again', async () => {
+    const body = { required: true, content: { 'application/json': { schema: { type: 'object', properties: { a: { type: 'string' } } } } } };
+    const status = { name: 'status', in: 'query', schema: { type: 'string', enum: ['on', 'off'] } };
+    const sdl = await imported({
+      '/x': { post: { operationId: 'send', parameters: [status], requestBody: body, responses: { '200': { description: 'x', content: { 'text/plain': {} } } } } },
+      '/y': { post: { operationId: 'send2', requestBody: body, responses: ok } },
+    });
+    expect(sdl).toMatch(/^# import: skipped POST \/x \(send\) because it answers text\/plain, not JSON$/m);
+    expect(unreachableTypes(sdl)).toEqual([]);
+    expect(typeNames(parseSdl(sdl))).toEqual(['Mutation', 'Send2Input']);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { GraphQLObjectType, Kind, buildSchema, parse, print, validateSchema, valueFromAST, type DocumentNode, type FieldDefinitionNode, type GraphQLSchema, type ValueNode } from 'graphql';
+import { GraphQLInputObjectType, GraphQLObjectType, Kind, buildSchema, getNamedType, type GraphQLNamedType, parse, print, validateSchema, valueFromAST, type DocumentNode, type FieldDefinitionNode, type GraphQLSchema, type ValueNode } from 'graphql';
 
 export function parseSdl(sdl: string): DocumentNode {
   return parse(sdl, { noLocation: true });
@@ -99,4 +99,24 @@ export function bindingProblems(sdl: string, opts: { uncommentHints?: boolean } 
     }
   }
   return problems;
+}
+
+/** Types the SDL defines that no root field reaches through field types, arguments and input fields. */
+export function unreachableTypes(sdl: string): string[] {
+  const schema = buildSchema(sdl.includes('type Query {') ? sdl : `${sdl}\ntype Query { placeholder: Boolean }\n`, { assumeValidSDL: true });
+  const seen = new Set<string>();
+  const visit = (t: GraphQLNamedType): void => {
+    if (seen.has(t.name)) return;
+    seen.add(t.name);
+    if (t instanceof GraphQLObjectType) {
+      for (const f of Object.values(t.getFields())) {
+        visit(getNamedType(f.type));
+        for (const a of f.args) visit(getNamedType(a.type));
+      }
+    } else if (t instanceof GraphQLInputObjectType) {
+      for (const f of Object.values(t.getFields())) visit(getNamedType(f.type));
+    }
+  };
+  for (const root of [schema.getQueryType(), schema.getMutationType()]) if (root) visit(root);
+  return Object.keys(schema.getTypeMap()).filter((n) => !n.startsWith('__') && !seen.has(n) && !['String', 'Int', 'Float', 'Boolean', 'ID'].includes(n));
 }

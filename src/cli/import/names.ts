@@ -93,6 +93,11 @@ export class NameScope {
     return name;
   }
 
+  /** Gives a taken name back (an importer taking back what a skipped operation added). */
+  release(name: string): void {
+    this.used.delete(name);
+  }
+
   has(name: string): boolean {
     return this.used.has(name);
   }

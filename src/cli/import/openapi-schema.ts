@@ -54,6 +54,30 @@ export class SchemaConverter {
     for (const [schema, name] of schemaNames) this.componentNames.set(schema, types.take(typeName(name)));
   }
 
+  /** Undo steps since {@link begin}: what one operation added, taken back when it is skipped after all. */
+  private undo: Array<() => void> | undefined;
+
+  /** Starts recording what conversions add (types, enums, names), until {@link commit} or {@link rollback}. */
+  begin(): void {
+    this.undo = [];
+  }
+
+  commit(): void {
+    this.undo = undefined;
+  }
+
+  /** Takes back every type, enum and name added since {@link begin}: a skipped operation leaves no orphan types. */
+  rollback(): void {
+    for (const step of (this.undo ?? []).reverse()) step();
+    this.undo = undefined;
+  }
+
+  private takeName(wanted: string): string {
+    const name = this.types.take(wanted);
+    this.undo?.push(() => this.types.release(name));
+    return name;
+  }
+
   convert(schema: Json | undefined, hint: string, mode: Mode, depth = 0): Converted {
     if (!isObject(schema)) return { notes: ['no schema'], nullable: true };
     if (depth > MAX_DEPTH) return { notes: [`nested deeper than ${MAX_DEPTH} levels`], nullable: true };
@@ -129,11 +153,13 @@ export class SchemaConverter {
   private enumType(schema: JsonObject, hint: string, values: string[]): string {
     const seen = this.enums.get(schema);
     if (seen) return seen;
-    const name = this.componentNames.get(schema) ?? this.types.take(typeName(hint));
+    const name = this.componentNames.get(schema) ?? this.takeName(typeName(hint));
     this.enums.set(schema, name);
+    this.undo?.push(() => this.enums.delete(schema));
     const e: SdlEnum = { name, values: [...new Set(values)] };
     if (typeof schema.description === 'string') e.description = schema.description;
     this.doc.enums.push(e);
+    this.undo?.push(() => this.doc.enums.pop());
     return name;
   }
 
@@ -146,6 +172,7 @@ export class SchemaConverter {
     const props = isObject(s.properties) ? Object.entries(s.properties).filter(([, p]) => !(isObject(p) && p[mode === 'input' ? 'readOnly' : 'writeOnly'] === true)) : [];
     if (props.length === 0) {
       memo.set(original, null);
+      this.undo?.push(() => memo.delete(original));
       return { reason: 'an object without properties (a free-form object has no GraphQL type)' };
     }
     const component = this.componentNames.get(original);
@@ -155,13 +182,16 @@ export class SchemaConverter {
       // A component keeps its own name for the first type made of it (an input named *Input takes it too).
       name = component;
       this.componentUsed.add(component);
+      this.undo?.push(() => this.componentUsed.delete(component));
     } else {
-      name = this.types.take(base + (mode === 'input' && !base.endsWith('Input') ? 'Input' : ''));
+      name = this.takeName(base + (mode === 'input' && !base.endsWith('Input') ? 'Input' : ''));
     }
     memo.set(original, name);
+    this.undo?.push(() => memo.delete(original));
     const t: SdlType = { kind: mode === 'input' ? 'input' : 'type', name, notes: [], fields: [] };
     if (typeof s.description === 'string') t.description = s.description;
     this.doc.types.push(t);
+    this.undo?.push(() => this.doc.types.pop());
 
     const required = new Set(Array.isArray(s.required) ? s.required.filter((r): r is string => typeof r === 'string') : []);
     const scope = new NameScope();
@@ -180,6 +210,7 @@ export class SchemaConverter {
     }
     if (renames.length > 0) {
       this.renames.set(name, renames);
+      this.undo?.push(() => this.renames.delete(name));
       t.notes.push(
         mode === 'output'
           ? `named differently in the answer: ${renames.join(', ')} (a binding that selects ${name} gets them as map; nested, they need a resolver)`

@@ -111,8 +111,16 @@ class OperationImporter {
     this.schemas = new SchemaConverter(this.doc, NameScope.forTypes(), api.schemaNames);
   }
 
-  /** The field for one operation, or why it is skipped. */
+  /** The field for one operation, or why it is skipped (then the types made for it are taken back). */
   importOperation(o: Operation): SdlField | string {
+    this.schemas.begin();
+    const r = this.build(o);
+    if (typeof r === 'string') this.schemas.rollback();
+    else this.schemas.commit();
+    return r;
+  }
+
+  private build(o: Operation): SdlField | string {
     if (!BINDABLE.has(o.method)) return `${o.method} answers have no JSON body to bind`;
     const notes: string[] = [];
     const args: SdlArg[] = [];
