@@ -169,6 +169,15 @@ describe('options and errors', () => {
     expect(fieldTypes(doc, 'Marker')).toEqual({ v: 'String!' });
   });
 
+  it('a chain of messages deeper than the type depth bound is cut with a note, not a stack overflow', () => {
+    const dir = mkdtempSync(join(tmp, 'd-'));
+    const msgs = Array.from({ length: 40 }, (_, i) => `message M${i} { M${i + 1} next = 1; string id = 2; }`);
+    writeFileSync(join(dir, 'main.proto'), `syntax = "proto3"; service S { rpc GetM (M0) returns (M0); }\n${msgs.join('\n')}\nmessage M40 { string id = 1; }\n`);
+    const sdl = printDocument(importProto(join(dir, 'main.proto'), { label: 'main.proto', upstream: 'u' }));
+    expect(sdl).toContain('# import: skipped next because messages nest deeper than 32 levels here');
+    expect(bindingProblems(sdl)).toEqual([]);
+  });
+
   it('an unknown --methods name is named, with the rpcs there are', () => {
     const dir = mkdtempSync(join(tmp, 'm-'));
     writeFileSync(join(dir, 'main.proto'), svc);

@@ -20,6 +20,8 @@ import { ImportError, MAX_IMPORT_BYTES, readBounded } from './source.js';
 
 /** At most this many files (the proto and everything it imports). */
 const MAX_FILES = 100;
+/** Types are built at most this many messages deep (a longer chain of distinct messages is left out, noted). */
+const MAX_DEPTH = 32;
 
 export const QUERY_RPC = /^(?:Get|List|Search|BatchGet)(?=[A-Z0-9_]|$)/;
 
@@ -99,6 +101,8 @@ function localName(o: protobuf.ReflectionObject): string {
 type Mode = 'output' | 'input';
 
 class ProtoImporter {
+  constructor(private readonly upstream: string) {}
+
   readonly doc: SdlDocument = { header: [], skipped: [], query: [], mutation: [], types: [], enums: [] };
   private readonly types = NameScope.forTypes();
   private readonly objects = { output: new Map<protobuf.Type, string | null>(), input: new Map<protobuf.Type, string | null>() };
@@ -120,7 +124,7 @@ class ProtoImporter {
   }
 
   /** The GraphQL type of one field (without its nullability), or why it has none. */
-  fieldType(f: protobuf.Field, mode: Mode): TypeRef | string {
+  fieldType(f: protobuf.Field, mode: Mode, depth = 0): TypeRef | string {
     if (f.map) return 'a map field has no GraphQL type';
     let inner: string | undefined;
     const rt = f.resolvedType;
@@ -128,7 +132,8 @@ class ProtoImporter {
       inner = this.enumType(rt);
       if (!inner) return `the values of enum ${fullName(rt)} are not all GraphQL enum names`;
     } else if (rt instanceof protobuf.Type) {
-      inner = this.objectType(rt, mode);
+      if (depth >= MAX_DEPTH) return `messages nest deeper than ${MAX_DEPTH} levels here`;
+      inner = this.objectType(rt, mode, depth + 1);
       if (!inner) return `message ${fullName(rt)} has no fields`;
     } else {
       inner = PROTO_SCALARS[f.type];
@@ -142,7 +147,7 @@ class ProtoImporter {
     return named(inner, nonNull);
   }
 
-  objectType(t: protobuf.Type, mode: Mode): string | undefined {
+  objectType(t: protobuf.Type, mode: Mode, depth = 0): string | undefined {
     const memo = this.objects[mode];
     const seen = memo.get(t);
     if (seen !== undefined) return seen ?? undefined;
@@ -157,7 +162,7 @@ class ProtoImporter {
     const scope = new NameScope();
     const renames: string[] = [];
     for (const f of t.fieldsArray) {
-      const ft = this.fieldType(f, mode);
+      const ft = this.fieldType(f, mode, depth);
       if (typeof ft === 'string') {
         st.notes.push(`skipped ${f.name} because ${ft}`);
         continue;
@@ -195,7 +200,7 @@ class ProtoImporter {
       template.push(`${JSON.stringify(f.name)}: "$args.${arg}"`);
       if (f.repeated && (f.type === 'string' || PROTO_SCALARS[f.type] === 'Int') && /^ids$|Ids$/.test(f.name)) batchField = { name: f.name, arg };
     }
-    const b: Binding = { directive: 'grpc', args: [['upstream', '']], hints: [] };
+    const b: Binding = { directive: 'grpc', args: [['upstream', this.upstream]], hints: [] };
     b.args.push(['method', qualify ? `${fullName(svc)}/${m.name}` : m.name]);
     if (template.length) b.args.push(['request', `{ ${template.join(', ')} }`]);
 
@@ -246,7 +251,7 @@ export function importProto(file: string, opts: ProtoImportOptions): SdlDocument
     if (unknown.length) throw new ImportError(`${opts.label}: no rpc ${unknown.map((u) => JSON.stringify(u)).join(', ')}; it has ${all.slice(0, 20).map((x) => x.m.name).join(', ')}${all.length > 20 ? ', …' : ''}`);
     chosen = all.filter((x) => opts.only!.some((w) => matches(x, w)));
   }
-  const imp = new ProtoImporter();
+  const imp = new ProtoImporter(opts.upstream);
   imp.doc.header.push(
     `Imported by \`gateway import proto\` from ${opts.label}: ${svcs.map(fullName).join(', ')}.`,
     'A starting point: check names, nullability and bindings before adding it to schema/.',
@@ -259,7 +264,6 @@ export function importProto(file: string, opts: ProtoImportOptions): SdlDocument
       imp.doc.skipped.push(`${fullName(svc)}/${m.name} because ${r}`);
       continue;
     }
-    r.binding!.args[0] = ['upstream', opts.upstream];
     (QUERY_RPC.test(m.name) ? imp.doc.query : imp.doc.mutation).push(r);
   }
   return imp.doc;
