@@ -9,6 +9,7 @@ import { EXIT_COMPOSE, EXIT_OK, composeForCli, reportFailure, schemaSourceOption
 import { loadConfigFile } from './config/load.js';
 import { registerSchemaCommands } from './cli/schema-commands.js';
 import { registerTokenCommand } from './cli/token-command.js';
+import { registerImportCommands } from './cli/import-command.js';
 import { registerStartCommand } from './cli/start-command.js';
 import { checkTlsFiles } from './http/tls-files.js';
 
@@ -52,6 +53,7 @@ export function buildCli(io: CliIO, setExit: (code: number) => void): Command {
   });
   registerSchemaCommands(schema, io, setExit);
   registerTokenCommand(program, io, setExit);
+  registerImportCommands(program, io, setExit);
   return program;
 }
 

@@ -98,3 +98,27 @@ export function startCliGateway(args: string[], opts: { env?: NodeJS.ProcessEnv;
     });
   });
 }
+
+/**
+ * Runs `gateway ...args` inside this process (the same `main` the bin calls), for checks where a
+ * fresh Node process would add only start-up time.
+ */
+export async function runCliInProcess(args: string[]): Promise<CliResult> {
+  const { main } = await import('../../src/cli.js');
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (s: string) => void) => ({ write: (s: string | Uint8Array) => (append(String(s)), true) }) as unknown as NodeJS.WritableStream;
+  const code = await main(args, { out: sink((s) => (stdout += s)), err: sink((s) => (stderr += s)) });
+  return { code, stdout, stderr };
+}
+
+/**
+ * Runs several `gateway` invocations at once, keyed by name: spawned, or in this process for
+ * the keys in `inProcess`.
+ */
+export async function runCliAll(runs: Record<string, string[]>, inProcess: readonly string[] = []): Promise<Record<string, CliResult>> {
+  const entries = await Promise.all(
+    Object.entries(runs).map(async ([k, args]) => [k, await (inProcess.includes(k) ? runCliInProcess(args) : runCli(args, { timeoutMs: 60_000 }))] as const),
+  );
+  return Object.fromEntries(entries);
+}
