@@ -223,6 +223,8 @@ const jwt = z.strictObject({
   jwksCooldownMs: nonNegativeInt.default(30_000),
   /** Cache verified tokens (never past their `exp`). @default 10000 entries */
   cacheSize: nonNegativeInt.default(10_000),
+  /** Bytes those remembered tokens may take (each counted at twice its length plus 256). @default 16777216 */
+  cacheMaxBytes: nonNegativeInt.default(16_777_216),
 });
 
 /** A role forwarded in the comma-separated X-User-Roles (src/auth/identity-values.ts). */
