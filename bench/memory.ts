@@ -4,11 +4,14 @@
  * autocannon sends S2 while the harness reads the gateway's own /metrics every second (resident
  * set, V8 heap by space, external memory, array buffers) and its VmHWM from /proc at the end.
  *
- *   node bin/tsx.js bench/memory.ts [--seconds 15] [--connections 50] [--node-flags "--max-semi-space-size=4"]
+ *   node bin/tsx.js bench/memory.ts [--seconds 15] [--connections 50] [--node-flags "--max-semi-space-size=4"] [--snapshot]
  *
- * Prints one JSON line of peaks (MB) and the heap spaces at the moment RSS peaked.
+ * Prints one JSON line of peaks (MB) and the heap spaces at the moment RSS peaked. `--snapshot`
+ * also takes a heap snapshot of the gateway (`--heapsnapshot-signal`) when idle and at the end of
+ * the load (V8 collects before it writes one, so it shows what is live, not what awaits collection)
+ * and prints the largest constructors by self size in each.
  */
-import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -31,7 +34,44 @@ writeFileSync(file, stringify({
     catalog: { protocol: 'grpc', targets: [{ url: upstreams.line.catalog }], idempotentMethods: ['GetProducts'] },
   },
 }));
-const gw = await spawnNode([...(nodeFlags ? nodeFlags.split(' ') : []), 'bin/gateway.js', 'start', '--config', file], (l) => l.msg === 'listening');
+const snapshot = process.argv.includes('--snapshot');
+const flags = [...(nodeFlags ? nodeFlags.split(' ') : []), ...(snapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])];
+const gw = await spawnNode([...flags, 'bin/gateway.js', 'start', '--config', file], (l) => l.msg === 'listening');
+
+/** Takes a snapshot and returns the top constructors by self size (MB) and the live total. */
+async function snapshotTop(): Promise<{ liveMb: number; top: Array<[string, number]> }> {
+  const before = new Set(readdirSync(work));
+  process.kill(gw.child.pid!, 'SIGUSR2');
+  let name: string | undefined;
+  for (let i = 0; i < 600 && !name; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    name = readdirSync(work).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+  }
+  if (!name) throw new Error('no heap snapshot written');
+  let text = '';
+  for (let i = 0; i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    text = readFileSync(join(work, name), 'utf8');
+    if (text.trimEnd().endsWith('}')) break; // written whole
+  }
+  rmSync(join(work, name));
+  const snap = JSON.parse(text) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+  const f = snap.snapshot.meta.node_fields;
+  const width = f.length;
+  const [iType, iName, iSize] = [f.indexOf('type'), f.indexOf('name'), f.indexOf('self_size')];
+  const types = snap.snapshot.meta.node_types[0];
+  const by = new Map<string, number>();
+  let live = 0;
+  for (let n = 0; n < snap.nodes.length; n += width) {
+    const type = types[snap.nodes[n + iType]!]!;
+    const size = snap.nodes[n + iSize]!;
+    live += size;
+    const key = type === 'object' || type === 'closure' ? `${type}:${snap.strings[snap.nodes[n + iName]!]}` : type;
+    by.set(key, (by.get(key) ?? 0) + size);
+  }
+  const top = [...by].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, MB(v)] as [string, number]);
+  return { liveMb: MB(live), top };
+}
 const base = `http://127.0.0.1:${gw.line.port}`;
 
 const MB = (b: number) => Math.round(b / 1048576 * 10) / 10;
@@ -48,10 +88,12 @@ async function sample(): Promise<Record<string, number>> {
 }
 
 const idle = await sample();
+if (snapshot) console.log(JSON.stringify({ snapshot: 'idle', ...(await snapshotTop()) }));
 const samples: Array<Record<string, number>> = [];
 const timer = setInterval(() => void sample().then((s) => samples.push(s), () => {}), 1000);
 const r = await load({ url: `${base}/graphql`, method: 'POST', body: gqlBody(S2_QUERY), headers: { 'content-type': 'application/json' }, connections, durationSec: seconds });
 clearInterval(timer);
+if (snapshot) console.log(JSON.stringify({ snapshot: 'after S2 load', ...(await snapshotTop()) }));
 const status = readFileSync(`/proc/${gw.child.pid}/status`, 'utf8');
 const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 const peak = samples.reduce((a, b) => ((b.process_resident_memory_bytes ?? 0) > (a.process_resident_memory_bytes ?? 0) ? b : a), {} as Record<string, number>);
