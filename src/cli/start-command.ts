@@ -113,7 +113,7 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
 
   const workers = parseWorkers(opts.workers ?? process.env.GATEWAY_WORKERS);
   const { config, file } = loadConfigFile(opts.config);
-  const logger = createLogger(loggerOptions(config.logging));
+  const logger = createLogger({ ...loggerOptions(config.logging), sharedStdout: workers !== undefined });
   logger.info({ file }, 'config loaded');
   // Refused before the demo upstreams or workers start; each generation warns (and refuses on reload) in src/reload.ts.
   const devSecret = checkDevSecret(config.auth, { production, demo: opts.demo === true });

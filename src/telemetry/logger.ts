@@ -40,6 +40,8 @@ export interface LoggerOptions {
   flushIntervalMs?: number;
   /** The most bytes held while stdout does not take writes; lines past that are dropped and counted. @default 1048576 */
   maxBufferBytes?: number;
+  /** Other processes write to the same stdout (a cluster's primary); workers know it by themselves. @default false */
+  sharedStdout?: boolean;
 }
 
 /** Default batching, the same as the config schema's defaults for `logging`. */
@@ -54,9 +56,9 @@ function stdoutDestination(opts: LoggerOptions): DestinationStream {
   const bufferBytes = opts.sync || process.stdout.isTTY ? 0 : (opts.bufferBytes ?? LOG_BUFFER_DEFAULTS.bufferBytes);
   if (bufferBytes <= 0) return destination({ dest: 1, sync: opts.sync ?? false, minLength: 0 });
   const maxBufferBytes = Math.max(opts.maxBufferBytes ?? LOG_BUFFER_DEFAULTS.maxBufferBytes, bufferBytes * 2);
-  // Workers share one stdout pipe: a write of at most PIPE_BUF (4096) bytes of whole lines is atomic,
-  // so their lines never interleave. A single process is the pipe's only writer and writes more at once.
-  const maxWrite = cluster.isWorker ? PIPE_BUF : Math.max(16_384, bufferBytes * 4);
+  // Workers and their primary share one stdout pipe: a write of at most PIPE_BUF (4096) bytes of whole
+  // lines is atomic, so their lines never interleave. A single process is the pipe's only writer and writes more at once.
+  const maxWrite = cluster.isWorker || opts.sharedStdout ? PIPE_BUF : Math.max(16_384, bufferBytes * 4);
   const dest = destination({
     dest: 1,
     sync: false,
