@@ -131,6 +131,8 @@ function processTree(pid: number): number[] {
 export interface ProcStats {
   /** user + system CPU time, µs (clock ticks of 10 ms). */
   cpuUs: number;
+  /** write-family syscalls of the process tree (`syscw` in /proc/PID/io), to count log writes. */
+  writeCalls: number;
   /** Peak resident set size of the process tree, MB (sum of each process's VmHWM). */
   peakRssMb: number;
 }
@@ -139,7 +141,14 @@ export interface ProcStats {
 export function procStats(pid: number): ProcStats {
   let ticks = 0;
   let hwmKb = 0;
+  let writeCalls = 0;
   for (const p of processTree(pid)) {
+    try {
+      const m = /syscw:\s+(\d+)/.exec(readFileSync(`/proc/${p}/io`, 'utf8'));
+      if (m) writeCalls += Number(m[1]);
+    } catch {
+      // not readable (another user's process) or gone
+    }
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -150,7 +159,7 @@ export function procStats(pid: number): ProcStats {
       // not Linux, or gone
     }
   }
-  return { cpuUs: ticks * 10_000, peakRssMb: Math.round(hwmKb / 102.4) / 10 };
+  return { cpuUs: ticks * 10_000, writeCalls, peakRssMb: Math.round(hwmKb / 102.4) / 10 };
 }
 
 export interface LoadSpec {

@@ -2,6 +2,7 @@
  * What a per-client rate limit adds to a request, counted in memory vs in Redis.
  *
  *   node bin/tsx.js bench/rate-limit.ts [--seconds 5] [--connections 20] [--algorithm sliding-window]
+ *   node bin/tsx.js bench/rate-limit.ts --memory-only   # CPU per decision of the in-memory fixed window, before/after
  *
  * 1. The limiter alone: N sequential `consume()` calls, p50 / p99 per call, for each algorithm.
  *    End to end uses `--algorithm` (default fixed-window).
@@ -70,7 +71,47 @@ async function endToEnd(kind: 'none' | 'memory' | 'redis') {
   return { p50: result.latency.p50, p99: result.latency.p99, rps: Math.round(result.requests.average), non2xx: result.non2xx };
 }
 
+/**
+ * CPU per decision of an in-memory fixed window, as a request pays it: rate-limiter-flexible's
+ * promise-based RateLimiterMemory (what the gateway used before) against the synchronous
+ * MemoryFixedWindow it uses now. Median ns of `rounds` runs of `n` decisions over 50 keys.
+ */
+async function memoryWindowCpu(n = 200_000, rounds = 5): Promise<{ library: number; sync: number }> {
+  const { RateLimiterMemory } = await import('rate-limiter-flexible');
+  const { MemoryFixedWindow } = await import('../src/limits/algorithms.js');
+  const lib = new RateLimiterMemory({ points: 1_000_000_000, duration: 600 });
+  const sync = new MemoryFixedWindow({ limit: 1_000_000_000, durationMs: 600_000, burst: 1_000_000_000 });
+  const keys = Array.from({ length: 50 }, (_, i) => `client${i}`);
+  const runLib = async () => {
+    const t = process.cpuUsage();
+    for (let i = 0; i < n; i++) await lib.consume(keys[i % 50]!, 1);
+    const u = process.cpuUsage(t);
+    return ((u.user + u.system) * 1000) / n;
+  };
+  const runSync = () => {
+    const t = process.cpuUsage();
+    for (let i = 0; i < n; i++) sync.take(keys[i % 50]!, 1);
+    const u = process.cpuUsage(t);
+    return ((u.user + u.system) * 1000) / n;
+  };
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    a.push(await runLib());
+    b.push(runSync());
+  }
+  sync.close();
+  const med = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
+  return { library: Math.round(med(a)), sync: Math.round(med(b)) };
+}
+
 const rows: string[] = [];
+const mw = await memoryWindowCpu();
+rows.push(`| memory fixed window, CPU per decision: RateLimiterMemory.consume (awaited) ${mw.library} ns, MemoryFixedWindow.take ${mw.sync} ns | | | |`);
+if (process.argv.includes('--memory-only')) {
+  console.log(rows.join('\n'));
+  process.exit(0);
+}
 for (const algo of ['fixed-window', 'sliding-window', 'token-bucket'] as const) {
   for (const kind of ['memory', 'redis'] as const) {
     const r = await limiterAlone(kind, algo);

@@ -20,7 +20,7 @@ export interface ScenarioReport {
 export interface BenchReport {
   date: string;
   machine: { cpu: string; cores: number; memoryGb: number; node: string; os: string; shared: boolean };
-  method: { connections: number; durationSec: number; warmupSec: number; rounds: number; interleaved: true; smoke: boolean };
+  method: { connections: number; durationSec: number; warmupSec: number; rounds: number; interleaved: true; smoke: boolean; asShipped?: boolean };
   scenarios: ScenarioReport[];
 }
 
@@ -31,7 +31,7 @@ export function renderMarkdown(r: BenchReport): string {
   const lines: string[] = [];
   lines.push(`Run of ${r.date} on ${r.machine.cores} × ${r.machine.cpu}, ${r.machine.memoryGb} GB, Node ${r.machine.node}, ${r.machine.os}` +
     `${r.machine.shared ? ' (machine shared with other work during the run: treat figures as noisy)' : ''}.`);
-  lines.push(`autocannon, ${r.method.connections} connections, ${r.method.durationSec} s per system per round after ${r.method.warmupSec} s of warm-up, ${r.method.rounds} interleaved round(s); figures are medians over rounds.`);
+  lines.push(`autocannon, ${r.method.connections} connections, ${r.method.durationSec} s per system per round after ${r.method.warmupSec} s of warm-up, ${r.method.rounds} interleaved round(s); figures are medians over rounds.${r.method.asShipped ? ' Gateway as shipped: NODE_ENV=production, access log on (config defaults), stdout a pipe the harness drains.' : ''}`);
   for (const s of r.scenarios) {
     lines.push('', `### ${s.id}: ${s.title}`, '');
     lines.push('| system | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | upstream calls/req | bad responses |');

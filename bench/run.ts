@@ -3,6 +3,8 @@
  *
  *   npm run bench -- [--seconds 10] [--warmup 2] [--rounds 2] [--connections 50] [--only S1,S3]
  *   npm run bench -- --smoke      # one short round of everything (CI); writes to a temp dir
+ *   npm run bench -- --as-shipped # the gateway as a user starts it: access log on (config defaults), stdout a drained pipe
+ *   npm run bench -- --systems gateway,nginx --logging '{"bufferBytes":0}'   # a subset of systems; logging keys for the gateway
  *
  * Every system runs in its own process; the demo upstreams run in one more. Rounds alternate
  * the systems (order rotated each round) so that slow drifts of a shared machine hit all alike.
@@ -30,6 +32,12 @@ const warmup = Number(opt('warmup', smoke ? '0' : '2'));
 const rounds = Number(opt('rounds', smoke ? '1' : '2'));
 const connections = Number(opt('connections', smoke ? '10' : '50'));
 const only = opt('only', 'S1,S2,S3,S4,S5,S6').split(',');
+/** Systems to run (names as in the tables); the gateway(s) always run, a peer not named is not started. */
+const systemsOpt = opt('systems', '');
+const wanted = (name: string) => !systemsOpt || name.startsWith('gateway') || systemsOpt.split(',').includes(name);
+/** As shipped: the logging section is left to the config's defaults (access log on), as a user's plain config would. */
+const asShipped = flag('as-shipped');
+const loggingOverride = JSON.parse(opt('logging', '{}')) as Record<string, unknown>;
 const outDir = opt('out', smoke ? mkdtempSync(join(tmpdir(), 'gw-bench-smoke-')) : join(ROOT, 'bench'));
 const work = mkdtempSync(join(tmpdir(), 'gw-bench-'));
 const SECRET = 'bench-secret-bench-secret-bench-secret!';
@@ -41,7 +49,7 @@ async function startGateway(name: string, extra: Record<string, unknown>, up: Re
   const file = join(work, `${name}.yaml`);
   writeFileSync(file, stringify({
     server: { port: 0, host: '127.0.0.1', drainMs: 1000 },
-    logging: { level: 'info', accessLog: false },
+    logging: asShipped ? { ...loggingOverride } : { level: 'info', accessLog: false, ...loggingOverride },
     upstreams: {
       users: { protocol: 'http', targets: [{ url: up.users }] },
       orders: { protocol: 'http', targets: [{ url: up.orders }] },
@@ -154,10 +162,10 @@ async function main(): Promise<void> {
     });
   const [gateway, mercurius, apollo, yoga, fproxy, authGw] = await Promise.all([
     startGateway('gateway', {}, up),
-    wantGql ? settle(peer('mercurius')) : 'not selected',
-    wantGql ? settle(peer('apollo')) : 'not selected',
-    wantGql ? settle(peer('yoga')) : 'not selected',
-    wantProxy ? settle(peer('fastify-proxy')) : 'not selected',
+    wantGql && wanted('mercurius+jit') ? settle(peer('mercurius')) : 'not selected',
+    wantGql && wanted('apollo') ? settle(peer('apollo')) : 'not selected',
+    wantGql && wanted('yoga') ? settle(peer('yoga')) : 'not selected',
+    wantProxy && wanted('@fastify/http-proxy') ? settle(peer('fastify-proxy')) : 'not selected',
     wantAuth
       ? settle(startGateway('gateway-auth', {
           top: { auth: { jwt: { algorithms: ['HS256'], secret: SECRET } }, rateLimit: { perClient: { points: 1_000_000_000, durationSec: 60 } } },
@@ -167,7 +175,7 @@ async function main(): Promise<void> {
   ]);
   running.push(gateway);
   for (const s of [mercurius, apollo, yoga, fproxy, authGw]) if (typeof s !== 'string') running.push(s);
-  const nginx = wantProxy ? await startNginx(up.users) : 'not selected';
+  const nginx = wantProxy && wanted('nginx') ? await startNginx(up.users) : 'not selected';
   if (typeof nginx !== 'string') running.push(nginx.spawned);
   // S6: both ends of the comparison terminate TLS (HTTP/1.1, keep-alive: the handshake is paid once per connection).
   const wantTls = only.includes('S6');
@@ -178,7 +186,7 @@ async function main(): Promise<void> {
     // The harness's clients (autocannon, fetch) talk to a certificate made a moment ago for this run only.
     process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
     tlsGw = await settle(startGateway('gateway-tls', { top: { server: { port: 0, host: '127.0.0.1', drainMs: 1000, tls: { ...tls, http2: false } } } }, up));
-    tlsNginx = await startNginx(up.users, tls);
+    tlsNginx = wanted('nginx (TLS)') ? await startNginx(up.users, tls) : 'not selected';
     for (const s of [tlsGw, tlsNginx]) if (typeof s !== 'string') running.push('spawned' in s ? s.spawned : s);
   }
 
@@ -214,6 +222,7 @@ async function main(): Promise<void> {
   for (const d of defs.filter((x) => only.includes(x.id))) {
     const sc: Scenario = { id: d.id, title: d.title, lead: d.lead, systems: [], skipped: [] };
     for (const [name, s] of d.entries) {
+      if (!wanted(name)) continue;
       if (typeof s === 'string') sc.skipped.push({ system: name, reason: s });
       else sc.systems.push(s);
     }
@@ -268,7 +277,7 @@ async function main(): Promise<void> {
           upstreamCallsPerReq: r.requests ? Math.round(((callsAfter - callsBefore) / r.requests) * 100) / 100 : null,
         };
         samples.get(sc.id)!.push(sample);
-        log(`round ${round} ${sc.id} ${s.name.padEnd(20)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  cpu ${sample.cpuUsPerReq} µs/req  calls/req ${sample.upstreamCallsPerReq}  bad ${r.bad}`);
+        log(`round ${round} ${sc.id} ${s.name.padEnd(20)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  cpu ${sample.cpuUsPerReq} µs/req  writes/req ${r.requests ? ((after.writeCalls - before.writeCalls) / r.requests).toFixed(2) : '-'}  calls/req ${sample.upstreamCallsPerReq}  bad ${r.bad}`);
       }
     }
   }
@@ -291,7 +300,7 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30),
       node: process.versions.node, os: `${process.platform} ${release()}`, shared: process.env.BENCH_SHARED !== '0',
     },
-    method: { connections, durationSec: seconds, warmupSec: warmup, rounds, interleaved: true, smoke },
+    method: { connections, durationSec: seconds, warmupSec: warmup, rounds, interleaved: true, smoke, asShipped },
     scenarios: reports,
   };
   mkdirSync(outDir, { recursive: true });

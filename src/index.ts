@@ -6,7 +6,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { loadConfigFile } from './config/load.js';
 import { assembleGateway } from './assemble.js';
 import type { Gateway } from './server.js';
-import { createLogger, type Logger } from './telemetry/logger.js';
+import { createLogger, loggerOptions, type Logger } from './telemetry/logger.js';
 import { startDemos, type DemoTargets, type RunningDemos } from './demo/start-demos.js';
 import { PROJECT_ROOT, UPSTREAMS_DIR } from './paths.js';
 
@@ -55,7 +55,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   } else {
     config = opts.config;
   }
-  const logger = opts.logger ?? createLogger({ level: config.logging.level });
+  const logger = opts.logger ?? createLogger(loggerOptions(config.logging));
   const demo = opts.demo
     ? await startDemos({ upstreamsDir: opts.upstreamsDir ?? UPSTREAMS_DIR, names: Object.keys(config.upstreams), root: PROJECT_ROOT })
     : undefined;
@@ -63,6 +63,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     const { gateway, config: used } = await assembleGateway({ config, configDir, schemaDir: opts.schemaDir, resolversDir: opts.resolversDir, demoTargets: demo?.targets ?? opts.demoTargets, logger });
     const port = await gateway.listen(opts.port ?? used.server.port, opts.host ?? used.server.host);
     logger.info({ port, url: `${gateway.url}${used.graphql.path}` }, 'listening');
+    logger.flush?.();
     return {
       gateway,
       port,

@@ -30,7 +30,7 @@ import { createHttpServer, type Gateway } from './server.js';
 import { goAwayHttp2, swapListenerCertificate } from './http/tls-listener.js';
 import { Connections, stopAccepting } from './http/connections.js';
 import { PluginCarry } from './plugins/carry.js';
-import { createLogger, type Logger } from './telemetry/logger.js';
+import { createLogger, loggerOptions, type Logger } from './telemetry/logger.js';
 
 
 /** Options for {@link serveGateway}. */
@@ -269,7 +269,7 @@ async function buildGeneration(opts: ServeOptions, logger: Logger, carry: Plugin
  */
 export async function serveGateway(opts: ServeOptions): Promise<ServedGateway> {
   const firstConfig = loadConfigFile(opts.configFile).config;
-  const logger = opts.logger ?? createLogger({ level: firstConfig.logging.level });
+  const logger = opts.logger ?? createLogger(loggerOptions(firstConfig.logging));
   const carry = new PluginCarry();
   const first = await buildGeneration(opts, logger, carry);
   carry.commit();

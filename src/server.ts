@@ -29,7 +29,7 @@ import { RouteTable } from './proxy/route-table.js';
 import { createPassthrough, type Passthrough } from './proxy/proxy-handler.js';
 import { normalizePath } from './http/normalize-path.js';
 import { readWholeBody } from './proxy/request-body.js';
-import { createLogger, type Logger } from './telemetry/logger.js';
+import { createLogger, loggerOptions, type Logger } from './telemetry/logger.js';
 import { GatewayEvents } from './telemetry/events.js';
 import { Upstreams } from './upstream/create-upstreams.js';
 import { closeConnectionAfter } from './http/close-connection.js';
@@ -136,7 +136,7 @@ class GatewayServer implements Gateway {
 
   constructor(opts: GatewayOptions) {
     this.config = opts.config;
-    this.logger = opts.logger ?? createLogger({ level: opts.config.logging.level });
+    this.logger = opts.logger ?? createLogger(loggerOptions(opts.config.logging));
     this.#graphqlPath = opts.config.graphql.path;
     this.events = new GatewayEvents();
     this.#chain = buildPluginChain({ config: opts.config, logger: this.logger, projectRoot: opts.projectRoot, configDir: opts.configDir ?? opts.projectRoot, schema: opts.schema, events: this.events, carry: opts.carry });

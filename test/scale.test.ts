@@ -103,6 +103,8 @@ describe('gateway start --workers', () => {
       expect(replacement.worker).toBe(workerLines(gw).find((l) => l.pid === pids[0])!.worker);
       expect(replacement.port).toBe(gw.port);
       for (let i = 0; i < 12; i++) expect(await user(gw.url)).toBe('Ada Lovelace');
+      // Access-log lines are batched (logging.flushIntervalMs): wait for the replacement's to arrive.
+      await waitFor(() => gw.lines.some((l) => l.msg === 'request' && l.pid === replacement.pid));
       const served = new Set(gw.lines.filter((l) => l.msg === 'request').map((l) => l.pid));
       expect(served.has(replacement.pid)).toBe(true);
 

@@ -10,6 +10,7 @@
  * checked against has been refetched (key rotation). The table is bounded.
  */
 import { createRemoteJWKSet, importSPKI, jwtVerify, errors, type JWTPayload, type JWTVerifyGetKey, type CryptoKey, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { JwtConfig } from '../config/schema.js';
 import { isForwardableRole, isForwardableSubject } from '../config/identity-values.js';
 
@@ -62,19 +63,32 @@ interface Remembered {
 
 type RemoteJwks = ReturnType<typeof createRemoteJWKSet>;
 
+/**
+ * What one remembered token holds, counted generously: the token string, its decoded claims
+ * (no larger than the token's payload part, counted once more) and the entry's own objects.
+ */
+function rememberedBytes(_entry: Remembered, token: string): number {
+  return 2 * token.length + 256;
+}
+
 export class JwtVerifier {
   readonly #config: JwtConfig;
   readonly #secret: Uint8Array | undefined;
   readonly #jwks: RemoteJwks | undefined;
-  readonly #remembered = new Map<string, Remembered>();
-  /** Most verified tokens remembered at once (`auth.jwt.cacheSize`; 0: none); the oldest goes first. */
-  readonly #maxRemembered: number;
+  /**
+   * Verified tokens remembered (`auth.jwt.cacheSize` entries and `auth.jwt.cacheMaxBytes`; either 0:
+   * none), least recently used first out. A token is the client's: the bound is in bytes too.
+   */
+  readonly #remembered: LRUCache<string, Remembered> | undefined;
   readonly #spki = new Map<string, Promise<CryptoKey>>();
   readonly #getKey: JWTVerifyGetKey;
 
   constructor(config: JwtConfig, opts: JwtVerifierOptions = {}) {
     this.#config = config;
-    this.#maxRemembered = config.cacheSize;
+    this.#remembered =
+      config.cacheSize > 0 && config.cacheMaxBytes > 0
+        ? new LRUCache<string, Remembered>({ max: config.cacheSize, maxSize: config.cacheMaxBytes, sizeCalculation: rememberedBytes })
+        : undefined;
     this.#secret = config.secret ? new TextEncoder().encode(config.secret) : undefined;
     this.#jwks = config.jwksUrl
       ? createRemoteJWKSet(new URL(config.jwksUrl), {
@@ -109,10 +123,10 @@ export class JwtVerifier {
 
   /** A token verified earlier and still valid, without checking its signature again. */
   remembered(token: string): VerifiedToken | undefined {
-    const hit = this.#remembered.get(token);
+    const hit = this.#remembered?.get(token);
     if (!hit) return undefined;
     if (Date.now() >= hit.until || (this.#jwks && this.#jwks.jwks() !== hit.keys)) {
-      this.#remembered.delete(token);
+      this.#remembered!.delete(token);
       return undefined;
     }
     return hit.result;
@@ -134,11 +148,13 @@ export class JwtVerifier {
     const result = { payload, roles: rolesFrom(payload, c.rolesClaim) };
     const now = Date.now();
     const until = typeof payload.exp === 'number' ? Math.min(payload.exp * 1000, now + NO_EXP_TTL_MS) : now + NO_EXP_TTL_MS;
-    if (until > now && this.#maxRemembered > 0) {
-      if (this.#remembered.size >= this.#maxRemembered) this.#remembered.delete(this.#remembered.keys().next().value!);
-      this.#remembered.set(token, { result, until, keys: this.#jwks?.jwks() });
-    }
+    if (until > now && this.#remembered) this.#remembered.set(token, { result, until, keys: this.#jwks?.jwks() });
     return result;
+  }
+
+  /** Tokens remembered now, and the bytes they are counted at (tests of the bound). */
+  get rememberedSize(): { entries: number; bytes: number } {
+    return { entries: this.#remembered?.size ?? 0, bytes: this.#remembered?.calculatedSize ?? 0 };
   }
 }
 

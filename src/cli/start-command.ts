@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.js';
 import { DEFAULT_CONFIG, PROJECT_ROOT, UPSTREAMS_DIR } from '../paths.js';
 import type { RunningDemos } from '../demo/start-demos.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger, loggerOptions } from '../telemetry/logger.js';
 import type { CliIO } from './common.js';
 import { EXIT_INVALID, EXIT_OK, reportFailure } from './common.js';
 import { PortUnavailableError, checkPortFree, explainListenError, formatReadyLine } from './start-report.js';
@@ -113,7 +113,7 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
 
   const workers = parseWorkers(opts.workers ?? process.env.GATEWAY_WORKERS);
   const { config, file } = loadConfigFile(opts.config);
-  const logger = createLogger({ level: config.logging.level });
+  const logger = createLogger({ ...loggerOptions(config.logging), sharedStdout: workers !== undefined });
   logger.info({ file }, 'config loaded');
   // Refused before the demo upstreams or workers start; each generation warns (and refuses on reload) in src/reload.ts.
   const devSecret = checkDevSecret(config.auth, { production, demo: opts.demo === true });
@@ -146,8 +146,9 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
       throw explainListenError(err, port);
     }
     logger.info({ port: served.port, url: `${served.url}${config.graphql.path}` }, 'listening');
+    // Whoever started the process waits for this line: out now, not at the next batch.
+    logger.flush?.();
     if (process.stdout.isTTY) {
-      logger.flush?.();
       io.out.write(`${formatReadyLine({ url: served.url, graphqlPath: config.graphql.path, graphiql: config.graphql.graphiql !== false, metricsPort: config.server.metricsPort })}\n`);
     }
     const onHangup = () => void served.reload();
@@ -155,6 +156,7 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
     const signal = await waitForStopSignal();
     process.off('SIGHUP', onHangup);
     logger.info({ signal }, 'draining');
+    logger.flush?.();
     try {
       await served.close();
     } catch (err) {

@@ -87,6 +87,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<number> {
     if (!announced && listeningOnce.size === slots.length) {
       announced = true;
       logger.info({ port, workers: slots.length }, 'listening');
+      logger.flush?.();
     }
   });
 
@@ -150,6 +151,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<number> {
   });
   stopping = true;
   logger.info({ signal, workers: slots.filter((s) => s.worker).length }, 'draining');
+  logger.flush?.();
   for (const slot of slots) clearTimeout(slot.restartTimer);
   const alive = slots.flatMap((s) => (s.worker ? [s.worker] : []));
   const exits = alive.map((w) => new Promise<number | null>((resolve) => (w.isDead() ? resolve(w.process.exitCode) : w.once('exit', (code) => resolve(code)))));

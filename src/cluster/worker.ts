@@ -103,6 +103,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     process.once('disconnect', () => resolve('disconnect'));
   });
   served.logger.info({ worker: slot, signal }, 'draining');
+  served.logger.flush?.();
   await served.close();
   for (const id of [...scrapes.keys()]) answerScrape(id, { type: 'gw:metrics-result', id, error: 'worker stopping' });
   served.logger.info({ worker: slot }, 'stopped');

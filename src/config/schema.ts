@@ -224,6 +224,8 @@ const jwt = z.strictObject({
   jwksCooldownMs: nonNegativeInt.default(30_000),
   /** Cache verified tokens (never past their `exp`). @default 10000 entries */
   cacheSize: nonNegativeInt.default(10_000),
+  /** Bytes those remembered tokens may take (each counted at twice its length plus 256). @default 16777216 */
+  cacheMaxBytes: nonNegativeInt.default(16_777_216),
 });
 
 /** A role forwarded in the comma-separated X-User-Roles (src/auth/identity-values.ts). */
@@ -453,6 +455,12 @@ const logging = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Write one access-log line per request. */
   accessLog: z.boolean().default(true),
+  /** Bytes of log lines collected before one write to stdout; 0 writes each line at once. */
+  bufferBytes: z.number().int().min(0).max(1_048_576).default(16_384),
+  /** The longest a buffered line waits before it is written, ms. */
+  flushIntervalMs: z.number().int().min(10).max(60_000).default(250),
+  /** Bytes held while stdout takes no writes (a blocked pipe); lines past that are dropped and counted. */
+  maxBufferBytes: z.number().int().min(65_536).max(268_435_456).default(1_048_576),
 });
 
 export const configSchema = z

@@ -103,6 +103,11 @@ export interface PointConsumer {
   consume(key: string, points: number, options?: Record<string, unknown>): Promise<RateLimiterRes>;
 }
 
+/** A counter in process memory: decides at once, without a promise. */
+export interface SyncPointConsumer extends PointConsumer {
+  take(key: string, points: number): Outcome;
+}
+
 function answer(o: Outcome): Promise<RateLimiterRes> {
   const res = new RateLimiterRes(o.remaining, o.resetMs);
   return o.allowed ? Promise.resolve(res) : Promise.reject(res);
@@ -115,7 +120,7 @@ const MAX_SWEEP_MS = 60_000;
  * Keys in process memory. A sweep, at most once a window (and at least once a minute), drops
  * keys whose state is back to that of a new key, so memory follows the clients active lately.
  */
-abstract class MemoryCounter<S> implements PointConsumer {
+abstract class MemoryCounter<S> implements SyncPointConsumer {
   protected readonly keys = new Map<string, S>();
   readonly #timer: NodeJS.Timeout;
 
@@ -124,8 +129,12 @@ abstract class MemoryCounter<S> implements PointConsumer {
     this.#timer.unref();
   }
 
-  abstract consume(key: string, points: number, options?: Record<string, unknown>): Promise<RateLimiterRes>;
+  abstract take(key: string, points: number): Outcome;
   protected abstract idle(state: S, now: number): boolean;
+
+  consume(key: string, points: number): Promise<RateLimiterRes> {
+    return answer(this.take(key, points));
+  }
 
   #sweep(): void {
     const now = Date.now();
@@ -143,13 +152,13 @@ abstract class MemoryCounter<S> implements PointConsumer {
 }
 
 export class MemorySlidingWindow extends MemoryCounter<SlidingState> {
-  consume(key: string, points: number): Promise<RateLimiterRes> {
+  take(key: string, points: number): Outcome {
     const { limit, durationMs } = this.spec;
     const now = Date.now();
     let s = this.keys.get(key);
     if (!s) this.keys.set(key, (s = { index: Math.floor(now / durationMs), prev: 0, curr: 0 }));
     const allowed = slidingTake(s, now, points, limit, durationMs);
-    return answer(slidingOutcome(allowed, s.prev, s.curr, now - s.index * durationMs, points, limit, durationMs));
+    return slidingOutcome(allowed, s.prev, s.curr, now - s.index * durationMs, points, limit, durationMs);
   }
 
   protected idle(s: SlidingState, now: number): boolean {
@@ -158,16 +167,59 @@ export class MemorySlidingWindow extends MemoryCounter<SlidingState> {
 }
 
 export class MemoryTokenBucket extends MemoryCounter<BucketState> {
-  consume(key: string, points: number): Promise<RateLimiterRes> {
+  take(key: string, points: number): Outcome {
     const { limit, durationMs, burst } = this.spec;
     const now = Date.now();
     let s = this.keys.get(key);
     if (!s) this.keys.set(key, (s = { level: burst * durationMs, at: now }));
     const allowed = bucketTake(s, now, points, burst, limit, durationMs);
-    return answer(bucketOutcome(allowed, s.level, points, burst, limit, durationMs));
+    return bucketOutcome(allowed, s.level, points, burst, limit, durationMs);
   }
 
   protected idle(s: BucketState, now: number): boolean {
     return s.level + (now - s.at) * this.spec.limit >= this.spec.burst * this.spec.durationMs;
+  }
+}
+
+/** A fixed window's count for one key. */
+export interface FixedState {
+  /** Points taken in the window, refused ones included (as rate-limiter-flexible counts them). */
+  value: number;
+  /** When the window ends (ms); Infinity for a window without end (durationMs 0). */
+  endsAt: number;
+}
+
+/**
+ * A fixed window in process memory, deciding synchronously, with the semantics of
+ * rate-limiter-flexible's `RateLimiterMemory` (no block duration, no even spreading): the first
+ * point opens a window of `durationMs`; every consume adds its points, refused ones too; a consume
+ * is admitted while the window's total stays within `limit`; `remaining` is `limit − total`
+ * (at least 0) and `resetMs` the time left in the window. A property test holds it to the
+ * library's answers. Expired keys are dropped by the sweep instead of one timer per key, which
+ * also keeps windows longer than Node's longest timer (~24.8 days) correct.
+ */
+export class MemoryFixedWindow extends MemoryCounter<FixedState> {
+  take(key: string, points: number): Outcome {
+    const { limit, durationMs } = this.spec;
+    const now = Date.now();
+    let s = this.keys.get(key);
+    let resetMs: number;
+    if (s !== undefined && s.endsAt > now) {
+      s.value += points;
+      resetMs = s.endsAt - now;
+    } else {
+      const endsAt = durationMs > 0 ? now + durationMs : Infinity;
+      if (s === undefined) this.keys.set(key, (s = { value: points, endsAt }));
+      else {
+        s.value = points;
+        s.endsAt = endsAt;
+      }
+      resetMs = durationMs > 0 ? durationMs : 0;
+    }
+    return { allowed: s.value <= limit, remaining: Math.max(limit - s.value, 0), resetMs: s.endsAt === Infinity ? 0 : resetMs };
+  }
+
+  protected idle(s: FixedState, now: number): boolean {
+    return s.endsAt <= now;
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Where rate-limit counters live (fixed windows; sliding windows and token buckets are
- * src/limits/algorithms.ts and src/limits/redis-counters.ts, with the same outage handling): in this process (rate-limiter-flexible's `RateLimiterMemory`,
- * the embedded default) or in Redis (`RateLimiterRedis` on ioredis), so that every instance
- * sharing that Redis counts against the same windows.
+ * Where rate-limit counters live (sliding windows and token buckets are src/limits/algorithms.ts
+ * and src/limits/redis-counters.ts, with the same outage handling): in this process (the embedded
+ * default; counters of src/limits/algorithms.ts that decide synchronously, the fixed window with
+ * rate-limiter-flexible's `RateLimiterMemory` semantics) or in Redis (`RateLimiterRedis` on
+ * ioredis for fixed windows), so that every instance sharing that Redis counts against the same windows.
  *
  * Redis outages:
  * - `failOpen: true`: each Redis limiter carries a memory "insurance" limiter with the same
@@ -16,7 +17,7 @@
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateWindow, RedisConfig } from '../config/schema.js';
-import { MemorySlidingWindow, MemoryTokenBucket, type CounterSpec, type PointConsumer } from './algorithms.js';
+import { MemoryFixedWindow, MemorySlidingWindow, MemoryTokenBucket, type CounterSpec, type PointConsumer, type SyncPointConsumer } from './algorithms.js';
 import { RedisSlidingWindow, RedisTokenBucket } from './redis-counters.js';
 import { ServiceUnavailable } from '../errors.js';
 import { createRedis, type RedisClient } from '../redis/client.js';
@@ -124,6 +125,8 @@ export class WindowLimiter {
   /** The memory window used while Redis is skipped (failOpen); undefined without Redis or without failOpen. */
   readonly #insurance: PointConsumer | undefined;
   readonly #redis: boolean;
+  /** The in-memory counter when there is no Redis: {@link take} decides without a promise. */
+  readonly memory: SyncPointConsumer | undefined;
 
   constructor(store: LimiterStore, name: string, window: RateWindow, limiter: PointConsumer, insurance: PointConsumer | undefined, redis: boolean) {
     this.#store = store;
@@ -134,6 +137,13 @@ export class WindowLimiter {
     this.#limiter = limiter;
     this.#insurance = insurance;
     this.#redis = redis;
+    this.memory = redis ? undefined : (limiter as SyncPointConsumer);
+  }
+
+  /** {@link consume} for a window counted in memory ({@link memory} set), decided at once. */
+  take(key: string, points = 1): Decision {
+    const o = this.memory!.take(key, points);
+    return { allowed: o.allowed, limit: this.limit, remaining: o.remaining, resetMs: o.resetMs };
   }
 
   /** Takes `points` from `key`'s window. Throws SERVICE_UNAVAILABLE only when Redis is down and failOpen is off. */
@@ -260,7 +270,11 @@ export class LimiterStore {
     if (window.algorithm === 'sliding-window' || window.algorithm === 'token-bucket') return this.#algorithmWindow(name, window, window.algorithm);
     const keyPrefix = `${this.#prefix}${name}`;
     const base = { points: window.points, duration: window.durationSec, keyPrefix };
-    if (!this.#client) return new WindowLimiter(this, name, window, holdLongWindow(new RateLimiterMemory(base), window.durationSec), undefined, false);
+    if (!this.#client) {
+      const counter = new MemoryFixedWindow({ limit: window.points, durationMs: window.durationSec * 1000, burst: window.points });
+      this.#closers.push(() => counter.close());
+      return new WindowLimiter(this, name, window, counter, undefined, false);
+    }
     const insurance = this.#failOpen ? holdLongWindow(new InsuranceLimiter(base), window.durationSec) : undefined;
     const limiter = new RateLimiterRedis({
       ...base,

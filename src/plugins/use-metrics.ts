@@ -100,8 +100,9 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
   const m = new GatewayMetrics({ upstreams: opts.upstreams, maxClientIds: opts.maxClientIds });
   opts.events.add({
     onCallEnd(upstream, outcome, durationMs) {
-      m.upstreamRequests.inc({ upstream, status: outcome });
-      m.upstreamDuration.observe({ upstream }, durationMs / 1000);
+      const cell = m.upstreamCell(upstream);
+      cell.count(outcome);
+      cell.duration.observe(durationMs / 1000);
     },
     onRetry(upstream) {
       m.upstreamRetries.inc({ upstream });
@@ -172,16 +173,16 @@ export function useMetrics(opts: MetricsOptions): MetricsPlugin {
     metricsPortBound: separate?.bound,
     yogaPlugins,
     onRequest(ctx) {
-      m.activeConnections.inc();
+      m.inFlight++;
       ctx.set(ACTIVE, true);
     },
     onDone(ctx) {
-      if (ctx.get(ACTIVE)) m.activeConnections.dec();
+      if (ctx.get(ACTIVE)) m.inFlight--;
       const res = ctx.res;
-      const method = methodLabel(ctx.method);
       const route = capLabel(ctx.routeLabel);
-      m.requests.inc({ method, route, status_code: res.writableFinished ? res.statusCode : 499 });
-      m.requestDuration.observe({ method, route }, (performance.now() - ctx.startedAt) / 1000);
+      const cell = m.requestCell(methodLabel(ctx.method), route);
+      cell.count(res.writableFinished ? res.statusCode : 499);
+      cell.duration.observe((performance.now() - ctx.startedAt) / 1000);
       const limited = ctx.rateLimited;
       if (limited) m.rateLimitExceeded.inc({ client_id: m.clientIds.value(limited.clientId), route: capLabel(limited.route) });
       const cache = res.getHeader('x-cache');

@@ -99,6 +99,8 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
   }
   const fieldLimiters = createFieldLimiters(store, fieldWindows);
   const requestLevel = !!(global || perClient);
+  /** Without Redis every window is counted in this process and decides synchronously. */
+  const inMemory = !opts.redis;
 
   /** Writes the header fields for the windows consulted so far. */
   function report(ctx: RequestContext, windows: AdvertisedWindow[], decisions: Decision[], policy: string): void {
@@ -112,39 +114,58 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
     throw RateLimited(retry).withHeaders({ 'Retry-After': String(retry) });
   }
 
-  /** Takes `points` from each window that applies (one per GraphQL operation; see the batch hook below). */
-  async function check(ctx: RequestContext, route: RouteLimits | undefined, points = 1, retryFloorSec = 0): Promise<void> {
-    const clientId = ctx.identity?.clientId ?? ctx.ip;
-    const limits = (ctx.limits ??= []);
-    const windows: AdvertisedWindow[] = [];
-    const decisions: Decision[] = [];
-    const policy = route ? route.policyHeader : clientPolicy;
-    if (perClient) {
-      const d = await perClient.limiter.consume(clientId, points);
-      windows.push(perClient.advertised);
-      decisions.push(d);
-      if (d.allowed) limits.push('perClient:ok'); // refusals are recorded once, by markRateLimited
-      if (!d.allowed) {
-        report(ctx, windows, decisions, policy);
-        refuse(ctx, clientId, 'perClient', d, retryFloorSec);
-      }
+  /** What one check has gathered: the windows consulted and their decisions, for the headers. */
+  interface Pass {
+    ctx: RequestContext;
+    clientId: string;
+    limits: string[];
+    windows: AdvertisedWindow[];
+    decisions: Decision[];
+    policy: string;
+    retryFloorSec: number;
+  }
+
+  function begin(ctx: RequestContext, route: RouteLimits | undefined, retryFloorSec: number): Pass {
+    return { ctx, clientId: ctx.identity?.clientId ?? ctx.ip, limits: (ctx.limits ??= []), windows: [], decisions: [], policy: route ? route.policyHeader : clientPolicy, retryFloorSec };
+  }
+
+  /** Records a per-client or route decision; over the window: headers so far, then 429. */
+  function clientStep(p: Pass, w: ClientWindow, limit: 'perClient' | 'route', d: Decision): void {
+    p.windows.push(w.advertised);
+    p.decisions.push(d);
+    if (d.allowed) {
+      p.limits.push(limit === 'perClient' ? 'perClient:ok' : 'route:ok'); // refusals are recorded once, by markRateLimited
+      return;
     }
-    if (route) {
-      const d = await route.window.limiter.consume(clientId, points);
-      windows.push(route.window.advertised);
-      decisions.push(d);
-      if (d.allowed) limits.push('route:ok'); // refusals are recorded once, by markRateLimited
-      if (!d.allowed) {
-        report(ctx, windows, decisions, policy);
-        refuse(ctx, clientId, 'route', d, retryFloorSec);
-      }
-    }
-    report(ctx, windows, decisions, policy);
-    if (global) {
-      const d = await global.consume('all', points);
-      if (d.allowed) limits.push('global:ok'); // refusals are recorded once, by markRateLimited
-      if (!d.allowed) refuse(ctx, clientId, 'global', d, retryFloorSec);
-    }
+    report(p.ctx, p.windows, p.decisions, p.policy);
+    refuse(p.ctx, p.clientId, limit, d, p.retryFloorSec);
+  }
+
+  function globalStep(p: Pass, d: Decision): void {
+    if (d.allowed) p.limits.push('global:ok'); // refusals are recorded once, by markRateLimited
+    else refuse(p.ctx, p.clientId, 'global', d, p.retryFloorSec);
+  }
+
+  /**
+   * Takes `points` from each window that applies (one per GraphQL operation; see the batch hook
+   * below). Windows in memory decide synchronously: no promise per request; Redis-backed ones are awaited.
+   */
+  function check(ctx: RequestContext, route: RouteLimits | undefined, points = 1, retryFloorSec = 0): Promise<void> | undefined {
+    if (!inMemory) return checkShared(ctx, route, points, retryFloorSec);
+    const p = begin(ctx, route, retryFloorSec);
+    if (perClient) clientStep(p, perClient, 'perClient', perClient.limiter.take(p.clientId, points));
+    if (route) clientStep(p, route.window, 'route', route.window.limiter.take(p.clientId, points));
+    report(ctx, p.windows, p.decisions, p.policy);
+    if (global) globalStep(p, global.take('all', points));
+    return undefined;
+  }
+
+  async function checkShared(ctx: RequestContext, route: RouteLimits | undefined, points: number, retryFloorSec: number): Promise<void> {
+    const p = begin(ctx, route, retryFloorSec);
+    if (perClient) clientStep(p, perClient, 'perClient', await perClient.limiter.consume(p.clientId, points));
+    if (route) clientStep(p, route.window, 'route', await route.window.limiter.consume(p.clientId, points));
+    report(ctx, p.windows, p.decisions, p.policy);
+    if (global) globalStep(p, await global.consume('all', points));
   }
 
   /**
@@ -163,9 +184,14 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
       return {
         onRequestParseDone({ requestParserResult }) {
           if (!Array.isArray(requestParserResult) || requestParserResult.length < 2) return;
-          return check(ctx, undefined, requestParserResult.length - 1, batchRetryFloorSec).catch((err: unknown) => {
+          const asRequestError = (err: unknown) => {
             throw isGatewayError(err) ? requestError(err, ctx) : err;
-          });
+          };
+          try {
+            return check(ctx, undefined, requestParserResult.length - 1, batchRetryFloorSec)?.catch(asRequestError);
+          } catch (err) {
+            return asRequestError(err);
+          }
         },
       };
     },

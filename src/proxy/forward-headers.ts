@@ -17,7 +17,8 @@ export { isReservedHeader } from '../http/reserved-headers.js';
 
 /** Header names listed in a `Connection` header, other than the usual keep-alive/close. */
 function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // What nearly every client sends: nothing to look for.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
   const v = Array.isArray(value) ? value.join(',') : value;
   let out: Set<string> | undefined;
   for (const raw of v.split(',')) {
@@ -85,16 +86,32 @@ function forwardedProto(v: string | string[] | undefined): string | undefined {
   return p === 'http' || p === 'https' ? p : undefined;
 }
 
+/** Header names whose verdict one route's table keeps (names are the client's: bounded in count and length). */
+const VERDICTS_MAX = 256;
+const VERDICT_NAME_MAX = 64;
+/** Per route's request header operations: header name → forwarded as it is (true) or dropped. */
+const requestVerdicts = new WeakMap<HeaderOps, Map<string, boolean>>();
+
+/** Whether a client header goes on to the upstream, by name alone (the Connection header's list aside). */
+function forwardsRequestHeader(name: string, ops: HeaderOps, verdicts: Map<string, boolean>): boolean {
+  let v = verdicts.get(name);
+  if (v !== undefined) return v;
+  // HTTP/2 pseudo-headers (`:path`, `:authority`, …; 58 is `:`) describe this hop only.
+  v = !(HOP_BY_HOP.has(name) || name.charCodeAt(0) === 58 || isReservedHeader(name) || ops.remove.has(name) || (ops.spellings !== null && isShadowed(name, ops.spellings)));
+  if (verdicts.size < VERDICTS_MAX && name.length <= VERDICT_NAME_MAX) verdicts.set(name, v);
+  return v;
+}
+
 /** The headers the upstream receives. */
 export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute, opts: ForwardOptions = {}): Record<string, string | string[]> {
   const inHeaders = ctx.req.headers;
   const named = connectionNamed(inHeaders.connection);
   const ops = route.requestHeaders;
+  let verdicts = requestVerdicts.get(ops);
+  if (!verdicts) requestVerdicts.set(ops, (verdicts = new Map()));
   const out: Record<string, string | string[]> = {};
   for (const name in inHeaders) {
-    // HTTP/2 pseudo-headers (`:path`, `:authority`, …; 58 is `:`) describe this hop only.
-    if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 58 || isReservedHeader(name) || ops.remove.has(name) || named?.has(name)) continue;
-    if (ops.spellings !== null && isShadowed(name, ops.spellings)) continue;
+    if (!forwardsRequestHeader(name, ops, verdicts) || named?.has(name)) continue;
     out[name] = inHeaders[name]!;
   }
   if (ops.rename !== null) applyRenames(out, ops.rename);

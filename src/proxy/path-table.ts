@@ -24,8 +24,8 @@ export interface RouteRequest {
   /** The routing host (src/http/route-host.ts `routingHost`); only read when some route has `match.host`. */
   host?: string | undefined;
   headers: Record<string, string | string[] | undefined>;
-  /** Parsed query, only consulted when a candidate route has query conditions. */
-  query: () => URLSearchParams;
+  /** The raw query (parsed only when a candidate route has query conditions), or a function that parses it. */
+  query: string | undefined | (() => URLSearchParams);
 }
 
 export function trimSlash(p: string): string {
@@ -141,7 +141,7 @@ function pick(candidates: CompiledRoute[], req: RouteRequest): RouteMatch {
       if (req.headers[name] !== value) continue outer;
     }
     if (r.query.length) {
-      params ??= req.query();
+      params ??= typeof req.query === 'function' ? req.query() : new URLSearchParams(req.query);
       for (const [name, value] of r.query) if (params.get(name) !== value) continue outer;
     }
     if (r.methods && !r.methods.has(req.method)) {

@@ -183,7 +183,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
         path: norm.path,
         host,
         headers: ctx.req.headers,
-        query: () => new URLSearchParams(ctx.query),
+        query: ctx.query,
       });
     },
     handle,

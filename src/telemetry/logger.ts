@@ -1,7 +1,15 @@
 /**
  * The process logger: pino, JSON lines on stdout, written asynchronously so logging never
  * blocks the request path. Secrets are redacted wherever they could appear.
+ *
+ * Lines are batched: stdout under a container runtime is a pipe, and one write(2) per line costs
+ * a request several times what the line's formatting does. The buffer is written once it holds
+ * `bufferBytes`, every `flushIntervalMs`, on drain and on exit (pino flushes it synchronously when
+ * the process ends, SIGTERM's drain included). While the reader does not keep up (a blocked pipe),
+ * the buffer grows to `maxBufferBytes` and lines past that are dropped, newest first, and counted;
+ * once the pipe takes writes again one warning line says how many were lost.
  */
+import cluster from 'node:cluster';
 import { pino, destination, stdTimeFunctions, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 
 export type { Logger };
@@ -19,17 +27,64 @@ export const REDACT_PATHS = [
   'token',
 ];
 
+/** Options for {@link createLogger}. */
 export interface LoggerOptions {
   level?: LevelWithSilent;
-  /** Write synchronously (CLI commands and tests that read stdout right away). */
+  /** Write synchronously, line by line (CLI commands and tests that read stdout right away). */
   sync?: boolean;
   /** Destination stream (tests); defaults to stdout. */
   destination?: DestinationStream;
+  /** Bytes collected before one write to stdout; 0 writes each line at once. @default 16384 */
+  bufferBytes?: number;
+  /** The longest a line waits in the buffer, ms. @default 250 */
+  flushIntervalMs?: number;
+  /** The most bytes held while stdout does not take writes; lines past that are dropped and counted. @default 1048576 */
+  maxBufferBytes?: number;
+  /** Other processes write to the same stdout (a cluster's primary); workers know it by themselves. @default false */
+  sharedStdout?: boolean;
+}
+
+/** Default batching, the same as the config schema's defaults for `logging`. */
+export const LOG_BUFFER_DEFAULTS = { bufferBytes: 16_384, flushIntervalMs: 250, maxBufferBytes: 1_048_576 } as const;
+
+/** Bytes a pipe writes atomically (Linux, POSIX minimum 512; Linux and macOS 4096 for pipes). */
+const PIPE_BUF = 4096;
+
+/** stdout as a pino destination: line by line, or batched (see the module comment). */
+function stdoutDestination(opts: LoggerOptions): DestinationStream {
+  // A person at a terminal reads lines as they come; batching is for pipes and files.
+  const bufferBytes = opts.sync || process.stdout.isTTY ? 0 : (opts.bufferBytes ?? LOG_BUFFER_DEFAULTS.bufferBytes);
+  if (bufferBytes <= 0) return destination({ dest: 1, sync: opts.sync ?? false, minLength: 0 });
+  const maxBufferBytes = Math.max(opts.maxBufferBytes ?? LOG_BUFFER_DEFAULTS.maxBufferBytes, bufferBytes * 2);
+  // Workers and their primary share one stdout pipe: a write of at most PIPE_BUF (4096) bytes of whole
+  // lines is atomic, so their lines never interleave. A single process is the pipe's only writer and writes more at once.
+  const maxWrite = cluster.isWorker || opts.sharedStdout ? PIPE_BUF : Math.max(16_384, bufferBytes * 4);
+  const dest = destination({
+    dest: 1,
+    sync: false,
+    // sonic-boom requires minLength < maxWrite.
+    minLength: Math.min(bufferBytes, maxWrite - 1),
+    maxWrite,
+    maxLength: maxBufferBytes,
+    periodicFlush: opts.flushIntervalMs ?? LOG_BUFFER_DEFAULTS.flushIntervalMs,
+  });
+  let dropped = 0;
+  dest.on('drop', () => {
+    dropped++;
+  });
+  dest.on('drain', () => {
+    if (dropped === 0) return;
+    const lost = dropped;
+    dropped = 0;
+    const line = JSON.stringify({ level: 'warn', time: new Date().toISOString(), pid: process.pid, droppedLines: lost, maxBufferBytes, msg: 'log lines dropped: stdout did not take writes' });
+    dest.write(`${line}\n`);
+  });
+  return dest;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = (process.env.LOG_LEVEL as LevelWithSilent | undefined) ?? opts.level ?? 'info';
-  const dest = opts.destination ?? destination({ dest: 1, sync: opts.sync ?? false, minLength: 0 });
+  const dest = opts.destination ?? stdoutDestination(opts);
   return pino(
     {
       level,
@@ -41,4 +96,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     },
     dest,
   );
+}
+
+/** The logger's options from the config's `logging` section. */
+export function loggerOptions(logging: { level: LevelWithSilent; bufferBytes?: number; flushIntervalMs?: number; maxBufferBytes?: number }): LoggerOptions {
+  return { level: logging.level, bufferBytes: logging.bufferBytes, flushIntervalMs: logging.flushIntervalMs, maxBufferBytes: logging.maxBufferBytes };
 }

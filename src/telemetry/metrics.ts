@@ -10,6 +10,7 @@
  * {@link capLabel}), so the exposition stays small however long the names clients send.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, register as processRegistry } from 'prom-client';
+import { RequestCell, UpstreamCell, flushCounter, flushHistogram, type CountCell, type HistogramCell } from './metric-cells.js';
 
 /** Circuit state as the CONTRACT encodes it in `gateway_circuit_state`. */
 export const CIRCUIT_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -87,6 +88,12 @@ const REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** Request tallies by route label, then method (src/telemetry/metric-cells.ts); read into the families on scrape. */
+  readonly #requestCells = new Map<string, Map<string, RequestCell>>();
+  /** Upstream call tallies by upstream name. */
+  readonly #upstreamCells = new Map<string, UpstreamCell>();
+  /** Requests in flight, read into `gateway_active_connections` on scrape. */
+  inFlight = 0;
   readonly clientIds: BoundedLabel;
   readonly operationNames: BoundedLabel;
 
@@ -94,6 +101,7 @@ export class GatewayMetrics {
     name: 'gateway_requests_total',
     help: 'Requests answered by the gateway, by method, route name and HTTP status.',
     labelNames: ['method', 'route', 'status_code'] as const,
+    collect: (): void => flushCounter(this.requests, this.#requestStatusCells()),
     registers: [this.registry],
   });
 
@@ -102,12 +110,14 @@ export class GatewayMetrics {
     help: 'Time from request arrival to the end of the response, by method and route name.',
     labelNames: ['method', 'route'] as const,
     buckets: REQUEST_BUCKETS,
+    collect: (): void => flushHistogram(this.requestDuration, REQUEST_BUCKETS, this.#requestDurationCells()),
     registers: [this.registry],
   });
 
   readonly activeConnections = new Gauge({
     name: 'gateway_active_connections',
     help: 'Requests in flight (client connections with a request being served).',
+    collect: (): void => this.activeConnections.set(this.inFlight),
     registers: [this.registry],
   });
 
@@ -122,6 +132,7 @@ export class GatewayMetrics {
     name: 'gateway_upstream_requests_total',
     help: 'Calls to upstreams by outcome: HTTP status, OK for gRPC, else the gateway error code.',
     labelNames: ['upstream', 'status'] as const,
+    collect: (): void => flushCounter(this.upstreamRequests, this.#upstreamStatusCells()),
     registers: [this.registry],
   });
 
@@ -130,6 +141,7 @@ export class GatewayMetrics {
     help: 'Duration of calls to upstreams (retries included), by upstream.',
     labelNames: ['upstream'] as const,
     buckets: REQUEST_BUCKETS,
+    collect: (): void => flushHistogram(this.upstreamDuration, REQUEST_BUCKETS, this.#upstreamDurationCells()),
     registers: [this.registry],
   });
 
@@ -219,6 +231,38 @@ export class GatewayMetrics {
   }
 
   readonly #withProcess: boolean;
+
+  /** The tallies of one route label and method (both already bounded: config names, known methods). */
+  requestCell(method: string, route: string): RequestCell {
+    let row = this.#requestCells.get(route);
+    if (!row) this.#requestCells.set(route, (row = new Map()));
+    let cell = row.get(method);
+    if (!cell) row.set(method, (cell = new RequestCell(method, route, REQUEST_BUCKETS)));
+    return cell;
+  }
+
+  /** The tallies of one upstream (names from the config). */
+  upstreamCell(upstream: string): UpstreamCell {
+    let cell = this.#upstreamCells.get(upstream);
+    if (!cell) this.#upstreamCells.set(upstream, (cell = new UpstreamCell(upstream, REQUEST_BUCKETS)));
+    return cell;
+  }
+
+  *#requestStatusCells(): Generator<CountCell> {
+    for (const row of this.#requestCells.values()) for (const cell of row.values()) yield* cell.byStatus.values();
+  }
+
+  *#requestDurationCells(): Generator<HistogramCell> {
+    for (const row of this.#requestCells.values()) for (const cell of row.values()) yield cell.duration;
+  }
+
+  *#upstreamStatusCells(): Generator<CountCell> {
+    for (const cell of this.#upstreamCells.values()) yield* cell.byStatus.values();
+  }
+
+  *#upstreamDurationCells(): Generator<HistogramCell> {
+    for (const cell of this.#upstreamCells.values()) yield cell.duration;
+  }
 
   /** The exposition text (this gateway's registry, then the process-wide one) and its content type. */
   async render(): Promise<{ body: string; contentType: string }> {

@@ -390,3 +390,18 @@ describe('reserved names, as a property', () => {
     }
   });
 });
+
+describe('the route table of header verdicts, once full', () => {
+  it('past its bound (256 names) it still drops every reserved spelling and Connection-named header, and forwards the rest', async () => {
+    // 400 distinct names the client controls: more than the table keeps.
+    for (let batch = 0; batch < 4; batch++) {
+      const junk = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`x-junk-${batch}-${i}`, 'j']));
+      expect((await send('/echo/fill', junk)).status).toBe(200);
+    }
+    const r = await send('/echo/after', { X_User_Roles: 'admin', 'x.client.id': 'evil', 'x-after-fill': 'kept', 'x-hop': 'gone', connection: 'keep-alive, x-hop' });
+    expect(r.status).toBe(200);
+    expect(upstream.last()!.headers['x-after-fill']).toBe('kept');
+    expect(upstream.last()!.names).not.toContain('x-hop');
+    for (const name of IDENTITY) expect(arrivedAs(name)).toEqual([]);
+  });
+});
