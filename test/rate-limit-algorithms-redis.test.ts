@@ -71,7 +71,10 @@ describe.skipIf(noRedis)('algorithms shared through Redis by three instances', (
       expect(statuses.filter((s) => s === 200)).toHaveLength(30);
       expect(statuses.filter((s) => s === 429)).toHaveLength(60);
       expect(demo.users.recorder.calls).toHaveLength(30);
-      for (let g = 0; g < 3; g++) expect(results.filter((r, i) => i % 3 === g && r.status === 429).length).toBeGreaterThan(0);
+      // Every instance reads the shared count: one more request to each is refused. (Counting refusals
+      // per instance inside the burst assumed a fair interleaving, which a loaded machine does not give.)
+      for (const gw of gws) expect((await gw.gql(USER)).status).toBe(429);
+      expect(demo.users.recorder.calls).toHaveLength(30);
       // Each admitted request saw a distinct count: the decisions were serialised in Redis.
       const remaining = results.filter((r) => r.status === 200).map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b);
       expect(remaining).toEqual(Array.from({ length: 30 }, (_, i) => i));
