@@ -4,14 +4,14 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { Source, buildASTSchema, isObjectType, isInterfaceType, isInputObjectType, parse, printSchema, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { Source, buildASTSchema, isObjectType, isInterfaceType, isInputObjectType, parse, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { mergeTypeDefs } from '@graphql-tools/merge';
 import type { ResolverModule } from './define-resolvers.js';
 import { isLoaderDefinition } from './define-loader.js';
 import { loadModule } from '../load-module.js';
 import { CompositionError } from './composition-error.js';
-import { BINDING_DIRECTIVES, BINDING_SDL } from './bindings/declarations.js';
+import { BINDING_SDL, withoutBindings } from './bindings/declarations.js';
 import { checkBindingArguments, compileBindings, upstreamFacts, type UpstreamFacts } from './bindings/compile.js';
 import { Bindings } from './bindings/runtime.js';
 
@@ -46,10 +46,6 @@ export interface ComposedSchema {
 
 const DECLARATIONS = parse(new Source(BINDING_SDL, 'binding directives (engine)'));
 
-/** The documents without binding directives: what clients see. */
-function withoutBindings(doc: DocumentNode): DocumentNode {
-  return visit(doc, { Directive: (node) => (BINDING_DIRECTIVES.has(node.name.value) ? null : undefined) });
-}
 
 function listFiles(dir: string, exts: string[]): string[] {
   let names: string[];

@@ -6,7 +6,7 @@
  */
 import {
   GraphQLList, GraphQLNonNull, GraphQLString, Kind, getLocation, visit, getNamedType, getNullableType, isEnumType, isInputObjectType, isListType, isObjectType, isInterfaceType, isScalarType, valueFromAST,
-  type ASTNode, type ArgumentNode, type DirectiveNode, type DocumentNode, type FieldDefinitionNode, type GraphQLField, type GraphQLInputType,
+  type ASTNode, type ArgumentNode, type DirectiveNode, type DocumentNode, type ObjectTypeDefinitionNode, type ObjectTypeExtensionNode, type GraphQLField, type GraphQLInputType,
   type GraphQLObjectType, type GraphQLOutputType, type GraphQLSchema, type ObjectValueNode,
 } from 'graphql';
 import { resolve } from 'node:path';
@@ -100,6 +100,14 @@ export function checkBindingArguments(documents: readonly DocumentNode[]): void 
 export function compileBindings(opts: CompileBindingsOptions): BindingSpec[] {
   const out: BindingSpec[] = [];
   const protos = new Map<string, ProtoService | Error>();
+  // `parentFields` of any binding on a type: fields its objects carry without the schema showing them.
+  const carried = new Map<string, Set<string>>();
+  for (const doc of opts.documents) {
+    visit(doc, {
+      ObjectTypeDefinition: (node) => collectCarried(node, carried),
+      ObjectTypeExtension: (node) => collectCarried(node, carried),
+    });
+  }
   for (const doc of opts.documents) {
     for (const def of doc.definitions) {
       if (def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
@@ -109,11 +117,25 @@ export function compileBindings(opts: CompileBindingsOptions): BindingSpec[] {
         if (bound.length > 1) fail(bound[1]!, `${def.name.value}.${fieldNode.name.value} has more than one binding`);
         const parent = opts.schema.getType(def.name.value) as GraphQLObjectType;
         const field = parent.getFields()[fieldNode.name.value]!;
-        out.push(compileOne(opts, protos, parent, field, fieldNode, bound[0]!));
+        out.push(compileOne(opts, protos, carried, parent, field, bound[0]!));
       }
     }
   }
   return out;
+}
+
+function collectCarried(node: ObjectTypeDefinitionNode | ObjectTypeExtensionNode, carried: Map<string, Set<string>>): void {
+  for (const f of node.fields ?? []) {
+    for (const d of f.directives ?? []) {
+      if (!BINDING_DIRECTIVES.has(d.name.value)) continue;
+      const arg = d.arguments?.find((a) => a.name.value === 'parentFields');
+      if (!arg) continue;
+      let set = carried.get(node.name.value);
+      if (!set) carried.set(node.name.value, (set = new Set()));
+      const values = arg.value.kind === Kind.LIST ? arg.value.values : [arg.value];
+      for (const v of values) if (v.kind === Kind.STRING) set.add(v.value);
+    }
+  }
 }
 
 interface Args {
@@ -160,9 +182,9 @@ function checkBatchFields(obj: ObjectValueNode): void {
 function compileOne(
   opts: CompileBindingsOptions,
   protos: Map<string, ProtoService | Error>,
+  carried: ReadonlyMap<string, ReadonlySet<string>>,
   parent: GraphQLObjectType,
   field: GraphQLField<unknown, unknown>,
-  fieldNode: FieldDefinitionNode,
   directive: DirectiveNode,
 ): BindingSpec {
   const coordinate = `${parent.name}.${field.name}`;
@@ -183,7 +205,7 @@ function compileOne(
   let facts: UpstreamFacts | undefined;
   if (opts.upstreams) {
     facts = opts.upstreams.get(upstream);
-    if (!facts) fail(at('upstream'), `${coordinate}: upstream "${upstream}" is not configured (configured: ${[...opts.upstreams.keys()].join(', ') || 'none'})`);
+    if (!facts) fail(at('upstream'), `${coordinate}: binds to upstream "${upstream}", which is not configured (configured: ${[...opts.upstreams.keys()].join(', ') || 'none'})`);
     if (facts.protocol && facts.protocol !== protocol) fail(at('upstream'), `${coordinate}: upstream "${upstream}" is ${facts.protocol}, not ${protocol}: use @${facts.protocol}`);
   }
 
@@ -196,7 +218,7 @@ function compileOne(
     return opts.bindingValues[name]!;
   };
 
-  const parentFields = new Set((v.parentFields as string[] | undefined) ?? []);
+  const parentFields = carried.get(parent.name) ?? new Set<string>();
   const checkRef = (ref: Ref, argName: string) => {
     const problem = refProblem(ref, field, parent, parentFields);
     if (problem) fail(at(argName), `${coordinate} @${protocol}(${argName}:): ${problem}`);
@@ -291,7 +313,9 @@ function compileOne(
       fail(at('batch'), `${coordinate}: batch key ${key.text} is a ${String(keyType)}, but the field returns one ${String(field.type)}: the key must be one value`);
     }
     if (!result) fail(at('batch'), `${coordinate}: a batch matches objects, but ${named.name} is not an object type`);
-    if (!result.getFields()[b.matchOn]) fail(at('batch'), `${coordinate}: matchOn "${b.matchOn}" is not a field of ${result.name}`);
+    if (!result.getFields()[b.matchOn] && !carried.get(result.name)?.has(b.matchOn)) {
+      fail(at('batch'), `${coordinate}: matchOn "${b.matchOn}" is not a field of ${result.name} (nor named in parentFields of a binding on ${result.name})`);
+    }
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(b.param)) fail(at('batch'), `${coordinate}: batch param "${b.param}" must be a plain name`);
     if (b.maxSize < 1) fail(at('batch'), `${coordinate}: batch maxSize must be at least 1`);
     if (protocol === 'http' && b.form === 'REQUEST_FIELD') fail(at('batch'), `${coordinate}: form REQUEST_FIELD is for @grpc; use QUERY, REPEATED_QUERY or BODY_FIELD`);
@@ -307,10 +331,10 @@ function compileOne(
 
   const shapeRefs = [...(path?.refs ?? []), ...headers.flatMap((h) => h.value.filter((p): p is Ref => typeof p !== 'string')), ...(payload ? refsOfJson(payload) : [])];
   const endpointId = JSON.stringify([
-    upstream, protocol, method, v.path ?? null, v.headers ?? null, v.body ?? v.request ?? null, v.select ?? null, v.map ?? null, b ?? null,
-    // A list key and a single key share the loader: the keys are the same kind of thing.
+    upstream, protocol, method, v.path ?? null, v.headers ?? null, v.body ?? v.request ?? null, v.select ?? null, v.map ?? null,
+    // Not the key: `user(id:)` and `users(ids:)` load the same kind of key from the same endpoint.
+    b ? [b.form, b.param, b.matchOn, b.many, b.maxSize] : null,
   ]);
-  void fieldNode;
   return { coordinate, upstream, protocol, method, path, headers, payload, batch, mapping, returnsList, shapeRefs, endpointId };
 }
 

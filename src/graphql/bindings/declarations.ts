@@ -4,6 +4,8 @@
  * enum types from the public schema, so clients never see them. The syntax is fixed (it is what
  * `gateway import` emits): arguments may be added, never renamed or removed.
  */
+import { visit, type DocumentNode } from 'graphql';
+
 export const BINDING_SDL = /* GraphQL */ `
 directive @http(
   upstream: String!
@@ -50,3 +52,8 @@ export const BINDING_ARGUMENTS: Readonly<Record<string, ReadonlySet<string>>> = 
   grpc: new Set(['upstream', 'method', 'request', 'batch', 'select', 'map', 'parentFields']),
   BindingBatch: new Set(['form', 'param', 'key', 'matchOn', 'many', 'maxSize']),
 };
+
+/** The document without binding directives: what clients see. */
+export function withoutBindings(doc: DocumentNode): DocumentNode {
+  return visit(doc, { Directive: (node) => (BINDING_DIRECTIVES.has(node.name.value) ? null : undefined) });
+}
