@@ -14,7 +14,7 @@ import type { RequestContext } from '../../context.js';
 import type { Upstreams } from '../../upstream/create-upstreams.js';
 import { encodedUpstreamPath } from '../../upstream/http/path-template.js';
 import type { BindingSpec, BatchSpec } from './compile.js';
-import { evaluateRef, readPath, renderHeader, renderJson, renderPath, type TemplateInput } from './template.js';
+import { encodeComponent, evaluateRef, readPath, renderHeader, renderJson, renderPath, type TemplateInput } from './template.js';
 import { mapObject, selectIn } from './mapping.js';
 
 /** What a bound call needs of the GraphQL context. */
@@ -115,10 +115,10 @@ export class BoundField {
     const param = encodeURIComponent(batch.param);
     switch (batch.form) {
       case 'QUERY':
-        call = { ...shape, path: appendQuery(shape.path, `${param}=${keys.map(encodeURIComponent).join(',')}`) };
+        call = { ...shape, path: appendQuery(shape.path, `${param}=${keys.map(encodeComponent).join(',')}`) };
         break;
       case 'REPEATED_QUERY':
-        call = { ...shape, path: appendQuery(shape.path, keys.map((k) => `${param}=${encodeURIComponent(k)}`).join('&')) };
+        call = { ...shape, path: appendQuery(shape.path, keys.map((k) => `${param}=${encodeComponent(k)}`).join('&')) };
         break;
       default: {
         const payload = shape.payload !== null && typeof shape.payload === 'object' && !Array.isArray(shape.payload) ? { ...(shape.payload as object) } : {};

@@ -87,6 +87,8 @@ export function evaluateRef(ref: Ref, input: TemplateInput): unknown {
 /** A text with `{$ref}` holes: literal strings and references, alternating as written. */
 export type TextParts = ReadonlyArray<string | Ref>;
 
+export { encode as encodeComponent };
+
 /** Splits `a{$args.x}b` into parts; `$config` references become literal text. */
 export function parseText(text: string, config: ConfigLookup): TextParts {
   const parts: Array<string | Ref> = [];
@@ -119,6 +121,15 @@ export type ConfigLookup = (ref: Ref) => string;
 
 export function refsOfText(parts: TextParts): Ref[] {
   return parts.filter((p): p is Ref => typeof p !== 'string');
+}
+
+/** A UTF-16 surrogate without its partner: such a string has no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** encodeURIComponent, refusing a string with a lone surrogate (it has no UTF-8 form). */
+function encode(text: string): string {
+  if (LONE_SURROGATE.test(text)) throw BadRequest('a value with a lone surrogate cannot be sent upstream');
+  return encodeURIComponent(text);
 }
 
 /** A value as text for a path, query or header; lists and objects are refused. */
@@ -198,7 +209,7 @@ export function renderPath(t: PathTemplate, input: TemplateInput, field: string,
       else {
         const v = evaluateRef(p, input);
         if (v === null) throw BadRequest(`${field}: ${p.text} is null and cannot be an upstream path segment`);
-        s += encodeURIComponent(scalarText(v, p, 'an upstream path segment'));
+        s += encode(scalarText(v, p, 'an upstream path segment'));
       }
     }
     if (wholeRef && s === '') throw BadRequest(`${field}: an empty value cannot be an upstream path segment`);
@@ -219,7 +230,7 @@ export function renderPath(t: PathTemplate, input: TemplateInput, field: string,
             skip = true;
             break;
           }
-          v += Array.isArray(value) ? value.map((e) => encodeURIComponent(scalarText(e, p, 'a query value'))).join(',') : encodeURIComponent(scalarText(value, p, 'a query value'));
+          v += Array.isArray(value) ? value.map((e) => encode(scalarText(e, p, 'a query value'))).join(',') : encode(scalarText(value, p, 'a query value'));
         }
       }
       if (skip) continue;
@@ -264,6 +275,7 @@ export function renderHeader(h: HeaderTemplate, input: TemplateInput, field: str
     }
   }
   if (/[\r\n\0]/.test(v)) throw BadRequest(`${field}: a value for header ${h.name} holds a line break`);
+  if (LONE_SURROGATE.test(v)) throw BadRequest(`${field}: a value for header ${h.name} has a lone surrogate`);
   return v;
 }
 
@@ -287,11 +299,13 @@ export function parseJsonTemplate(text: string, config: ConfigLookup): JsonTempl
   return compileJson(json, config);
 }
 
+/** `"$args"`, `"$parent.a b"`: meant as references, malformed (parseRef says why). */
+const LOOKS_LIKE_REF = /^\$(?:args|parent|identity|config)(?:\.|$)/;
 const WHOLE_REF = /^\$(?:args|parent|identity|config)(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 
 function compileJson(value: unknown, config: ConfigLookup): JsonTemplate {
   if (typeof value === 'string') {
-    if (WHOLE_REF.test(value)) {
+    if (WHOLE_REF.test(value) || LOOKS_LIKE_REF.test(value)) {
       const ref = parseRef(value);
       return ref.source === 'config' ? { kind: 'const', value: config(ref) } : { kind: 'ref', ref };
     }
