@@ -110,6 +110,12 @@ export function compileBindings(opts: CompileBindingsOptions): BindingSpec[] {
   }
   for (const doc of opts.documents) {
     for (const def of doc.definitions) {
+      if (def.kind === Kind.INTERFACE_TYPE_DEFINITION || def.kind === Kind.INTERFACE_TYPE_EXTENSION) {
+        for (const f of def.fields ?? []) {
+          const d = f.directives?.find((x) => BINDING_DIRECTIVES.has(x.name.value));
+          if (d) fail(d, `${def.name.value}.${f.name.value}: an interface field cannot be bound; bind the field on each object type`);
+        }
+      }
       if (def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
       for (const fieldNode of def.fields ?? []) {
         const bound = (fieldNode.directives ?? []).filter((d) => BINDING_DIRECTIVES.has(d.name.value));
