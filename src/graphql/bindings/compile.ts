@@ -327,6 +327,10 @@ function compileOne(
     if (protocol === 'http' && b.form === 'REQUEST_FIELD') fail(at('batch'), `${coordinate}: form REQUEST_FIELD is for @grpc; use QUERY, REPEATED_QUERY or BODY_FIELD`);
     if (protocol === 'grpc' && b.form !== 'REQUEST_FIELD') fail(at('batch'), `${coordinate}: @grpc batches with form REQUEST_FIELD`);
     if (b.form === 'BODY_FIELD' && (method === 'GET' || method === 'HEAD')) fail(at('batch'), `${coordinate}: form BODY_FIELD needs a method with a body (POST, PUT, PATCH), not ${method}`);
+    // The keys are added to the body or request object: a template of another shape has no place for them.
+    if ((b.form === 'BODY_FIELD' || b.form === 'REQUEST_FIELD') && payload && !isObjectTemplate(payload)) {
+      fail(at(protocol === 'http' ? 'body' : 'request'), `${coordinate}: with form ${b.form} the ${protocol === 'http' ? 'body' : 'request'} must be a JSON object, to carry "${b.param}"`);
+    }
     if (b.form === 'REQUEST_FIELD' && proto) {
       const f = fieldOf(proto.methods.get(method)!, b.param);
       if (!f) fail(at('batch'), `${coordinate}: the request of ${method} has no field "${b.param}"`);
@@ -342,6 +346,10 @@ function compileOne(
     b ? [b.form, b.param, b.matchOn, b.many, b.maxSize] : null,
   ]);
   return { coordinate, upstream, protocol, method, path, headers, payload, batch, mapping, returnsList, shapeRefs, endpointId };
+}
+
+function isObjectTemplate(t: JsonTemplate): boolean {
+  return t.kind === 'object' || (t.kind === 'const' && t.value !== null && typeof t.value === 'object' && !Array.isArray(t.value));
 }
 
 /** Why a reference cannot be read here, or undefined. */

@@ -121,7 +121,8 @@ export class BoundField {
         call = { ...shape, path: appendQuery(shape.path, keys.map((k) => `${param}=${encodeComponent(k)}`).join('&')) };
         break;
       default: {
-        const payload = shape.payload !== null && typeof shape.payload === 'object' && !Array.isArray(shape.payload) ? { ...(shape.payload as object) } : {};
+        // An object, or absent (composition refuses another shape).
+        const payload = shape.payload !== undefined ? { ...(shape.payload as object) } : {};
         (payload as Record<string, unknown>)[batch.param] = keys;
         call = { ...shape, payload };
       }
