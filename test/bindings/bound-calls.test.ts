@@ -111,6 +111,21 @@ describe('unbatched bindings', () => {
   });
 });
 
+describe('the same plugin chain', () => {
+  it('field authorization refuses a bound mutation before any upstream call', async () => {
+    const r = await gql('mutation { addBook(title: "x") { id } }');
+    expect(r.body.errors![0]!.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(up.people.calls).toHaveLength(0);
+  });
+
+  it('a per-field limit counts every resolution of a bound field, aliases included', async () => {
+    const r = await gql('{ a: limitedAuthor(id: "a1") { id } b: limitedAuthor(id: "a2") { id } c: limitedAuthor(id: "a3") { id } }');
+    const codes = (r.body.errors ?? []).map((e) => e.extensions?.code);
+    expect(codes).toEqual(['RATE_LIMITED']);
+    expect(up.people.calls.filter((c) => c.path.startsWith('/authors/'))).toHaveLength(2);
+  });
+});
+
 describe('failures', () => {
   it('an upstream 500 is UPSTREAM_ERROR on the bound fields, with partial data', async () => {
     up.people.failStatus = 500;
