@@ -5,9 +5,9 @@
  * CompositionError naming the file, line and column of the directive argument at fault.
  */
 import {
-  GraphQLList, GraphQLNonNull, GraphQLString, Kind, getLocation, visit, getNamedType, getNullableType, isEnumType, isInputObjectType, isListType, isObjectType, isInterfaceType, isScalarType, valueFromAST,
+  Kind, getLocation, visit, getNamedType, getNullableType, isEnumType, isListType, isObjectType, isInterfaceType, isScalarType, valueFromAST,
   type ASTNode, type ArgumentNode, type DirectiveNode, type DocumentNode, type ObjectTypeDefinitionNode, type ObjectTypeExtensionNode, type GraphQLField, type GraphQLInputType,
-  type GraphQLObjectType, type GraphQLOutputType, type GraphQLSchema, type ObjectValueNode,
+  type GraphQLObjectType, type GraphQLSchema, type ObjectValueNode,
 } from 'graphql';
 import { resolve } from 'node:path';
 import { CompositionError } from '../composition-error.js';
@@ -16,6 +16,7 @@ import { BINDING_ARGUMENTS, BINDING_DIRECTIVES } from './declarations.js';
 import { TemplateError, parseHeader, parseJsonTemplate, parsePath, parseRef, refsOfJson, type ConfigLookup, type HeaderTemplate, type JsonTemplate, type PathTemplate, type Ref } from './template.js';
 import { parseRename, parseSelect, type ResponseMapping } from './mapping.js';
 import { checkRequestShape, fieldOf, loadProtoService, type ProtoService } from './proto-info.js';
+import { refProblem, refType } from './reference-checks.js';
 
 export type BatchForm = 'QUERY' | 'REPEATED_QUERY' | 'BODY_FIELD' | 'REQUEST_FIELD';
 
@@ -350,57 +351,6 @@ function compileOne(
 
 function isObjectTemplate(t: JsonTemplate): boolean {
   return t.kind === 'object' || (t.kind === 'const' && t.value !== null && typeof t.value === 'object' && !Array.isArray(t.value));
-}
-
-/** Why a reference cannot be read here, or undefined. */
-function refProblem(ref: Ref, field: GraphQLField<unknown, unknown>, parent: GraphQLObjectType, parentFields: ReadonlySet<string>): string | undefined {
-  if (ref.source === 'args') {
-    const arg = field.args.find((a) => a.name === ref.path[0]);
-    if (!arg) return `${ref.text}: ${parent.name}.${field.name} has no argument "${ref.path[0]}"${field.args.length ? ` (arguments: ${field.args.map((a) => a.name).join(', ')})` : ''}`;
-    let t: GraphQLInputType = arg.type;
-    for (const seg of ref.path.slice(1)) {
-      const n = getNullableType(t);
-      if (!isInputObjectType(n)) return `${ref.text}: ${String(t)} has no field "${seg}"`;
-      const f = n.getFields()[seg];
-      if (!f) return `${ref.text}: ${n.name} has no field "${seg}"`;
-      t = f.type;
-    }
-    return undefined;
-  }
-  if (ref.source === 'parent') {
-    const first = ref.path[0]!;
-    if (parentFields.has(first)) return undefined;
-    let t: GraphQLOutputType | undefined;
-    const f = parent.getFields()[first];
-    if (!f) return `${ref.text}: ${parent.name} has no field "${first}" (list it in parentFields if the upstream object carries it without the schema showing it)`;
-    t = f.type;
-    for (const seg of ref.path.slice(1)) {
-      const n: unknown = getNullableType(t);
-      if (!isObjectType(n) && !isInterfaceType(n)) return `${ref.text}: ${String(t)} has no field "${seg}"`;
-      const g: GraphQLField<unknown, unknown> | undefined = n.getFields()[seg];
-      if (!g) return `${ref.text}: ${n.name} has no field "${seg}"`;
-      t = g.type;
-    }
-    return undefined;
-  }
-  return undefined;
-}
-
-/** The GraphQL type of a reference, when the schema says it (undefined: not known, e.g. a claim). */
-function refType(ref: Ref, field: GraphQLField<unknown, unknown>, parent: GraphQLObjectType): GraphQLInputType | GraphQLOutputType | undefined {
-  if (ref.source === 'identity') {
-    if (ref.path[0] === 'roles') return new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(GraphQLString)));
-    return ref.path[0] === 'sub' ? GraphQLString : undefined;
-  }
-  let t: GraphQLInputType | GraphQLOutputType | undefined;
-  if (ref.source === 'args') t = field.args.find((a) => a.name === ref.path[0])?.type;
-  else t = parent.getFields()[ref.path[0]!]?.type;
-  for (const seg of ref.path.slice(1)) {
-    if (!t) return undefined;
-    const n = getNullableType(t) as unknown;
-    t = isInputObjectType(n) || isObjectType(n) || isInterfaceType(n) ? n.getFields()[seg]?.type : undefined;
-  }
-  return t;
 }
 
 /** Upstream facts from the config's `upstreams` section. */
