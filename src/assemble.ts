@@ -47,7 +47,8 @@ export function composeFor(config: GatewayConfig, dirs: { schemaDir?: string; re
   return composeSchema({
     schemaDir: dirs.schemaDir ?? SCHEMA_DIR,
     resolversDir: dirs.resolversDir ?? RESOLVERS_DIR,
-    upstreams: Object.keys(config.upstreams),
+    upstreams: config.upstreams,
+    bindingValues: config.graphql.bindingValues,
     root: PROJECT_ROOT,
   });
 }
@@ -60,6 +61,7 @@ export async function assembleGateway(opts: AssembleOptions): Promise<Assembled>
   const gateway = createGateway({
     config,
     schema: composed.schema,
+    bindings: composed.bindings,
     projectRoot: PROJECT_ROOT,
     configDir: opts.configDir ?? PROJECT_ROOT,
     logger: opts.logger,

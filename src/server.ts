@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { Plugin as YogaPlugin, YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { GatewayConfig } from './config/schema.js';
+import { NO_BINDINGS, type Bindings } from './graphql/bindings/runtime.js';
 import { RequestContext } from './context.js';
 import { BadRequest, GatewayError, InternalError, MethodNotAllowed, NotFound, isGatewayError } from './errors.js';
 import { identitySources } from './auth/identity-sources.js';
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   config: GatewayConfig;
   /** The composed schema (see composeSchema). */
   schema: GraphQLSchema;
+  /** The schema's field bindings, for resolvers that load a bound field (see composeSchema). @default none */
+  bindings?: Bindings;
   /** Folder that relative paths (protos, persisted operations) resolve against. */
   projectRoot: string;
   /** Folder of the config file, for paths inside it. */
@@ -159,6 +162,7 @@ class GatewayServer implements Gateway {
       schema: opts.schema,
       config: opts.config.graphql,
       upstreams: this.upstreams,
+      bindings: opts.bindings ?? NO_BINDINGS,
       logger: this.logger,
       plugins: [...this.#chain.yogaPlugins, ...(opts.yogaPlugins ?? [])],
       transformSchema: (schema) => this.#chain.transformSchema(schema),

@@ -5,6 +5,8 @@
  * directly, so that only the server around them differs from the gateway.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { parse, print } from 'graphql';
+import { withoutBindings } from '../../src/graphql/bindings/declarations.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import DataLoader from 'dataloader';
@@ -25,13 +27,17 @@ export interface PeerLoaders {
   productById: DataLoader<string, Product | null>;
 }
 
-/** All of schema/*.graphql in one document (the `me`/mutations stay declared, unused here). */
+/**
+ * All of schema/*.graphql in one document (the `me`/mutations stay declared, unused here), as
+ * clients see it: without the gateway's binding directives, which the peers do not know (their
+ * resolvers below do by hand what the bindings declare).
+ */
 export function typeDefs(): string {
   const dir = join(ROOT, 'schema');
   const files = readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort();
   // users.graphql declares `type Query`; the others extend it, so it goes first.
   files.sort((a, b) => (a === 'users.graphql' ? -1 : b === 'users.graphql' ? 1 : 0));
-  return files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  return files.map((f) => print(withoutBindings(parse(readFileSync(join(dir, f), 'utf8'))))).join('\n');
 }
 
 export interface UpstreamUrls { users: string; orders: string; catalog: string }

@@ -27,13 +27,14 @@ export interface SchemaSource {
 /** Composes the project's schema for CLI commands, checking upstream names when a config is known. */
 export async function composeForCli(src: SchemaSource): Promise<ComposedSchema> {
   const configFile = src.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
-  const upstreams = configFile ? Object.keys(loadConfigFile(configFile).config.upstreams) : undefined;
+  const config = configFile ? loadConfigFile(configFile).config : undefined;
   // GraphQL and the resolver modules load only for commands that compose (not for `config check`).
   const { composeSchema } = await import('../graphql/compose.js');
   return composeSchema({
     schemaDir: src.schemaDir ?? SCHEMA_DIR,
     resolversDir: src.resolversDir ?? RESOLVERS_DIR,
-    upstreams,
+    upstreams: config?.upstreams,
+    bindingValues: config?.graphql.bindingValues,
     root: PROJECT_ROOT,
   });
 }

@@ -180,6 +180,11 @@ const graphql = z.strictObject({
   jit: z.boolean().default(true),
   /** Answer plain JSON POSTs without yoga's Fetch-API layer (src/graphql/fast-path.ts). */
   fastPath: z.boolean().default(true),
+  /**
+   * Values that field bindings read as `$config.<name>` (docs/bindings.md), e.g. a tenant or an
+   * API version; a binding naming an absent key does not compose.
+   */
+  bindingValues: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a name (letters, digits, _)'), z.string()).default({}),
   /** Parser token limit: longer documents are a parse error (400) before anything else reads them. */
   maxTokens: positiveInt.default(10_000),
   /** Most directives in one operation (fragments expanded); more: 400 TOO_MANY_DIRECTIVES. */

@@ -10,6 +10,7 @@ import { isGatewayError } from '../errors.js';
 import { applyFieldAuthorization, type IdentitySources } from '../auth/field-authorization.js';
 import type { RequestContext } from '../context.js';
 import type { Upstreams } from '../upstream/create-upstreams.js';
+import type { Bindings } from './bindings/runtime.js';
 import type { GraphQLContext } from './define-resolvers.js';
 import type { GraphqlConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -28,6 +29,8 @@ export interface GatewayYogaOptions {
   schema: GraphQLSchema;
   config: GraphqlConfig;
   upstreams: Upstreams;
+  /** The schema's field bindings, handed to resolvers as `context.bindings`. */
+  bindings: Bindings;
   logger: Logger;
   plugins: YogaPlugin[];
   /** Resolver wrappers from the plugin chain (field limits); field authorization wraps their result. */
@@ -157,7 +160,7 @@ function useErrorLog(logger: Logger): YogaPlugin<Record<string, unknown>, Server
 }
 
 export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<ServerContext, GraphQLContext> {
-  const { upstreams, logger } = opts;
+  const { upstreams, bindings, logger } = opts;
   const plugins: YogaPlugin[] = [useOperationName() as YogaPlugin, useErrorLog(logger) as YogaPlugin, ...opts.plugins];
   const config = opts.config;
   if (!config.introspection) plugins.unshift(useNoIntrospection(), useNoSuggestions());
@@ -216,7 +219,7 @@ export function createGatewayYoga(opts: GatewayYogaOptions): YogaServerInstance<
     maskedErrors: { maskError: gatewayMaskError() },
     // CORS is the gateway's (server.cors, src/plugins/use-cors.ts): yoga's default would reflect any origin.
     cors: false,
-    context: ({ gw }) => ({ gw, upstreams }) as GraphQLContext,
+    context: ({ gw }) => ({ gw, upstreams, bindings }) as GraphQLContext,
     parserAndValidationCache: documentCache && errorCache ? { documentCache, errorCache, validationCache: true } : false,
     plugins: [first, ...plugins, last],
   });

@@ -7,6 +7,7 @@ import type { IResolvers } from '@graphql-tools/utils';
 import type { RequestContext } from '../context.js';
 import type { Upstreams } from '../upstream/create-upstreams.js';
 import type { LoaderDefinition } from './define-loader.js';
+import type { Bindings } from './bindings/runtime.js';
 
 /** The GraphQL context every resolver receives. */
 export interface GraphQLContext {
@@ -14,6 +15,11 @@ export interface GraphQLContext {
   gw: RequestContext;
   /** The shared upstream layer, for calls that are not batched. */
   upstreams: Upstreams;
+  /**
+   * The schema's field bindings: `ctx.bindings.load(ctx, 'OrderItem.product', { parent: item })`
+   * gives a bound field's value through the same batch as the field itself.
+   */
+  bindings: Bindings;
 }
 
 export interface ResolverModule {

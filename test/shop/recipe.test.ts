@@ -59,7 +59,6 @@ describe('docs/extending.md, performed on a copy of the repository', () => {
       'file resolvers/reviews.ts',
       'file schema/reviews.graphql',
       'file upstreams/reviews/demo.ts',
-      'file upstreams/reviews/loaders.ts',
       'merge-yaml deploy/k8s/configmap.yaml#data/gateway.yaml',
       'merge-yaml gateway.yaml',
     ]);

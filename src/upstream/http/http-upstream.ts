@@ -156,8 +156,9 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
    * Calls the upstream and parses a JSON answer: 2xx → data, 404 → null, anything else → an
    * UPSTREAM_ERROR (5xx marked as the upstream's failure).
    */
-  async json<T>(ctx: RequestContext | undefined, method: string, path: string | UpstreamPath, payload?: unknown): Promise<T | null> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  async json<T>(ctx: RequestContext | undefined, method: string, path: string | UpstreamPath, payload?: unknown, extraHeaders?: Record<string, string>): Promise<T | null> {
+    // Extra headers first: the gateway's own (identity, request id, content type) always win.
+    const headers: Record<string, string> = extraHeaders ? { ...extraHeaders, accept: 'application/json' } : { accept: 'application/json' };
     if (ctx) {
       headers['x-request-id'] = ctx.id;
       const id = ctx.identity;

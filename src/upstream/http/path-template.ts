@@ -51,6 +51,14 @@ export function upstreamPath(strings: TemplateStringsArray, ...params: PathParam
   return { [BRAND]: true, value, toString: () => value };
 }
 
+/**
+ * A path whose values a caller has already encoded one by one (the binding renderer,
+ * src/graphql/bindings/template.ts): it may hold `%2E%2E` for a value `..`, which a plain path may not.
+ */
+export function encodedUpstreamPath(value: string): UpstreamPath {
+  return { [BRAND]: true, value, toString: () => value };
+}
+
 export function isUpstreamPath(p: unknown): p is UpstreamPath {
   return typeof p === 'object' && p !== null && (p as { [BRAND]?: unknown })[BRAND] === true;
 }

@@ -1,0 +1,70 @@
+/**
+ * What composition checks a gRPC binding against: the upstream's service, its methods and their
+ * request messages, read from the same .proto file (and service) the upstream client loads.
+ */
+import { existsSync } from 'node:fs';
+import protobuf from 'protobufjs';
+import type { JsonTemplate } from './template.js';
+
+export interface ProtoService {
+  /** Fully qualified, e.g. `catalog.v1.Catalog`. */
+  readonly fullName: string;
+  /** Request message type by method name. */
+  readonly methods: ReadonlyMap<string, protobuf.Type>;
+}
+
+/** Loads the service; throws an Error naming the file when it cannot. */
+export function loadProtoService(protoPath: string, serviceName: string | undefined): ProtoService {
+  if (!existsSync(protoPath)) throw new Error(`proto file ${protoPath} not found`);
+  const root = protobuf.loadSync(protoPath).resolveAll();
+  let service: protobuf.Service | undefined;
+  if (serviceName) service = root.lookupService(serviceName);
+  else {
+    const find = (ns: protobuf.NamespaceBase): protobuf.Service | undefined => {
+      for (const o of ns.nestedArray) {
+        if (o instanceof protobuf.Service) return o;
+        if (o instanceof protobuf.Namespace) {
+          const s = find(o);
+          if (s) return s;
+        }
+      }
+      return undefined;
+    };
+    service = find(root);
+  }
+  if (!service) throw new Error(`no service in ${protoPath}`);
+  const methods = new Map<string, protobuf.Type>();
+  for (const m of service.methodsArray) if (m.resolvedRequestType) methods.set(m.name, m.resolvedRequestType);
+  return { fullName: service.fullName.replace(/^\./, ''), methods };
+}
+
+/**
+ * Checks a request template's literal object against the message: every key a field (by its
+ * JSON name, as the client sends it), nested objects against nested messages. Returns a problem or undefined.
+ */
+export function checkRequestShape(t: JsonTemplate, type: protobuf.Type, where: string): string | undefined {
+  let entries: Array<readonly [string, JsonTemplate]>;
+  if (t.kind === 'object') entries = [...t.entries];
+  else if (t.kind === 'const' && t.value !== null && typeof t.value === 'object' && !Array.isArray(t.value)) {
+    entries = Object.entries(t.value).map(([k, v]) => [k, { kind: 'const', value: v }] as const);
+  } else return undefined;
+  for (const [key, v] of entries) {
+    const field = fieldOf(type, key);
+    if (!field) return `${where}: ${type.name} has no field "${key}" (fields: ${type.fieldsArray.map((f) => f.name).join(', ')})`;
+    const nested = field.resolvedType;
+    if (nested instanceof protobuf.Type && !field.repeated) {
+      const p = checkRequestShape(v, nested, `${where}.${key}`);
+      if (p) return p;
+    }
+  }
+  return undefined;
+}
+
+/** The message field a JSON key names (camelCase, as sent, or the proto name). */
+export function fieldOf(type: protobuf.Type, key: string): protobuf.Field | undefined {
+  return type.fields[key] ?? type.fieldsArray.find((f) => f.name === key || camel(f.name) === key);
+}
+
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
