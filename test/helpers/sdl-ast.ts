@@ -2,9 +2,8 @@
  * Reading printed SDL the way a person checks it: parse it with graphql, then look up a
  * type, a field, its arguments and the arguments of its binding directive.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { GraphQLInputObjectType, GraphQLObjectType, Kind, buildSchema, getNamedType, type GraphQLNamedType, parse, print, validateSchema, valueFromAST, type DocumentNode, type FieldDefinitionNode, type GraphQLSchema, type ValueNode } from 'graphql';
+import { BINDING_SDL } from '../../src/graphql/bindings/declarations.js';
 
 export function parseSdl(sdl: string): DocumentNode {
   return parse(sdl, { noLocation: true });
@@ -67,7 +66,8 @@ export function directiveArgs(f: FieldDefinitionNode, name: string): Record<stri
   return Object.fromEntries((d.arguments ?? []).map((a) => [a.name.value, value(a.value)]));
 }
 
-const BINDING_DIRECTIVES = readFileSync(fileURLToPath(new URL('../fixtures/import/binding-directives.graphql', import.meta.url)), 'utf8');
+// The engine's own declarations: what `gateway import` prints must compose against them.
+const BINDING_DIRECTIVES = BINDING_SDL;
 
 /**
  * The problems of `sdl` as a schema next to the binding directives' declarations: unknown or
