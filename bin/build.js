@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SOURCE_DIRS, STAMP, listFiles } from './freshness.js';
+import { SOURCE_DIRS, STAMP, listFiles, removeOrphanedOutputs } from './freshness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -27,4 +27,6 @@ for (const dir of SOURCE_DIRS) {
     copyFileSync(file, target);
   }
 }
+// tsc only adds and overwrites: outputs of deleted sources would stay and still be loaded.
+removeOrphanedOutputs(root);
 writeFileSync(join(root, STAMP), `${new Date().toISOString()}\n`);

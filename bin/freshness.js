@@ -1,6 +1,6 @@
 // Whether dist/ was built from the sources as they are now (shared by bin/build.js and bin/gateway.js).
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 /** Folders compiled into dist/. */
 export const SOURCE_DIRS = ['src', 'resolvers', 'upstreams'];
@@ -24,7 +24,41 @@ export function listFiles(dir, ext) {
   return out;
 }
 
-/** True when the build exists and no TypeScript source or proto is newer than it. */
+/** The source a file of dist/ was made from: `dist/x/y.js` (.js.map, .d.ts) from `x/y.ts`; a copied .proto from itself. */
+function sourceOf(root, builtFile) {
+  const rel = relative(join(root, 'dist'), builtFile);
+  if (rel.endsWith('.proto')) return join(root, rel);
+  const base = rel.replace(/\.d\.ts$|\.js\.map$|\.js$/, '');
+  return base === rel ? undefined : join(root, `${base}.ts`);
+}
+
+/**
+ * Files of dist/ whose source is gone (a module deleted or renamed since the last build). They must
+ * not stay: the gateway loads every module of a resolvers folder, so a deleted resolver's output
+ * would keep answering in place of the binding that replaced it.
+ */
+export function orphanedOutputs(root) {
+  const out = [];
+  for (const dir of SOURCE_DIRS) {
+    for (const ext of ['.js', '.js.map', '.d.ts', '.proto']) {
+      for (const f of listFiles(join(root, 'dist', dir), ext)) {
+        if (ext === '.js' && f.endsWith('.d.ts')) continue;
+        const source = sourceOf(root, f);
+        if (source && !existsSync(source)) out.push(f);
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes what orphanedOutputs finds; returns how many files went. */
+export function removeOrphanedOutputs(root) {
+  const files = orphanedOutputs(root);
+  for (const f of files) rmSync(f, { force: true });
+  return files.length;
+}
+
+/** True when the build exists, no TypeScript source or proto is newer than it, and no built module has lost its source. */
 export function buildIsFresh(root) {
   let built;
   try {
@@ -37,5 +71,5 @@ export function buildIsFresh(root) {
       for (const f of listFiles(join(root, dir), ext)) if (statSync(f).mtimeMs > built) return false;
     }
   }
-  return true;
+  return orphanedOutputs(root).length === 0;
 }
