@@ -12,6 +12,7 @@ import { isLoaderDefinition } from './define-loader.js';
 import { loadModule } from '../load-module.js';
 import { CompositionError } from './composition-error.js';
 import { BINDING_SDL, withoutBindings } from './bindings/declarations.js';
+import { ENGINE_DIRECTIVES } from './engine-directives.js';
 import { checkBindingArguments, compileBindings, upstreamFacts, type UpstreamFacts } from './bindings/compile.js';
 import { Bindings } from './bindings/runtime.js';
 
@@ -85,7 +86,7 @@ export async function composeSchema(opts: ComposeOptions): Promise<ComposedSchem
   checkBindingArguments(documents);
   let base: GraphQLSchema;
   try {
-    base = buildASTSchema(mergeTypeDefs([DECLARATIONS, ...documents]), { assumeValidSDL: false });
+    base = buildASTSchema(mergeTypeDefs([DECLARATIONS, ENGINE_DIRECTIVES, ...documents]), { assumeValidSDL: false });
   } catch (err) {
     // A merge or validation error spans files; name the first file that mentions the culprit.
     const message = (err as Error).message;
@@ -155,7 +156,7 @@ export async function composeSchema(opts: ComposeOptions): Promise<ComposedSchem
     (bound[type] ??= {})[field] = bindings.get(spec.coordinate)!.resolve;
   }
   const schema = makeExecutableSchema({
-    typeDefs: documents.map(withoutBindings),
+    typeDefs: [ENGINE_DIRECTIVES, ...documents.map(withoutBindings)],
     resolvers: [bound as never, ...modules.map((m) => m.module.resolvers)],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });

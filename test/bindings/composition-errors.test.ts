@@ -12,7 +12,6 @@ import { ROOT, runCli } from '../helpers/cli.js';
 import { ONLY_RESOLVERS_DIR, ONLY_SCHEMA_DIR, STOCK_PROTO } from '../fixtures/bindings/upstreams.js';
 
 const SDL = readFileSync(join(ONLY_SCHEMA_DIR, 'library.graphql'), 'utf8');
-const DIRECTIVES = readFileSync(join(ONLY_SCHEMA_DIR, 'directives.graphql'), 'utf8');
 const UPSTREAMS = {
   people: { protocol: 'http' as const },
   stock: { protocol: 'grpc' as const, proto: STOCK_PROTO },
@@ -29,7 +28,6 @@ async function compose(sdl: string, opts: { upstreams?: object; bindingValues?: 
   mkdirSync(dir);
   const file = join(dir, 'library.graphql');
   writeFileSync(file, sdl);
-  writeFileSync(join(dir, 'directives.graphql'), DIRECTIVES);
   try {
     await composeSchema({ schemaDir: dir, resolversDir: ONLY_RESOLVERS_DIR, upstreams: ('upstreams' in opts ? opts.upstreams : UPSTREAMS) as never, bindingValues: 'bindingValues' in opts ? opts.bindingValues : VALUES, root: ROOT });
     return { error: undefined, file: relative(ROOT, file) };
@@ -114,8 +112,7 @@ describe('binding composition errors name the file, line and column', () => {
     const dir = join(tmp, 'cli');
     mkdirSync(dir);
     writeFileSync(join(dir, 'library.graphql'), SDL.replace('matchOn: "bookId"', 'matchOn: "book"'));
-    writeFileSync(join(dir, 'directives.graphql'), DIRECTIVES);
-    const config = join(tmp, 'gateway.yaml');
+      const config = join(tmp, 'gateway.yaml');
     writeFileSync(config, [
       'graphql: { bindingValues: { tenant: acme, warehouse: north } }',
       'upstreams:',

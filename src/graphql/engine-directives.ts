@@ -1,3 +1,12 @@
+/**
+ * The directives the engine acts on (field authorization, per-field limits, demand control),
+ * declared by the engine so a team's schema folder does not carry a copy of them. They are part
+ * of the public schema: clients see what a field requires. A team's file that still declares
+ * them identically merges with these.
+ */
+import { parse, Source } from 'graphql';
+
+export const ENGINE_DIRECTIVES_SDL = /* GraphQL */ `
 "The field needs a verified identity (JWT or API key); otherwise it resolves to an UNAUTHENTICATED error."
 directive @authenticated on FIELD_DEFINITION | OBJECT
 
@@ -9,3 +18,6 @@ directive @rateLimit(points: Int!, durationSec: Int!) on FIELD_DEFINITION
 
 "Static cost of the field for maxCost (default 1 for objects, 0 for scalars)."
 directive @cost(weight: Int!) on FIELD_DEFINITION
+`;
+
+export const ENGINE_DIRECTIVES = parse(new Source(ENGINE_DIRECTIVES_SDL, 'engine directives'));
