@@ -7,6 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { parse, print } from 'graphql';
 import { withoutBindings } from '../../src/graphql/bindings/declarations.js';
+import { ENGINE_DIRECTIVES_SDL } from '../../src/graphql/engine-directives.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import DataLoader from 'dataloader';
@@ -30,14 +31,14 @@ export interface PeerLoaders {
 /**
  * All of schema/*.graphql in one document (the `me`/mutations stay declared, unused here), as
  * clients see it: without the gateway's binding directives, which the peers do not know (their
- * resolvers below do by hand what the bindings declare).
+ * resolvers below do by hand what the bindings declare), with the engine's directive declarations.
  */
 export function typeDefs(): string {
   const dir = join(ROOT, 'schema');
   const files = readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort();
   // users.graphql declares `type Query`; the others extend it, so it goes first.
   files.sort((a, b) => (a === 'users.graphql' ? -1 : b === 'users.graphql' ? 1 : 0));
-  return files.map((f) => print(withoutBindings(parse(readFileSync(join(dir, f), 'utf8'))))).join('\n');
+  return [ENGINE_DIRECTIVES_SDL, ...files.map((f) => print(withoutBindings(parse(readFileSync(join(dir, f), 'utf8')))))].join('\n');
 }
 
 export interface UpstreamUrls { users: string; orders: string; catalog: string }
