@@ -25,7 +25,7 @@ describe('OIDC browser sessions', () => {
       port,
       demo,
       configure: (c) => {
-        c.auth = { oidc: oidcConfig(provider, url) };
+        c.auth = { oidc: oidcConfig(provider, url), apiKeys: { header: 'X-API-Key', queryParam: 'api_key', keys: [{ key: 'session-test-api-key-0123456789', owner: 'partner', roles: [] }] } };
         c.server.cors = { origins: [APP_ORIGIN], credentials: true };
         c.routes.push({ name: 'users-open', match: { pathPrefix: '/open/users', methods: ['GET'] }, upstream: 'users', rewrite: { stripPrefix: '/open' } });
       },
@@ -60,6 +60,17 @@ describe('OIDC browser sessions', () => {
     expect(open.headers.cookie).toBe('theme=dark');
     expect(open.headers.authorization).toBe('Bearer not-ours');
     expect(open.headers['x-user-id']).toBeUndefined();
+  });
+
+  it('a session request carrying an API key parameter: the session decides, and the key never leaves', async () => {
+    const s = await login(provider, url, '12');
+    demo.users.recorder.reset();
+    const r = await fetch(`${url}/api/users/7?api_key=session-test-api-key-0123456789&x=1`, { headers: { cookie: s.cookie } });
+    expect(r.status).toBe(200);
+    const call = demo.users.recorder.calls.at(-1)!;
+    expect(call.headers['x-user-id']).toBe('12');
+    expect(call.query.get('api_key')).toBeNull();
+    expect(call.query.get('x')).toBe('1');
   });
 
   it('refuses a cookie-authenticated mutation or unsafe passthrough call without the CSRF header', async () => {

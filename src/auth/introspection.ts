@@ -14,7 +14,8 @@ import * as oidc from 'openid-client';
 import { LRUCache } from 'lru-cache';
 import type { IntrospectionConfig } from '../config/oidc-schema.js';
 import { IdentityProviderUnavailable } from '../errors.js';
-import { isForwardableRole, isForwardableSubject } from '../config/identity-values.js';
+import { isForwardableSubject } from '../config/identity-values.js';
+import { rolesFrom } from './jwt-verifier.js';
 
 export interface Introspected {
   active: boolean;
@@ -114,8 +115,8 @@ function digest(token: string): string {
 }
 
 function activeResult(a: oidc.IntrospectionResponse, rolesClaim: string): Introspected {
-  const raw = (a as Record<string, unknown>)[rolesClaim];
-  const roles = Array.isArray(raw) ? raw.filter((r): r is string => typeof r === 'string' && isForwardableRole(r)) : typeof raw === 'string' ? raw.split(' ').filter(isForwardableRole) : [];
+  // The same reading as for a JWT: dotted claim paths, lists or space/comma strings.
+  const roles = rolesFrom(a as Record<string, unknown>, rolesClaim);
   // The subject travels upstream as X-User-Id: a token whose sub cannot is refused like an inactive one.
   if (typeof a.sub === 'string' && !isForwardableSubject(a.sub)) return INACTIVE;
   return { active: true, sub: typeof a.sub === 'string' ? a.sub : undefined, roles, claims: a as Record<string, unknown> };

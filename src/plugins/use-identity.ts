@@ -172,9 +172,10 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin & { readonly i
     onRequest(ctx) {
       const t = ctx.target.kind;
       if (t === 'internal' || t === 'none' || t === 'method-not-allowed') return;
+      // The key parameter leaves the URL (forwarded, cached, logged) whoever the caller turns out to be.
+      const fromQuery = queryParam === undefined ? undefined : takeKeyFromQuery(ctx, queryParam);
       // A browser session (use-oidc-session.ts, earlier in the chain) already said who is calling.
       if (ctx.identity) return enforce(ctx);
-      const fromQuery = queryParam === undefined ? undefined : takeKeyFromQuery(ctx, queryParam);
       // A route that asks for a client certificate is answered by the certificate alone.
       if (certs && ctx.target.kind === 'route' && rules.get(ctx.target.route.name)?.auth === 'mtls') return fromCertificate(ctx, true);
       const authz = ctx.req.headers.authorization;

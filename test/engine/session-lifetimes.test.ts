@@ -85,3 +85,14 @@ describe('session lifetimes', () => {
     expect(await sessions.load(a.id)).toBeDefined();
   });
 });
+
+describe('session roles', () => {
+  it('read the roles claim as a JWT is read: dotted paths, lists and comma or space strings', async () => {
+    const nested = new SessionManager(oidcSchema.parse({ ...cfg, rolesClaim: 'realm_access.roles' }), new MemorySessionStore(1 << 20, 10), new OidcProvider(cfg));
+    const a = await nested.create({ ...tokens(Date.now() + 60_000), claims: { sub: 'u1', realm_access: { roles: ['admin', 'ops'] } } });
+    expect(a.record.roles).toEqual(['admin', 'ops']);
+    const { sessions } = manager();
+    const b = await sessions.create({ ...tokens(Date.now() + 60_000), claims: { sub: 'u2', [cfg.rolesClaim]: 'admin,ops reader' } });
+    expect(b.record.roles).toEqual(['admin', 'ops', 'reader']);
+  });
+});

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { OidcConfig } from '../../config/oidc-schema.js';
 import { IdentityProviderUnavailable, SessionExpired } from '../../errors.js';
-import { isForwardableRole, isForwardableSubject } from '../../config/identity-values.js';
+import { isForwardableSubject } from '../../config/identity-values.js';
+import { rolesFrom } from '../jwt-verifier.js';
 import { Sealer } from './seal.js';
 import { storeKey, type SessionStore } from './session-store.js';
 import { ProviderRefused, type OidcProvider, type PendingLogin, type TokenSet } from './provider.js';
@@ -77,7 +78,7 @@ export class SessionManager {
     const now = Date.now();
     const record: SessionRecord = {
       sub,
-      roles: rolesOf(claims[this.#cfg.rolesClaim]),
+      roles: rolesFrom(claims, this.#cfg.rolesClaim),
       claims: pick(claims, this.#cfg.exposedClaims),
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken,
@@ -191,12 +192,6 @@ export class SessionManager {
   async close(): Promise<void> {
     await this.#store.close();
   }
-}
-
-function rolesOf(v: unknown): string[] {
-  if (Array.isArray(v)) return v.filter((r): r is string => typeof r === 'string' && isForwardableRole(r));
-  if (typeof v === 'string') return v.split(' ').filter(isForwardableRole);
-  return [];
 }
 
 function pick(claims: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
