@@ -73,6 +73,8 @@ const CASES: Case[] = [
   { what: 'a body batch on GET', find: 'method: "POST", path: "/authors/search"', replace: 'method: "GET", path: "/authors/search"', at: '', message: /a GET call has no body/ },
   { what: 'a batch body that is not an object', find: 'body: """{ "tenant": "{$config.tenant}" }"""', replace: 'body: """["x"]"""', at: '"""["x"]', message: /with form BODY_FIELD the body must be a JSON object, to carry "ids"/ },
   { what: 'a header the gateway owns', find: 'X-Tenant: {$config.tenant}', replace: 'X-User-Id: {$args.x}', at: '["', message: /header x-user-id is set by the gateway/ },
+  { what: 'a gateway header in another spelling', find: 'X-Tenant: {$config.tenant}', replace: 'X_Forwarded.For: {$config.tenant}', at: '["', message: /header x_forwarded\.for is set by the gateway/ },
+  { what: 'a hop-by-hop header in another spelling', find: 'X-Tenant: {$config.tenant}', replace: 'Transfer_Encoding: {$config.tenant}', at: '["', message: /header transfer_encoding is set by the gateway/ },
   { what: 'a binding on an interface field', find: 'type StockLevel {', replace: 'interface Named {\n  name: String @http(upstream: "people", path: "/x")\n}\n\ntype StockLevel {', at: '@http', message: /Named\.name: an interface field cannot be bound/ },
   { what: 'a dot segment in a path', find: 'path: "/authors/{$args.id}"', replace: 'path: "/authors/../{$args.id}"', at: '"/authors/../', message: /dot segment in path/ },
 ];

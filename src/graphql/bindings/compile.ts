@@ -11,7 +11,7 @@ import {
 } from 'graphql';
 import { resolve } from 'node:path';
 import { CompositionError } from '../composition-error.js';
-import { HOP_BY_HOP, isReservedHeader } from '../../http/reserved-headers.js';
+import { unwritableHeader } from '../../http/reserved-headers.js';
 import { BINDING_ARGUMENTS, BINDING_DIRECTIVES } from './declarations.js';
 import { TemplateError, parseHeader, parseJsonTemplate, parsePath, parseRef, refsOfJson, type ConfigLookup, type HeaderTemplate, type JsonTemplate, type PathTemplate, type Ref } from './template.js';
 import { parseRename, parseSelect, type ResponseMapping } from './mapping.js';
@@ -244,7 +244,9 @@ function compileOne(
     for (const r of path.refs) checkRef(r, 'path');
     for (const text of (v.headers as string[] | undefined) ?? []) {
       const h = attempt('headers', () => parseHeader(text, config));
-      if (isReservedHeader(h.name) || HOP_BY_HOP.has(h.name) || OWN_HEADERS.has(h.name)) fail(at('headers'), `${coordinate}: header ${h.name} is set by the gateway and cannot be bound`);
+      // The routes' rule (every `_`/`.` spelling counts), plus what a bound call sets from its body.
+      const why = unwritableHeader(h.name, 'request') ?? (OWN_HEADERS.has(h.name) ? 'set by the gateway from the call it sends' : undefined);
+      if (why) fail(at('headers'), `${coordinate}: header ${h.name} is set by the gateway and cannot be bound (${why})`);
       for (const p of h.value) if (typeof p !== 'string') checkRef(p, 'headers');
       headers.push(h);
     }

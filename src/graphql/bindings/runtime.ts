@@ -98,11 +98,14 @@ export class BoundField {
     let table = all.get(this.#endpoint) as LoaderTable | undefined;
     if (!table) all.set(this.#endpoint, (table = new Map()));
     // Bindings without other references than the key have one shape: no key to compute.
-    const shaped = this.spec.shapeRefs.length === 0 ? undefined : this.#shape(input);
-    const shapeKey = shaped ? JSON.stringify(shaped) : '';
+    // The loader's identity is the values the shape reads, not the rendered shape: rendered only
+    // when a new loader is made.
+    const refs = this.spec.shapeRefs;
+    let shapeKey = '';
+    for (let i = 0; i < refs.length; i++) shapeKey += (i ? '\u0000' : '') + JSON.stringify(evaluateRef(refs[i]!, input) ?? null);
     let loader = table.get(shapeKey);
     if (!loader) {
-      const shape = shaped ?? this.#shape(input);
+      const shape = this.#shape(input);
       loader = new DataLoader<string, unknown>((keys) => this.#batch(ctx, shape, batch, keys), { maxBatchSize: batch.maxSize });
       table.set(shapeKey, loader);
     }
