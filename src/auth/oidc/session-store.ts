@@ -97,30 +97,41 @@ export class RedisSessionStore implements SessionStore {
     redis.on('error', () => undefined);
   }
 
+  /** One wait for the first connection, shared by every command that arrives before it. */
+  #firstReady: Promise<void> | undefined;
+  #wasReady = false;
+
   /**
-   * Runs a command once the connection is up (the client fails fast while it is down, so a
-   * request never queues behind a dead Redis); a failure is a 503 naming the session store.
+   * Runs a command on the connection. Before the first connection, commands wait for it (bounded,
+   * one shared wait); once the connection has been up, a lost one fails at once, so a request never
+   * queues behind a dead Redis. A failure is a 503 naming the session store.
    */
   async #run<T>(cmd: (r: RedisClient) => Promise<T>): Promise<T> {
     const r = this.#redis;
     try {
-      if (r.status !== 'ready') {
-        await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => {
-            r.off('ready', ok);
-            reject(new Error(`not connected (${r.status})`));
-          }, READY_WAIT_MS);
-          const ok = () => {
-            clearTimeout(t);
-            resolve();
-          };
-          r.once('ready', ok);
-        });
-      }
+      if (r.status === 'ready') this.#wasReady = true;
+      else if (this.#wasReady) throw new Error(`not connected (${r.status})`);
+      else await (this.#firstReady ??= this.#waitForFirstConnection(r));
       return await cmd(r);
     } catch (err) {
       throw ServiceUnavailable(`session store (Redis) unavailable: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  #waitForFirstConnection(r: RedisClient): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const ok = () => {
+        clearTimeout(t);
+        this.#wasReady = true;
+        resolve();
+      };
+      const t = setTimeout(() => {
+        r.off('ready', ok);
+        this.#firstReady = undefined; // the next command waits afresh
+        reject(new Error(`not connected (${r.status})`));
+      }, READY_WAIT_MS);
+      r.once('ready', ok);
+    });
   }
 
   async get(key: string): Promise<string | undefined> {
