@@ -55,8 +55,6 @@ export interface IdentityOptions {
   clientCertificates?: boolean;
   /** Roles of certificate identities by subject (`server.tls.clientRoles`). @default {} */
   clientRoles?: Readonly<Record<string, string[]>>;
-  /** Introspects opaque bearer tokens (`auth.introspection`); built from the config when absent. @default none */
-  introspector?: Introspector;
 }
 
 /** Identity kinds that satisfy a route's `auth: jwt`: a verified JWT, a browser session, an introspected token. */
@@ -82,10 +80,10 @@ function challenge(reason: string): Record<string, string> {
 const MISSING = { 'WWW-Authenticate': 'Bearer' };
 const NO_ROLES: string[] = Object.freeze([]) as unknown as string[];
 
-export function useIdentity(opts: IdentityOptions): GatewayPlugin & { readonly introspector: Introspector | undefined } {
+export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   const verifier = opts.auth.jwt ? new JwtVerifier(opts.auth.jwt, { jwksCooldownMs: opts.auth.jwt.jwksCooldownMs, ...opts.jwks }) : undefined;
   const keys = opts.auth.apiKeys ? new ApiKeyStore(opts.auth.apiKeys) : undefined;
-  const introspector = opts.introspector ?? (opts.auth.introspection ? new Introspector(opts.auth.introspection) : undefined);
+  const introspector = opts.auth.introspection ? new Introspector(opts.auth.introspection) : undefined;
   const queryParam = keys?.queryParam;
   const keyHint = opts.auth.apiKeys ? `${opts.auth.apiKeys.header}${opts.auth.apiKeys.queryParam ? ` or ?${opts.auth.apiKeys.queryParam}=` : ''}` : 'X-API-Key';
   const certs = opts.clientCertificates === true;
@@ -168,7 +166,6 @@ export function useIdentity(opts: IdentityOptions): GatewayPlugin & { readonly i
 
   return {
     name: 'identity',
-    introspector,
     onRequest(ctx) {
       const t = ctx.target.kind;
       if (t === 'internal' || t === 'none' || t === 'method-not-allowed') return;

@@ -73,10 +73,6 @@ export class MemorySessionStore implements SessionStore {
     return Promise.resolve(() => Promise.resolve());
   }
 
-  get size(): number {
-    return this.#records.size;
-  }
-
   async close(): Promise<void> {
     this.#records.clear();
     this.#pending.clear();

@@ -43,8 +43,6 @@ input BindingBatch {
 
 /** Directive names that bind a field. */
 export const BINDING_DIRECTIVES: ReadonlySet<string> = new Set(['http', 'grpc']);
-/** Types that exist only for the directives' arguments (removed from the public schema). */
-export const BINDING_TYPES: ReadonlySet<string> = new Set(['BindingBatch', 'BindingBatchForm']);
 
 /** Argument names per directive, and of BindingBatch, for "unknown argument" errors with a position. */
 export const BINDING_ARGUMENTS: Readonly<Record<string, ReadonlySet<string>>> = {

@@ -181,10 +181,6 @@ export class Bindings {
     return this.#fields.get(coordinate);
   }
 
-  get coordinates(): string[] {
-    return [...this.#fields.keys()];
-  }
-
   /**
    * The value of a bound field for this parent and these arguments, through the same batch as
    * the field itself (one call for both). Throws for a coordinate without a binding.
