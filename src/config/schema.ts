@@ -301,6 +301,8 @@ const upstream = z
     pipelining: positiveInt.default(1),
     /** Streamed (larger than server.requestBufferBytes) uploads in flight at once. @default half of connections */
     maxStreamingUploads: positiveInt.optional(),
+    /** Bytes of an answer a GraphQL call (field bindings, `json()`) reads; past it the call fails. Passthrough streams and is not bound by it. */
+    maxResponseBytes: positiveInt.default(16 * 1024 * 1024),
     retry: z
       .strictObject({
         attempts: nonNegativeInt.default(0),

@@ -141,15 +141,17 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
       if (streamed) (body as Readable).destroy();
       rethrow(ctx, err);
     }
-    if (release) result.body.once('close', release);
+    // A streamed call (not readJson) always has its body to pass on.
+    const upBody = result.body!;
+    if (release) upBody.once('close', release);
     ctx.upstreamCalls++;
     const out = clientResponseHeaders(result.headers, route.responseHeaders, ctx, route, result.statusCode);
-    let answer: Readable | Buffer = result.body;
+    let answer: Readable | Buffer = upBody;
     if (t?.responseBody) {
       try {
-        answer = await mapResponseBody(ctx, route, result.statusCode, out, result.body);
+        answer = await mapResponseBody(ctx, route, result.statusCode, out, upBody);
       } catch (err) {
-        discard(result.body);
+        discard(upBody);
         throw err;
       }
     }
@@ -157,7 +159,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
       if (Buffer.isBuffer(answer)) sendBuffer(ctx, result.statusCode, out, answer);
       else sendStream(ctx, result.statusCode, out, answer);
     } catch (err) {
-      discard(result.body);
+      discard(upBody);
       throw err;
     }
   }

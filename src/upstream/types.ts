@@ -50,9 +50,10 @@ export interface HttpCall extends UpstreamCall {
   /** A stream is sent as it arrives; such a call cannot be retried once the body started. */
   body: Readable | Buffer | string | null;
   /**
-   * A JSON call (HttpUpstream#json): a 2xx answer's body is read and parsed inside the call, within
-   * its deadline, into HttpResult#json; one that cannot be read fails the call. Else the deadline
-   * bounds the answer until its head and the body is left to the caller.
+   * A JSON call (HttpUpstream#json): the whole answer is read inside the call, within its deadline
+   * and `maxResponseBytes`; a 2xx body is parsed into HttpResult#json and one that cannot be read
+   * fails the call. Else the deadline bounds the answer until its head and the body is left to
+   * the caller.
    */
   readJson?: boolean;
 }
@@ -60,11 +61,16 @@ export interface HttpCall extends UpstreamCall {
 export interface HttpResult {
   statusCode: number;
   headers: IncomingHttpHeaders;
-  /** The response body, streamed. The caller must consume or destroy it. */
-  body: Readable;
+  /**
+   * The response body, streamed; the caller must consume or destroy it. Null for a `readJson`
+   * call, whose body the transport has already read (into `json`, or `errorText`).
+   */
+  body: Readable | null;
   target: Target;
   /** The parsed body of a 2xx answer to a `readJson` call. */
   json: unknown;
+  /** The start of a non-2xx answer's body to a `readJson` call, for the log (the client never sees it). */
+  errorText?: string;
 }
 
 export interface GrpcCall extends UpstreamCall {

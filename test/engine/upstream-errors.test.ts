@@ -28,6 +28,7 @@ beforeAll(async () => {
     demo: { ...fixture, targets: { ...fixture.targets, users: `http://127.0.0.1:${(users.address() as AddressInfo).port}` } },
     configure(c) {
       c.upstreams.users.timeoutMs = 250;
+      c.upstreams.users.maxResponseBytes = 64 * 1024;
       c.upstreams.catalog.timeoutMs = 500;
       c.routes = [
         { name: 't250', match: { pathPrefix: '/t250' }, upstream: 'users', timeoutMs: 250 },
@@ -84,6 +85,57 @@ describe('an answer the gateway cannot read is UPSTREAM_ERROR, and its body stay
     const e = await userField();
     expect(e.code).toBe('UPSTREAM_ERROR');
     expect(e.message).not.toMatch(/NullPointer/);
+  });
+});
+
+describe('a GraphQL call reads its answer whole, bounded by maxResponseBytes', () => {
+  it('a JSON answer in many chunks, a character split between two of them, is read whole', async () => {
+    const name = 'Zoë 東京 '.repeat(500);
+    const bytes = Buffer.from(JSON.stringify([{ id: '1', name, email: 'z@example.test' }]));
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // 7-byte pieces, so multi-byte characters are cut between chunks.
+      let at = 0;
+      const next = (): void => {
+        if (at >= bytes.length) return void res.end();
+        res.write(bytes.subarray(at, (at += 7)), next);
+      };
+      next();
+    };
+    const r = await gw.gql('{ user(id: "1") { id name } }');
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data?.user?.name).toBe(name);
+  });
+
+  it('an answer over maxResponseBytes fails the field with UPSTREAM_ERROR, and the next call still works', async () => {
+    let calls = 0;
+    answer = (_req, res) => {
+      calls++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify([{ id: '1', name: 'x'.repeat(128 * 1024) }]));
+    };
+    const e = await userField();
+    expect(e.code).toBe('UPSTREAM_ERROR');
+    expect(e.message).toMatch(/users/);
+    expect(calls).toBe(1);
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify([{ id: '1', name: 'small' }]));
+    };
+    const r = await gw.gql('{ user(id: "1") { name } }');
+    expect(r.body.data?.user?.name).toBe('small');
+  });
+
+  it('an error answer larger than the log keeps is read to its end; the log holds its first 2 KiB', async () => {
+    answer = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('E'.repeat(1000) + 'F'.repeat(200 * 1024));
+    };
+    const e = await userField();
+    expect(e.code).toBe('UPSTREAM_ERROR');
+    const line = logs.lines.find((l) => l.requestId === e.requestId && l.msg === 'upstream error answer');
+    expect(String(line?.body)).toHaveLength(2048);
+    expect(String(line?.body).startsWith('E'.repeat(1000) + 'F')).toBe(true);
   });
 });
 

@@ -8,7 +8,8 @@
  * Streamed uploads hold a connection for as long as the client takes to send; at most
  * `maxStreamingUploads` of them run at once, so slow uploaders cannot take every connection.
  */
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { RequestTimeout, UpstreamError, UpstreamReportedTimeout, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../errors.js';
 import { clientFault, markNeutral } from '../../client-fault.js';
@@ -49,28 +50,135 @@ export function mapTransportError(upstream: string, err: unknown, timeoutMs: num
 /** How much of an upstream's error body the log keeps. */
 const LOGGED_BODY_BYTES = 2048;
 
-async function bodyPrefix(body: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= LOGGED_BODY_BYTES) break;
-    }
-  } catch {
-    // A body that fails half-way is logged as far as it came.
-  }
-  body.destroy();
-  return Buffer.concat(chunks, size).subarray(0, LOGGED_BODY_BYTES).toString('utf8');
-}
-
 /** Media types a `json()` call reads: application/json and any `+json` type. */
 function isJsonType(contentType: string | string[] | undefined): boolean {
   if (typeof contentType !== 'string') return false;
   const semi = contentType.indexOf(';');
   const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/** The first LOGGED_BODY_BYTES of the kept chunks, as text. */
+function prefixText(chunks: Buffer[], size: number): string {
+  return Buffer.concat(chunks, size).subarray(0, LOGGED_BODY_BYTES).toString('utf8');
+}
+
+/**
+ * The undici dispatch handler of one JSON call (HttpUpstream#json): collects the answer's bytes
+ * and settles the call with its status, headers and parsed JSON. A 2xx JSON answer is kept whole
+ * (up to `maxResponseBytes`, past which the call fails); of any other answer only what the log
+ * shows is kept, and the rest is read and dropped so the connection stays reusable.
+ */
+class JsonCall implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  #status = 0;
+  #headers: IncomingHttpHeaders = {};
+  #chunks: Buffer[] = [];
+  #kept = 0;
+  #size = 0;
+  /** Keep every byte (a 2xx JSON answer that will be parsed), or only a log's worth. */
+  #whole = false;
+  #settled = false;
+  readonly #upstream: HttpUpstream;
+  readonly #call: HttpCall;
+  readonly #target: Target;
+  readonly #deadline: CallDeadline;
+  readonly #remaining: number;
+  readonly #resolve: (r: HttpResult) => void;
+  readonly #reject: (e: unknown) => void;
+
+  constructor(upstream: HttpUpstream, call: HttpCall, target: Target, deadline: CallDeadline, remaining: number, resolve: (r: HttpResult) => void, reject: (e: unknown) => void) {
+    this.#upstream = upstream;
+    this.#call = call;
+    this.#target = target;
+    this.#deadline = deadline;
+    this.#remaining = remaining;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    target.active++;
+    deadline.addEventListener('abort', this.#onDeadline);
+  }
+
+  /** The wheel ran out: abort the exchange, or (still queued for a connection) fail at once. */
+  readonly #onDeadline = (): void => {
+    const reason = this.#deadline.reason;
+    if (this.#controller) this.#controller.abort(reason as Error);
+    else this.#fail(reason);
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    this.#deadline.queued = false;
+    // Failed while it waited for a connection: dropped before it is written.
+    if (this.#settled) controller.abort(this.#deadline.reason as Error);
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    this.#status = status;
+    this.#headers = headers as IncomingHttpHeaders;
+    this.#whole = status >= 200 && status < 300 && status !== 204 && isJsonType(headers['content-type']);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#size += chunk.length;
+    if (this.#whole) {
+      const limit = this.#upstream.config.maxResponseBytes;
+      if (this.#size > limit) {
+        controller.abort(UpstreamError(this.#upstream.name, `an answer over maxResponseBytes (${limit} bytes)`).asUpstreamFailure());
+        return;
+      }
+    } else if (this.#kept >= LOGGED_BODY_BYTES) {
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#kept += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    const status = this.#status;
+    const result: HttpResult = { statusCode: status, headers: this.#headers, body: null, target: this.#target, json: undefined };
+    if (status < 200 || status >= 300) {
+      result.errorText = prefixText(this.#chunks, this.#kept);
+    } else if (status !== 204) {
+      const up = this.#upstream;
+      const contentType = this.#headers['content-type'];
+      if (!this.#whole) {
+        up.unreadable(this.#call.ctx, contentType, prefixText(this.#chunks, this.#kept), undefined);
+        this.#fail(UpstreamError(up.name, 'a body that is not JSON').asUpstreamFailure());
+        return;
+      }
+      const text = this.#chunks.length === 1 ? this.#chunks[0]!.toString('utf8') : Buffer.concat(this.#chunks, this.#kept).toString('utf8');
+      try {
+        result.json = JSON.parse(text);
+      } catch (err) {
+        // The parser's message quotes the body: it goes to the log only.
+        up.unreadable(this.#call.ctx, contentType, text.slice(0, LOGGED_BODY_BYTES), err);
+        this.#fail(UpstreamError(up.name, 'a body that is not valid JSON').asUpstreamFailure());
+        return;
+      }
+    }
+    this.#done();
+    this.#resolve(result);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.#fail(err);
+  }
+
+  #fail(err: unknown): void {
+    if (this.#settled) return;
+    this.#done();
+    this.#reject(this.#upstream.failure(this.#call, err, this.#remaining));
+  }
+
+  #done(): void {
+    this.#settled = true;
+    this.#chunks = [];
+    this.#deadline.removeEventListener('abort', this.#onDeadline);
+    this.#deadline.cancel();
+    this.#target.active--;
+  }
 }
 
 /** Backstop for undici's own (coarse) headers timer, past the wheel's deadline. */
@@ -179,50 +287,20 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     const result = await this.request(call);
     if (ctx) ctx.upstreamCalls++;
     const { statusCode } = result;
-    if (statusCode === 404) {
-      result.body.resume();
-      return null;
-    }
+    if (statusCode === 404) return null;
     if (statusCode < 200 || statusCode >= 300) {
       // The body may hold internals (stack traces, queries): the log keeps it, the client never sees it.
-      if (this.#log) this.#log.warn({ upstream: this.name, requestId: ctx?.id, status: statusCode, body: await bodyPrefix(result.body) }, 'upstream error answer');
-      else result.body.resume();
+      this.#log?.warn({ upstream: this.name, requestId: ctx?.id, status: statusCode, body: result.errorText }, 'upstream error answer');
       const err = statusCode === 504 ? UpstreamReportedTimeout(this.name, 'HTTP 504') : UpstreamError(this.name, `HTTP ${statusCode}`);
       if (statusCode >= 500) err.asUpstreamFailure();
       throw err;
     }
-    // Read and parsed inside the call (see #readJson), so an unreadable answer counts against its target.
+    // Read and parsed inside the call (JsonCall), so an unreadable answer counts against its target.
     return (result.json ?? null) as T;
   }
 
-  /**
-   * The JSON of a 2xx answer, read inside the interceptor chain: an answer we cannot read (wrong
-   * media type, invalid JSON, reset or out of time half-way) fails the call there, so passive
-   * detection counts it against the target and the client sees UPSTREAM_ERROR / _TIMEOUT.
-   */
-  async #readJson(call: HttpCall, result: HttpResult): Promise<void> {
-    const contentType = result.headers['content-type'];
-    if (!isJsonType(contentType)) {
-      this.#unreadable(call.ctx, contentType, await bodyPrefix(result.body), undefined);
-      throw UpstreamError(this.name, 'a body that is not JSON').asUpstreamFailure();
-    }
-    let text: string;
-    try {
-      text = await (result.body as Readable & { text(): Promise<string> }).text();
-    } catch (err) {
-      // Reset, or the deadline ran out while the body was arriving.
-      throw mapTransportError(this.name, err, this.config.timeoutMs);
-    }
-    try {
-      result.json = JSON.parse(text);
-    } catch (err) {
-      // The parser's message quotes the body: it goes to the log only.
-      this.#unreadable(call.ctx, contentType, text.slice(0, LOGGED_BODY_BYTES), err);
-      throw UpstreamError(this.name, 'a body that is not valid JSON').asUpstreamFailure();
-    }
-  }
-
-  #unreadable(ctx: RequestContext | undefined, contentType: unknown, body: string, err: unknown): void {
+  /** Logs a 2xx answer a JSON call could not read (its start only). */
+  unreadable(ctx: RequestContext | undefined, contentType: unknown, body: string, err: unknown): void {
     this.#log?.warn({ upstream: this.name, requestId: ctx?.id, contentType, body, parseError: (err as Error | undefined)?.message }, 'upstream answer not readable as JSON');
   }
 
@@ -239,11 +317,12 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     const remaining = Math.ceil(call.deadline - Date.now());
     // No time left before anything was sent (an earlier try or the request used it up): the target is not to blame.
     if (remaining <= 0) throw markNeutral(UpstreamTimeout(this.name, this.config.timeoutMs));
-    target.active++;
     // A streamed upload takes as long as the client sends: its clock starts when the body has been
     // sent (undici's headers timeout, as Envoy's route timeout), so the wheel is not used for it.
     // Only while it waits for a connection in a saturated pool does the wheel bound it (as every call).
     const queued = this.#saturated(pool);
+    if (call.readJson) return this.#sendJson(call, target, pool, remaining, queued);
+    target.active++;
     const streamedUpload = !queued && call.body !== null && typeof (call.body as Readable).pipe === 'function';
     const deadline = streamedUpload ? NO_DEADLINE : scheduleDeadline(call.deadline, remaining, this);
     let res;
@@ -279,15 +358,39 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     }
     if (queued) deadline.queued = false;
     const body = res.body;
-    // A streamed answer is bounded per pause from here on; a json() call keeps the deadline over its body.
-    if (!call.readJson) deadline.cancel();
-    body.once('close', () => {
-      deadline.cancel();
-      target.active--;
+    // A streamed answer is bounded per pause between chunks from here on.
+    deadline.cancel();
+    body.once('close', () => target.active--);
+    return { statusCode: res.statusCode, headers: res.headers, body, target, json: undefined };
+  }
+
+  /**
+   * A JSON call: dispatched with a handler that collects the answer (no body stream), within the
+   * deadline and `maxResponseBytes`. The wheel's abort ends it whether it is queued or under way.
+   */
+  #sendJson(call: HttpCall, target: Target, pool: Pool, remaining: number, queued: boolean): Promise<HttpResult> {
+    const deadline = scheduleDeadline(call.deadline, remaining, this);
+    deadline.queued = queued;
+    return new Promise<HttpResult>((resolve, reject) => {
+      const handler = new JsonCall(this, call, target, deadline, remaining, resolve, reject);
+      pool.dispatch(
+        {
+          method: call.method as 'GET',
+          path: call.path,
+          headers: call.headers as Record<string, string>,
+          body: call.body as string | Buffer | null,
+          headersTimeout: remaining + UNDICI_BACKSTOP_MS,
+          bodyTimeout: remaining,
+        },
+        handler,
+      );
     });
-    const result: HttpResult = { statusCode: res.statusCode, headers: res.headers, body, target, json: undefined };
-    if (call.readJson && res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 204) await this.#readJson(call, result);
-    return result;
+  }
+
+  /** What a JSON call that failed reports: the client's fault if it was one, else the transport's error mapped. */
+  failure(call: HttpCall, err: unknown, remaining: number): Error {
+    const fault = call.ctx && clientFault(call.ctx.req);
+    return fault ?? mapTransportError(this.name, err, remaining);
   }
 
   /** True when a new request would wait in the pool's queue for a connection. */
