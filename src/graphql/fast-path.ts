@@ -100,6 +100,8 @@ export function createGraphqlFastPath(
 function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opts: FastPathOptions): GraphqlFastPath {
   const { maskError, compressionThreshold, reuseValidation, logger } = opts;
   const prepared = reuseValidation ? createDocumentCache<Prepared>(opts.cacheBytes ?? 4 * 1024 * 1024) : undefined;
+  // Read once: a yoga instance is a Proxy whose property reads build a bound function on every access.
+  const getEnveloped = yoga.getEnveloped;
 
   /** Parses and validates through envelop (every hook runs), remembering the outcome when allowed. */
   function prepare(enveloped: Enveloped, query: string): Prepared {
@@ -158,7 +160,7 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
       if (!params) return false;
 
       const context = { gw: ctx, params, request: DIRECT_REQUEST } as unknown as ServerContext & Record<string, unknown>;
-      const enveloped = yoga.getEnveloped(context as never);
+      const enveloped = getEnveloped(context as never);
       let result: unknown;
       try {
         const { document, errors } = prepared?.get(params.query) ?? prepare(enveloped, params.query);
