@@ -14,6 +14,7 @@ import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { ClientClosedRequest, PayloadTooLarge, RequestTimeout, type GatewayError } from '../errors.js';
 import { markClientFault } from '../client-fault.js';
+import { scheduleDeadline, type CallDeadline, type DeadlineReason } from '../upstream/deadline-wheel.js';
 
 /** Bounds for reading one request body. */
 export interface BodyLimits {
@@ -44,49 +45,114 @@ interface Window {
   ended: boolean;
 }
 
+const READER = Symbol('body.reader');
+type ReadRequest = IncomingMessage & { [READER]?: WindowReader };
+
+// Listeners shared by every request (no closures per request); each finds its reader on the request.
+function onReaderData(this: ReadRequest, chunk: Buffer): void {
+  this[READER]?.data(chunk);
+}
+function onReaderEnd(this: ReadRequest): void {
+  this[READER]?.end();
+}
+function onReaderError(this: ReadRequest): void {
+  this[READER]?.stop(fail(this, ClientClosedRequest()));
+}
+function onReaderClose(this: ReadRequest): void {
+  if (!this.complete) this[READER]?.stop(fail(this, ClientClosedRequest()));
+}
+
+/**
+ * One read of a body window. The pause limit is kept on the shared deadline wheel
+ * (src/upstream/deadline-wheel.ts), not a node timer per request: each chunk only notes its time,
+ * and when the wheel's entry comes due before the pause is really over, it is set again from the
+ * last chunk.
+ */
+class WindowReader implements Window, DeadlineReason {
+  chunks: Buffer[] = [];
+  size = 0;
+  ended = false;
+  #lastData = Date.now();
+  #deadline: CallDeadline;
+  readonly #req: ReadRequest;
+  readonly #window: number;
+  readonly #limits: BodyLimits;
+  readonly #resolve: (w: Window) => void;
+  readonly #reject: (err: Error) => void;
+
+  constructor(req: ReadRequest, window: number, limits: BodyLimits, resolve: (w: Window) => void, reject: (err: Error) => void) {
+    this.#req = req;
+    this.#window = window;
+    this.#limits = limits;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#deadline = scheduleDeadline(this.#lastData + limits.idleMs, limits.idleMs, this);
+    req[READER] = this;
+    req.on('data', onReaderData);
+    req.once('end', onReaderEnd);
+    req.once('error', onReaderError);
+    req.once('close', onReaderClose);
+  }
+
+  data(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size > this.#limits.max) {
+      this.stop(fail(this.#req, PayloadTooLarge(this.#limits.max)));
+    } else if (this.size > this.#window) {
+      this.#cleanup();
+      this.#req.pause();
+      this.#resolve(this);
+    } else {
+      this.#lastData = Date.now();
+    }
+  }
+
+  end(): void {
+    this.#cleanup();
+    this.ended = true;
+    this.#resolve(this);
+  }
+
+  stop(err: Error): void {
+    this.#cleanup();
+    this.#req.pause();
+    this.#reject(err);
+  }
+
+  /** Called by the wheel when the entry is due: a pause of `idleMs` ends the read, else the entry is set again. */
+  timeoutError(): Error {
+    const idleMs = this.#limits.idleMs;
+    const due = this.#lastData + idleMs;
+    if (Date.now() < due) {
+      this.#deadline = scheduleDeadline(due, idleMs, this);
+    } else {
+      this.stop(fail(this.#req, RequestTimeout(idleMs)));
+    }
+    return TIMER_ENTRY_DONE;
+  }
+
+  #cleanup(): void {
+    this.#deadline.cancel();
+    const req = this.#req;
+    req[READER] = undefined;
+    req.off('data', onReaderData);
+    req.off('end', onReaderEnd);
+    req.off('error', onReaderError);
+    req.off('close', onReaderClose);
+  }
+}
+
+/** What a wheel entry of a body read aborts with: nobody listens to it (the reader has acted already). */
+const TIMER_ENTRY_DONE = new Error('body read pause checked');
+
 /**
  * Reads until the body ends or passes `window` bytes. Rejects with 413 past `max`, 408 after
  * `idleMs` without data, 499 when the client goes away.
  */
 function readWindow(req: IncomingMessage, window: number, limits: BodyLimits): Promise<Window> {
   return new Promise((resolve, reject) => {
-    const w: Window = { chunks: [], size: 0, ended: false };
-    const timer = setTimeout(() => stop(fail(req, RequestTimeout(limits.idleMs))), limits.idleMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const stop = (err: Error) => {
-      cleanup();
-      req.pause();
-      reject(err);
-    };
-    const onData = (chunk: Buffer) => {
-      w.chunks.push(chunk);
-      w.size += chunk.length;
-      if (w.size > limits.max) stop(fail(req, PayloadTooLarge(limits.max)));
-      else if (w.size > window) {
-        cleanup();
-        req.pause();
-        resolve(w);
-      } else timer.refresh();
-    };
-    const onEnd = () => {
-      cleanup();
-      w.ended = true;
-      resolve(w);
-    };
-    const onError = () => stop(fail(req, ClientClosedRequest()));
-    const onClose = () => {
-      if (!req.complete) stop(fail(req, ClientClosedRequest()));
-    };
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', onError);
-    req.once('close', onClose);
+    new WindowReader(req, window, limits, resolve, reject);
   });
 }
 

@@ -84,7 +84,10 @@ export class CallDeadline {
 }
 
 export interface DeadlineReason {
-  /** The error a call that ran out of time fails with. */
+  /**
+   * The error a call that ran out of time fails with. Called when the entry comes due, before its
+   * abort; it may schedule a new entry (a later deadline) on the wheel.
+   */
   timeoutError(deadline: CallDeadline): Error;
 }
 
@@ -123,6 +126,9 @@ class Wheel {
   }
 
   #start(): void {
+    // An owner may schedule again while the wheel visits (a body read whose pause is not over):
+    // the interval is then still running.
+    if (this.#timer) return;
     this.#tick = Math.floor(performance.now() / TICK_MS);
     this.#timer = setInterval(() => this.#advance(), TICK_MS);
     this.#timer.unref();

@@ -80,6 +80,32 @@ it('its timer runs only while deadlines are pending', () => {
   expect(vi.getTimerCount()).toBe(0);
 });
 
+it('an owner may schedule again while its entry comes due: the later entry fires on time and one interval runs', () => {
+  const start = Date.now();
+  const fired: number[] = [];
+  let again: CallDeadline | undefined;
+  const rescheduling = {
+    timeoutError: (d: CallDeadline) => {
+      if (!again) {
+        again = scheduleDeadline(start + 300, 300, rescheduling);
+        again.signal.addEventListener('abort', () => fired.push(Date.now() - start));
+      }
+      return new Error(`timeout ${d.budgetMs}`);
+    },
+  };
+  scheduleDeadline(start + 100, 100, rescheduling);
+  vi.advanceTimersByTime(150);
+  expect(again).toBeDefined();
+  // Rescheduled from inside the wheel's visit: still exactly one interval, not a second one.
+  expect(vi.getTimerCount()).toBe(1);
+  vi.advanceTimersByTime(200);
+  expect(fired).toHaveLength(1);
+  expect(fired[0]!).toBeGreaterThanOrEqual(300);
+  expect(fired[0]!).toBeLessThanOrEqual(320);
+  vi.advanceTimersByTime(100);
+  expect(vi.getTimerCount()).toBe(0);
+});
+
 it('keeps time on the monotonic clock: a wall-clock step neither fires nor stalls a deadline', () => {
   const fired: number[] = [];
   const t0 = performance.now();
