@@ -99,7 +99,7 @@ export class RequestContext {
   errorCode: string | undefined = undefined;
   operationName: string | undefined = undefined;
   /** How a GraphQL request was executed: `direct` (src/graphql/fast-path.ts) or `yoga` (the full path). */
-  graphqlPath: 'direct' | 'yoga' | undefined = undefined;
+  graphqlPath: 'direct' | 'prepared' | 'yoga' | undefined = undefined;
   /** Rate-limit decisions for the access log, e.g. `perClient:ok`. */
   limits: string[] | undefined = undefined;
   /** W3C trace id of the request's span, when tracing is on. */

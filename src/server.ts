@@ -275,7 +275,7 @@ class GatewayServer implements Gateway {
       if (this.#fast) {
         const done = this.#fast.handle(ctx);
         if (done === true || (done !== false && (await done))) {
-          ctx.graphqlPath = 'direct';
+          ctx.graphqlPath ??= 'direct';
           return;
         }
       }

@@ -43,7 +43,9 @@ async function ask(gw: TestGateway, body: string, headers: Record<string, string
   }
   await new Promise((res) => setTimeout(res, 5));
   const line = lines.find((l) => l.type === 'access' && l.requestId === id);
-  return { status: r.status, type: r.headers.get('content-type'), encoding: r.headers.get('content-encoding'), body: parsed, path: line?.graphql };
+  // `prepared` is the direct path too, for a document text it has seen (direct-execution.ts; test/graphql-prepared-execution.test.ts).
+  const path = line?.graphql === 'prepared' ? 'direct' : line?.graphql;
+  return { status: r.status, type: r.headers.get('content-type'), encoding: r.headers.get('content-encoding'), body: parsed, path };
 }
 
 async function both(body: unknown, headers: Record<string, string> = {}) {

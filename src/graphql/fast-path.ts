@@ -15,7 +15,8 @@
  * subscriptions, non-object bodies and invalid JSON. test/graphql-fast-path.test.ts and
  * test/engine/yoga-port.test.ts compare both paths.
  */
-import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { DirectExecution, directExecutionBlockers, type EnvelopPluginHooks } from './direct-execution.js';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../context.js';
@@ -30,6 +31,7 @@ import {
   CONTENT_TYPE,
   YOGA_VERSION,
   directPathBlockers,
+  envelopPlugins,
   errorResult,
   isJsonRequestType,
   plainParams,
@@ -93,18 +95,33 @@ export function createGraphqlFastPath(
     opts.logger?.info({ graphqlPath: 'yoga', reason: 'a yoga plugin has a hook the direct path skips', blockers }, 'graphql path');
     return undefined;
   }
-  opts.logger?.info({ graphqlPath: 'direct', reason: `every yoga plugin is envelop-only or reproduced (ported from yoga ${YOGA_VERSION})` }, 'graphql path');
-  return directPath(yoga, opts);
+  const plugins = envelopPlugins(yoga) as readonly EnvelopPluginHooks[];
+  const executionBlockers = directExecutionBlockers(plugins);
+  const direct = opts.reuseValidation && executionBlockers.length === 0 ? new DirectExecution(plugins) : undefined;
+  opts.logger?.info(
+    {
+      graphqlPath: 'direct',
+      reason: `every yoga plugin is envelop-only or reproduced (ported from yoga ${YOGA_VERSION})`,
+      preparedExecution: direct !== undefined,
+      ...(direct ? {} : { preparedExecutionOff: opts.reuseValidation ? executionBlockers : ['a plugin must see every parse and validation'] }),
+    },
+    'graphql path',
+  );
+  return directPath(yoga, opts, direct);
 }
 
-function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opts: FastPathOptions): GraphqlFastPath {
+function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opts: FastPathOptions, direct: DirectExecution | undefined): GraphqlFastPath {
   const { maskError, compressionThreshold, reuseValidation, logger } = opts;
   const prepared = reuseValidation ? createDocumentCache<Prepared>(opts.cacheBytes ?? 4 * 1024 * 1024) : undefined;
   // Read once: a yoga instance is a Proxy whose property reads build a bound function on every access.
   const getEnveloped = yoga.getEnveloped;
 
+  /** The schema envelop executes against (the same for every request of this yoga instance). */
+  let schema: GraphQLSchema | undefined;
+
   /** Parses and validates through envelop (every hook runs), remembering the outcome when allowed. */
   function prepare(enveloped: Enveloped, query: string): Prepared {
+    schema = enveloped.schema;
     const document = enveloped.parse(query);
     const errors = enveloped.validate(enveloped.schema, document);
     const out: Prepared = errors.length > 0 ? { document: undefined, errors } : { document, errors: undefined };
@@ -160,10 +177,25 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
       if (!params) return false;
 
       const context = { gw: ctx, params, request: DIRECT_REQUEST } as unknown as ServerContext & Record<string, unknown>;
-      const enveloped = getEnveloped(context as never);
       let result: unknown;
       try {
-        const { document, errors } = prepared?.get(params.query) ?? prepare(enveloped, params.query);
+        const hit = prepared?.get(params.query);
+        // A document seen before runs without envelop's orchestration (direct-execution.ts).
+        if (hit !== undefined && direct !== undefined && schema !== undefined) {
+          ctx.graphqlPath = 'prepared';
+          if (hit.errors) {
+            result = { errors: hit.errors };
+          } else {
+            if (getOperationAST(hit.document, params.operationName ?? undefined)?.operation === 'subscription') return false;
+            const out = direct.run(context, schema, hit.document, params.variables ?? undefined, params.operationName ?? undefined);
+            result = out instanceof Promise ? out.then(rejectStreams) : rejectStreams(out);
+          }
+          if (result instanceof Promise) return finish(ctx, result, media);
+          const sent = send(ctx, result as ExecutionResult, media);
+          return sent ? sent.then(() => true) : true;
+        }
+        const enveloped = getEnveloped(context as never);
+        const { document, errors } = hit ?? prepare(enveloped, params.query);
         if (errors) {
           result = { errors };
         } else {

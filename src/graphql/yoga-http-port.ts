@@ -259,3 +259,14 @@ export function directPathBlockers(plugins: readonly object[]): string[] {
   });
   return out;
 }
+
+/**
+ * Every envelop plugin of a yoga instance, yoga's built-ins included, in envelop's order after
+ * init (what its `getEnveloped` runs). yoga keeps the list as a protected field; read here so
+ * that the tie to the yoga version stays in this file.
+ */
+export function envelopPlugins(yoga: object): readonly object[] {
+  const list = (yoga as { plugins?: unknown }).plugins;
+  if (!Array.isArray(list)) throw new Error(`yoga ${YOGA_VERSION}'s plugin list not found: the direct path needs porting to this yoga version`);
+  return list as readonly object[];
+}

@@ -33,7 +33,7 @@ it('the port was checked against the installed graphql-yoga', () => {
 
 const { lines, logger } = captureLogs();
 
-interface Answer { status: number; type: string | undefined; body: unknown; path: string | undefined }
+interface Answer { status: number; type: string | undefined; body: unknown; path: string | undefined; prepared?: boolean }
 
 let seq = 0;
 async function ask(url: string, body: string, headers: Record<string, string>): Promise<Answer> {
@@ -48,7 +48,9 @@ async function ask(url: string, body: string, headers: Record<string, string>): 
   // The access line is written when the response closes.
   for (let i = 0; i < 50 && !lines.some((l) => l.type === 'access' && l.requestId === id); i++) await new Promise((res) => setTimeout(res, 5));
   const line = lines.find((l) => l.type === 'access' && l.requestId === id);
-  return { status: r.status, type: r.headers['content-type'] as string | undefined, body: parsed, path: line?.graphql };
+  // `prepared` is the direct path running a document text it has seen (direct-execution.ts).
+  const prepared = line?.graphql === 'prepared';
+  return { status: r.status, type: r.headers['content-type'] as string | undefined, body: parsed, path: prepared ? 'direct' : line?.graphql, prepared };
 }
 
 describe('the port decides as yoga does', () => {
@@ -210,6 +212,11 @@ describe('a yoga plugin with a hook the direct path skips turns it off', () => {
     expect(a.path).toBe('direct');
     expect(a.status).toBe(200);
     expect(executed).toBe(1);
+    // The same text again runs without envelop (prepared execution): the plugin's hook still runs.
+    const b = await ask(url, query, { accept: GQL });
+    expect(b.prepared).toBe(true);
+    expect(b.body).toEqual(a.body);
+    expect(executed).toBe(2);
   });
 });
 
