@@ -8,8 +8,8 @@
  * registry's `registerMetric` whose `get()` reads the cells, in the shape prom-client's own
  * counters and histograms return. The registry renders every export path from `get()` (text,
  * JSON, and so the cluster's aggregation, which sums by `aggregator`); prom-client's cluster code
- * registers aggregated metrics the same way (lib/cluster.js). test/metrics.test.ts holds the
- * exposition to the names, labels and buckets of the CONTRACT.
+ * registers aggregated metrics the same way (lib/cluster.js). test/metric-cells.test.ts holds
+ * the families to what prom-client's own Counter and Histogram expose for the same observations.
  */
 import type { Metric, Registry } from 'prom-client';
 
