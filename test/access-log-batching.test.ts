@@ -71,6 +71,11 @@ describe('access log batching', () => {
       const dropped = warning()?.droppedLines as number;
       expect(dropped).toBeGreaterThan(0);
       expect(accessLines(gw.lines).length + dropped).toBe(n + 3);
+      // Written by the logger, not by hand: the base fields of every other line, in pino's order.
+      const access = accessLines(gw.lines)[0]!;
+      expect(Object.keys(warning()!)).toEqual(['level', 'time', 'pid', 'droppedLines', 'maxBufferBytes', 'msg']);
+      expect(warning()).toMatchObject({ level: 'warn', pid: access.pid, maxBufferBytes: 65_536 });
+      expect(String(warning()!.time)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     } finally {
       expect(await gw.stop()).toBe(0);
     }

@@ -2,13 +2,15 @@
  * RFC 7662 introspection of opaque bearer tokens (`auth.introspection`) against a real provider
  * (oidc-provider's introspection endpoint): an active token is an identity, answers are cached
  * for less than the token's remaining life, an inactive token is a 401, and the endpoint sits
- * behind its own breaker (failing calls stop reaching it; a trial call closes it again).
+ * behind its own breaker (failing calls stop reaching it; a trial call closes it again), whose
+ * states reach the upstreams' metrics under the name `auth.introspection`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/index.js';
 import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
 import { startTestProvider, type TestProvider } from './helpers/oidc-provider.js';
 import { freePort, gqlWith, login, oidcConfig, startOidcGateway } from './helpers/oidc-gateway.js';
+import { parseSamples, sampleValue } from './helpers/prom-text.js';
 
 describe('opaque bearer tokens by introspection', () => {
   let provider: TestProvider;
@@ -24,6 +26,12 @@ describe('opaque bearer tokens by introspection', () => {
     return String(demo.users.recorder.calls.at(-1)!.headers.authorization).slice('Bearer '.length);
   }
   const asBearer = (token: string) => gqlWith(url, '', '{ me { id } }', { authorization: `Bearer ${token}` });
+  const BREAKER = { upstream: 'auth.introspection' };
+  async function metric(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    return sampleValue(parseSamples(await res.text()), name, { ...BREAKER, ...labels });
+  }
 
   beforeAll(async () => {
     const port = await freePort();
@@ -78,7 +86,8 @@ describe('opaque bearer tokens by introspection', () => {
     expect(provider.introspections - before).toBe(2);
   });
 
-  it('puts the introspection endpoint behind its own breaker', async () => {
+  it('puts the introspection endpoint behind its own breaker, reported like an upstream circuit', async () => {
+    expect(await metric('gateway_circuit_state')).toBe(0);
     provider.down = true;
     try {
       const seen = provider.refusedWhileDown;
@@ -94,11 +103,18 @@ describe('opaque bearer tokens by introspection', () => {
       expect(open.body.errors[0].extensions.code).toBe('IDP_UNAVAILABLE');
       expect(performance.now() - t0).toBeLessThan(500);
       expect(provider.refusedWhileDown - seen).toBe(2);
+      expect(await metric('gateway_circuit_state')).toBe(2);
+      expect(await metric('gateway_circuit_state_changes_total', { state: 'open' })).toBe(1);
+      expect(await metric('gateway_upstream_target_ejections_total')).toBe(1);
+      expect(await metric('gateway_upstream_refused_total', { reason: 'circuit_open' })).toBe(1);
     } finally {
       provider.down = false;
     }
     await new Promise((r) => setTimeout(r, 450));
     const token = await accessToken('33');
     expect((await asBearer(token)).body.data.me.id).toBe('33');
+    expect(await metric('gateway_circuit_state')).toBe(0);
+    expect(await metric('gateway_circuit_state_changes_total', { state: 'closed' })).toBe(1);
+    expect(await metric('gateway_upstream_target_state')).toBe(0);
   });
 });

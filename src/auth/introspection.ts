@@ -5,15 +5,22 @@
  *   `cacheTtlSec` and never past half of the token's remaining life (`exp`), so a cached
  *   "active" can never outlive the token; the cache holds at most `cacheMaxEntries` answers.
  *   Concurrent lookups of one token share one call.
- * - The endpoint sits behind its own small breaker: `failureThreshold` consecutive failures
- *   (no answer, timeout, 5xx) open it; for `openMs` lookups fail at once with IDP_UNAVAILABLE;
- *   then one trial call decides (success closes it, failure opens it again).
+ * - The endpoint is one target behind the upstreams' passive detection
+ *   (src/upstream/resilience/outlier.ts, as a circuit breaker): `failureThreshold` consecutive
+ *   failures (no answer, timeout, 5xx) open it; for `openMs` lookups fail at once with
+ *   IDP_UNAVAILABLE; then one trial call decides (success closes it, failure opens it again).
+ *   Its states are reported as an upstream's, under the name {@link INTROSPECTION_UPSTREAM}, so
+ *   they reach the same metrics (`gateway_circuit_state`, `gateway_upstream_target_state`, …).
  */
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { LRUCache } from 'lru-cache';
 import type { IntrospectionConfig } from '../config/oidc-schema.js';
 import { IdentityProviderUnavailable } from '../errors.js';
+import type { GatewayEvents } from '../telemetry/events.js';
+import type { Logger } from '../telemetry/logger.js';
+import { OutlierDetector, breakerSettings } from '../upstream/resilience/outlier.js';
+import { refusalLabel } from '../upstream/resilience/balancer.js';
 import { isForwardableSubject } from '../config/identity-values.js';
 import { rolesFrom } from './jwt-verifier.js';
 
@@ -24,6 +31,20 @@ export interface Introspected {
   claims: Record<string, unknown>;
 }
 
+/**
+ * The introspection endpoint's name where upstreams are named (metrics, logs). Upstream names
+ * cannot hold a dot, so it never collides with a configured one.
+ */
+export const INTROSPECTION_UPSTREAM = 'auth.introspection';
+
+/** Where the endpoint's breaker reports. */
+export interface IntrospectorOptions {
+  /** Breaker states and refused lookups, reported like an upstream's. @default none */
+  events?: Pick<GatewayEvents, 'onTargetState' | 'onBreakerState' | 'onCallRefused'>;
+  /** Receives a warning when the breaker opens, half-opens or closes. @default none */
+  logger?: Pick<Logger, 'warn'>;
+}
+
 const INACTIVE: Introspected = Object.freeze({ active: false, sub: undefined, roles: [], claims: {} }) as Introspected;
 
 export class Introspector {
@@ -31,23 +52,28 @@ export class Introspector {
   readonly #config: oidc.Configuration;
   readonly #cache: LRUCache<string, Introspected> | undefined;
   readonly #inflight = new Map<string, Promise<Introspected>>();
-  #failures = 0;
-  #openUntil = 0;
-  #trial = false;
+  readonly #breaker: OutlierDetector;
+  readonly #events: IntrospectorOptions['events'];
 
-  constructor(cfg: IntrospectionConfig) {
+  constructor(cfg: IntrospectionConfig, opts: IntrospectorOptions = {}) {
     this.#cfg = cfg;
     const endpoint = new URL(cfg.endpoint);
+    const { events, logger } = opts;
+    this.#events = events;
+    // The target label: the endpoint without credentials or query.
+    this.#breaker = new OutlierDetector(INTROSPECTION_UPSTREAM, [endpoint.origin + endpoint.pathname], breakerSettings(cfg.breaker), {
+      onTargetState(u, target, state, ejectMs) {
+        events?.onTargetState(u, target, state, ejectMs);
+      },
+      onCircuitState(u, state) {
+        events?.onBreakerState(u, state);
+        logger?.warn({ upstream: u, circuit: state }, `introspection endpoint circuit ${state}`);
+      },
+    });
     this.#config = new oidc.Configuration({ issuer: endpoint.origin, introspection_endpoint: cfg.endpoint }, cfg.clientId, undefined, oidc.ClientSecretBasic(cfg.clientSecret));
     this.#config.timeout = Math.max(1, Math.ceil(cfg.timeoutMs / 1000));
     if (endpoint.protocol === 'http:') oidc.allowInsecureRequests(this.#config);
     this.#cache = cfg.cacheMaxEntries > 0 ? new LRUCache({ max: cfg.cacheMaxEntries }) : undefined;
-  }
-
-  /** The breaker's state, for tests and logs. */
-  get breaker(): 'closed' | 'open' | 'half-open' {
-    if (this.#failures < this.#cfg.breaker.failureThreshold) return 'closed';
-    return Date.now() < this.#openUntil ? 'open' : 'half-open';
   }
 
   /** The cached answer for `token`, when there is one (synchronous: the hot path stays synchronous). */
@@ -68,24 +94,23 @@ export class Introspector {
   }
 
   async #call(key: string, token: string): Promise<Introspected> {
-    const state = this.breaker;
-    if (state === 'open' || (state === 'half-open' && this.#trial)) {
-      throw IdentityProviderUnavailable('the introspection endpoint is failing (breaker open)');
+    const now = Date.now();
+    if (!this.#breaker.canServe(0, now)) {
+      const reason = this.#breaker.refusal(now);
+      this.#events?.onCallRefused(INTROSPECTION_UPSTREAM, refusalLabel(reason));
+      throw IdentityProviderUnavailable(`the introspection endpoint is failing (${reason})`);
     }
-    if (state === 'half-open') this.#trial = true;
+    const admission = this.#breaker.admit(0);
     let answer: oidc.IntrospectionResponse;
     try {
       answer = await oidc.tokenIntrospection(this.#config, token);
     } catch (err) {
       // Only the endpoint's faults count: a 4xx (our credentials refused) is an answer, but not a usable one.
       const status = err instanceof oidc.ResponseBodyError ? err.status : 0;
-      if (status === 0 || status >= 500) this.#failed();
-      else this.#succeeded();
+      this.#breaker.record(0, status === 0 || status >= 500, Date.now(), admission);
       throw IdentityProviderUnavailable(`introspection: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      this.#trial = false;
     }
-    this.#succeeded();
+    this.#breaker.record(0, false, Date.now(), admission);
     const result = answer.active ? activeResult(answer, this.#cfg.rolesClaim) : INACTIVE;
     const ttl = this.#ttlMs(answer);
     if (this.#cache && ttl > 0) this.#cache.set(key, result, { ttl });
@@ -99,15 +124,6 @@ export class Introspector {
     return Math.min(max, Math.floor((answer.exp * 1000 - Date.now()) / 2));
   }
 
-  #failed(): void {
-    this.#failures++;
-    if (this.#failures >= this.#cfg.breaker.failureThreshold) this.#openUntil = Date.now() + this.#cfg.breaker.openMs;
-  }
-
-  #succeeded(): void {
-    this.#failures = 0;
-    this.#openUntil = 0;
-  }
 }
 
 function digest(token: string): string {

@@ -470,6 +470,9 @@ const logging = z.strictObject({
   maxBufferBytes: z.number().int().min(65_536).max(268_435_456).default(1_048_576),
 });
 
+/** The `logging` section when the config leaves it out: the one statement of its defaults (the logger reads them too). */
+export const LOGGING_DEFAULTS: Readonly<z.output<typeof logging>> = Object.freeze(logging.parse({}));
+
 export const configSchema = z
   .strictObject({
     server: server.default(() => server.parse({})),

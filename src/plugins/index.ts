@@ -19,6 +19,7 @@ import { useMetrics } from './use-metrics.js';
 import { useTracing } from './use-tracing.js';
 import { useUpstreamDeadline } from './use-upstream-deadline.js';
 import { useIdentity } from './use-identity.js';
+import { INTROSPECTION_UPSTREAM } from '../auth/introspection.js';
 import { useOidcSession } from './use-oidc-session.js';
 import { useAuthThrottle } from './use-auth-throttle.js';
 import { useResilience } from './use-resilience.js';
@@ -82,11 +83,13 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
   const rateLimitKey = () => JSON.stringify([config.rateLimit, rateLimitOptions.routes, config.redis, printSchema(opts.schema)]);
   const oidc = config.auth.oidc;
   const buildOidc = () => useOidcSession({ oidc: oidc!, redis: config.redis, logger });
+  // The introspection endpoint's breaker reports as an upstream: its circuit gauge starts at 0 like theirs.
+  const metricUpstreams = [...Object.keys(config.upstreams), ...(config.auth.introspection ? [INTROSPECTION_UPSTREAM] : [])];
   const plugins: GatewayPlugin[] = [
     // 0. Tracing first: the server span must cover every later step, and its interceptor is the outermost (one client span per call, retries inside).
     useTracing(),
     // 0b. Metrics next: the in-flight gauge counts requests any later step refuses; its interceptor reports each call's outcome (retries inside).
-    useMetrics({ events: opts.events, upstreams: Object.keys(config.upstreams), metricsPort: config.server.metricsPort, host: config.server.host, allow: config.server.metricsAllow, trustProxy: trustsProxies(config.server.trustProxy), logger }),
+    useMetrics({ events: opts.events, upstreams: metricUpstreams, metricsPort: config.server.metricsPort, host: config.server.host, allow: config.server.metricsAllow, trustProxy: trustsProxies(config.server.trustProxy), logger }),
     // 1. Request id first: every later answer, error or log line carries it.
     useRequestId(),
     // 1a. Host check before anything reads Host (X-Forwarded-Host, CORS, logs): two readings of the target host are a 400.
@@ -105,7 +108,7 @@ export function buildPluginChain(opts: ChainOptions): PluginChain {
     // Its store holds the sessions (and pending logins): a reload that changes none of its inputs keeps them.
     ...(oidc ? [carry ? carry.reuse('oidc-session', JSON.stringify([oidc, config.redis]), buildOidc) : buildOidc()] : []),
     // 2b. Identity after the body limit and before limits: per-client limits key on the verified sub / API-key owner.
-    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger, clientCertificates, clientRoles: config.server.tls?.clientRoles }),
+    useIdentity({ auth: config.auth, routes: config.routes, onFailure: authThrottle.recordFailure, logger, events: opts.events, clientCertificates, clientRoles: config.server.tls?.clientRoles }),
     // 2b''. Batch size (GraphQL only, at yoga's parse) before the rate limit's batch hook: a refused batch takes no points.
     useBatching({ maxBatchSize: config.graphql.batching?.maxBatchSize }),
     // 2c. Rate limits after identity (the client key is its sub / API-key owner, else the IP) and before any upstream work.

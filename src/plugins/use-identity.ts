@@ -31,7 +31,7 @@ import { takeQueryParam } from '../http/query-param.js';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { JwtVerifier, reasonFor, type JwtVerifierOptions, type VerifiedToken } from '../auth/jwt-verifier.js';
 import { clientCertificate } from '../auth/client-certificate.js';
-import { Introspector, type Introspected } from '../auth/introspection.js';
+import { Introspector, type Introspected, type IntrospectorOptions } from '../auth/introspection.js';
 import type { GatewayPlugin } from './types.js';
 import { failureKey } from './use-auth-throttle.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -49,8 +49,10 @@ export interface IdentityOptions {
    * unknown API key) before the error is answered; the auth throttle counts them. @default none
    */
   onFailure?: (ctx: RequestContext) => Promise<void>;
-  /** Receives the warning about credentials no configured auth kind verifies. @default none */
+  /** Receives the warning about credentials no configured auth kind verifies, and the introspection breaker's changes. @default none */
   logger?: Logger;
+  /** Where the introspection endpoint's breaker reports, as an upstream's (src/auth/introspection.ts). @default none */
+  events?: IntrospectorOptions['events'];
   /** The listener asks for client certificates (`server.tls.clientCa`): a verified one is an identity. @default false */
   clientCertificates?: boolean;
   /** Roles of certificate identities by subject (`server.tls.clientRoles`). @default {} */
@@ -83,7 +85,7 @@ const NO_ROLES: string[] = Object.freeze([]) as unknown as string[];
 export function useIdentity(opts: IdentityOptions): GatewayPlugin {
   const verifier = opts.auth.jwt ? new JwtVerifier(opts.auth.jwt, { jwksCooldownMs: opts.auth.jwt.jwksCooldownMs, ...opts.jwks }) : undefined;
   const keys = opts.auth.apiKeys ? new ApiKeyStore(opts.auth.apiKeys) : undefined;
-  const introspector = opts.auth.introspection ? new Introspector(opts.auth.introspection) : undefined;
+  const introspector = opts.auth.introspection ? new Introspector(opts.auth.introspection, { events: opts.events, logger: opts.logger }) : undefined;
   const queryParam = keys?.queryParam;
   const keyHint = opts.auth.apiKeys ? `${opts.auth.apiKeys.header}${opts.auth.apiKeys.queryParam ? ` or ?${opts.auth.apiKeys.queryParam}=` : ''}` : 'X-API-Key';
   const certs = opts.clientCertificates === true;

@@ -7,10 +7,12 @@
  * `bufferBytes`, every `flushIntervalMs`, on drain and on exit (pino flushes it synchronously when
  * the process ends, SIGTERM's drain included). While the reader does not keep up (a blocked pipe),
  * the buffer grows to `maxBufferBytes` and lines past that are dropped, newest first, and counted;
- * once the pipe takes writes again one warning line says how many were lost.
+ * once the pipe takes writes again one `warn` line, written through the logger like any other,
+ * says how many were lost.
  */
 import cluster from 'node:cluster';
 import { pino, destination, stdTimeFunctions, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
+import { LOGGING_DEFAULTS } from '../config/schema.js';
 
 export type { Logger };
 
@@ -34,28 +36,28 @@ export interface LoggerOptions {
   sync?: boolean;
   /** Destination stream (tests); defaults to stdout. */
   destination?: DestinationStream;
-  /** Bytes collected before one write to stdout; 0 writes each line at once. @default 16384 */
+  /** Bytes collected before one write to stdout; 0 writes each line at once. @default {@link LOGGING_DEFAULTS}.bufferBytes */
   bufferBytes?: number;
-  /** The longest a line waits in the buffer, ms. @default 250 */
+  /** The longest a line waits in the buffer, ms. @default {@link LOGGING_DEFAULTS}.flushIntervalMs */
   flushIntervalMs?: number;
-  /** The most bytes held while stdout does not take writes; lines past that are dropped and counted. @default 1048576 */
+  /** The most bytes held while stdout does not take writes; lines past that are dropped and counted. @default {@link LOGGING_DEFAULTS}.maxBufferBytes */
   maxBufferBytes?: number;
   /** Other processes write to the same stdout (a cluster's primary); workers know it by themselves. @default false */
   sharedStdout?: boolean;
 }
 
-/** Default batching, the same as the config schema's defaults for `logging`. */
-export const LOG_BUFFER_DEFAULTS = { bufferBytes: 16_384, flushIntervalMs: 250, maxBufferBytes: 1_048_576 } as const;
-
 /** Bytes a pipe writes atomically (Linux, POSIX minimum 512; Linux and macOS 4096 for pipes). */
 const PIPE_BUF = 4096;
 
+/** Told, once stdout takes writes again, how many lines were dropped while it did not. */
+type DropReport = (droppedLines: number, maxBufferBytes: number) => void;
+
 /** stdout as a pino destination: line by line, or batched (see the module comment). */
-function stdoutDestination(opts: LoggerOptions): DestinationStream {
+function stdoutDestination(opts: LoggerOptions, reportDropped: DropReport): DestinationStream {
   // A person at a terminal reads lines as they come; batching is for pipes and files.
-  const bufferBytes = opts.sync || process.stdout.isTTY ? 0 : (opts.bufferBytes ?? LOG_BUFFER_DEFAULTS.bufferBytes);
+  const bufferBytes = opts.sync || process.stdout.isTTY ? 0 : (opts.bufferBytes ?? LOGGING_DEFAULTS.bufferBytes);
   if (bufferBytes <= 0) return destination({ dest: 1, sync: opts.sync ?? false, minLength: 0 });
-  const maxBufferBytes = Math.max(opts.maxBufferBytes ?? LOG_BUFFER_DEFAULTS.maxBufferBytes, bufferBytes * 2);
+  const maxBufferBytes = Math.max(opts.maxBufferBytes ?? LOGGING_DEFAULTS.maxBufferBytes, bufferBytes * 2);
   // Workers and their primary share one stdout pipe: a write of at most PIPE_BUF (4096) bytes of whole
   // lines is atomic, so their lines never interleave. A single process is the pipe's only writer and writes more at once.
   const maxWrite = cluster.isWorker || opts.sharedStdout ? PIPE_BUF : Math.max(16_384, bufferBytes * 4);
@@ -66,7 +68,7 @@ function stdoutDestination(opts: LoggerOptions): DestinationStream {
     minLength: Math.min(bufferBytes, maxWrite - 1),
     maxWrite,
     maxLength: maxBufferBytes,
-    periodicFlush: opts.flushIntervalMs ?? LOG_BUFFER_DEFAULTS.flushIntervalMs,
+    periodicFlush: opts.flushIntervalMs ?? LOGGING_DEFAULTS.flushIntervalMs,
   });
   let dropped = 0;
   dest.on('drop', () => {
@@ -76,16 +78,16 @@ function stdoutDestination(opts: LoggerOptions): DestinationStream {
     if (dropped === 0) return;
     const lost = dropped;
     dropped = 0;
-    const line = JSON.stringify({ level: 'warn', time: new Date().toISOString(), pid: process.pid, droppedLines: lost, maxBufferBytes, msg: 'log lines dropped: stdout did not take writes' });
-    dest.write(`${line}\n`);
+    reportDropped(lost, maxBufferBytes);
   });
   return dest;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = (process.env.LOG_LEVEL as LevelWithSilent | undefined) ?? opts.level ?? 'info';
-  const dest = opts.destination ?? stdoutDestination(opts);
-  return pino(
+  // The drop warning is written by the logger itself, so it is formatted like every other line.
+  const dest = opts.destination ?? stdoutDestination(opts, (droppedLines, maxBufferBytes) => logger.warn({ droppedLines, maxBufferBytes }, 'log lines dropped: stdout did not take writes'));
+  const logger = pino(
     {
       level,
       base: { pid: process.pid },
@@ -96,6 +98,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     },
     dest,
   );
+  return logger;
 }
 
 /** The logger's options from the config's `logging` section. */

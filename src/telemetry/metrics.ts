@@ -9,8 +9,8 @@
  * its cap is reached. Every such value is also cut to {@link MAX_LABEL_CHARS} (see
  * {@link capLabel}), so the exposition stays small however long the names clients send.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, register as processRegistry } from 'prom-client';
-import { RequestCell, UpstreamCell, flushCounter, flushHistogram, type CountCell, type HistogramCell } from './metric-cells.js';
+import { Counter, Gauge, Registry, collectDefaultMetrics, register as processRegistry } from 'prom-client';
+import { CellFamily, TallyCell } from './metric-cells.js';
 
 /** Circuit state as the CONTRACT encodes it in `gateway_circuit_state`. */
 export const CIRCUIT_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -88,31 +88,29 @@ const REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  /** Request tallies by route label, then method (src/telemetry/metric-cells.ts); read into the families on scrape. */
-  readonly #requestCells = new Map<string, Map<string, RequestCell>>();
+  /** Request tallies by route label, then method (src/telemetry/metric-cells.ts); the families read them on scrape. */
+  readonly #requestCells = new Map<string, Map<string, TallyCell<number>>>();
   /** Upstream call tallies by upstream name. */
-  readonly #upstreamCells = new Map<string, UpstreamCell>();
+  readonly #upstreamCells = new Map<string, TallyCell<string>>();
   /** Requests in flight, read into `gateway_active_connections` on scrape. */
   inFlight = 0;
   readonly clientIds: BoundedLabel;
   readonly operationNames: BoundedLabel;
 
-  readonly requests = new Counter({
+  readonly requests = new CellFamily({
     name: 'gateway_requests_total',
     help: 'Requests answered by the gateway, by method, route name and HTTP status.',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    collect: (): void => flushCounter(this.requests, this.#requestStatusCells()),
-    registers: [this.registry],
-  });
+    type: 'counter',
+    cells: () => this.#requestCellList(),
+  }).registerWith(this.registry);
 
-  readonly requestDuration = new Histogram({
+  readonly requestDuration = new CellFamily({
     name: 'gateway_request_duration_seconds',
     help: 'Time from request arrival to the end of the response, by method and route name.',
-    labelNames: ['method', 'route'] as const,
+    type: 'histogram',
     buckets: REQUEST_BUCKETS,
-    collect: (): void => flushHistogram(this.requestDuration, REQUEST_BUCKETS, this.#requestDurationCells()),
-    registers: [this.registry],
-  });
+    cells: () => this.#requestCellList(),
+  }).registerWith(this.registry);
 
   readonly activeConnections = new Gauge({
     name: 'gateway_active_connections',
@@ -128,22 +126,20 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  readonly upstreamRequests = new Counter({
+  readonly upstreamRequests = new CellFamily({
     name: 'gateway_upstream_requests_total',
     help: 'Calls to upstreams by outcome: HTTP status, OK for gRPC, else the gateway error code.',
-    labelNames: ['upstream', 'status'] as const,
-    collect: (): void => flushCounter(this.upstreamRequests, this.#upstreamStatusCells()),
-    registers: [this.registry],
-  });
+    type: 'counter',
+    cells: () => this.#upstreamCells.values(),
+  }).registerWith(this.registry);
 
-  readonly upstreamDuration = new Histogram({
+  readonly upstreamDuration = new CellFamily({
     name: 'gateway_upstream_request_duration_seconds',
     help: 'Duration of calls to upstreams (retries included), by upstream.',
-    labelNames: ['upstream'] as const,
+    type: 'histogram',
     buckets: REQUEST_BUCKETS,
-    collect: (): void => flushHistogram(this.upstreamDuration, REQUEST_BUCKETS, this.#upstreamDurationCells()),
-    registers: [this.registry],
-  });
+    cells: () => this.#upstreamCells.values(),
+  }).registerWith(this.registry);
 
   readonly upstreamRetries = new Counter({
     name: 'gateway_upstream_retries_total',
@@ -233,35 +229,23 @@ export class GatewayMetrics {
   readonly #withProcess: boolean;
 
   /** The tallies of one route label and method (both already bounded: config names, known methods). */
-  requestCell(method: string, route: string): RequestCell {
+  requestCell(method: string, route: string): TallyCell<number> {
     let row = this.#requestCells.get(route);
     if (!row) this.#requestCells.set(route, (row = new Map()));
     let cell = row.get(method);
-    if (!cell) row.set(method, (cell = new RequestCell(method, route, REQUEST_BUCKETS)));
+    if (!cell) row.set(method, (cell = new TallyCell({ method, route }, 'status_code', REQUEST_BUCKETS)));
     return cell;
   }
 
   /** The tallies of one upstream (names from the config). */
-  upstreamCell(upstream: string): UpstreamCell {
+  upstreamCell(upstream: string): TallyCell<string> {
     let cell = this.#upstreamCells.get(upstream);
-    if (!cell) this.#upstreamCells.set(upstream, (cell = new UpstreamCell(upstream, REQUEST_BUCKETS)));
+    if (!cell) this.#upstreamCells.set(upstream, (cell = new TallyCell({ upstream }, 'status', REQUEST_BUCKETS)));
     return cell;
   }
 
-  *#requestStatusCells(): Generator<CountCell> {
-    for (const row of this.#requestCells.values()) for (const cell of row.values()) yield* cell.byStatus.values();
-  }
-
-  *#requestDurationCells(): Generator<HistogramCell> {
-    for (const row of this.#requestCells.values()) for (const cell of row.values()) yield cell.duration;
-  }
-
-  *#upstreamStatusCells(): Generator<CountCell> {
-    for (const cell of this.#upstreamCells.values()) yield* cell.byStatus.values();
-  }
-
-  *#upstreamDurationCells(): Generator<HistogramCell> {
-    for (const cell of this.#upstreamCells.values()) yield cell.duration;
+  *#requestCellList(): Generator<TallyCell<number>> {
+    for (const row of this.#requestCells.values()) yield* row.values();
   }
 
   /** The exposition text (this gateway's registry, then the process-wide one) and its content type. */

@@ -64,6 +64,11 @@ const REFUSAL_LABEL: Record<string, string> = {
   'no healthy target': 'no_healthy_target',
 };
 
+/** A refusal's reason ({@link OutlierDetector.refusal}, or no healthy target) as the `reason` label of `gateway_upstream_refused_total`. */
+export function refusalLabel(reason: string): string {
+  return REFUSAL_LABEL[reason] ?? 'other';
+}
+
 export class Balancer {
   /** Why the last refused pick was refused, as a metric label. */
   lastRefusal = '';
@@ -127,7 +132,7 @@ export class Balancer {
       const reason = healthy && this.#outlier ? this.#outlier.refusal(this.#now) : 'no healthy target';
       const err = UpstreamUnavailable(this.#name, reason);
       err.refused = true;
-      this.lastRefusal = REFUSAL_LABEL[reason] ?? 'other';
+      this.lastRefusal = refusalLabel(reason);
       throw err;
     }
     return t;

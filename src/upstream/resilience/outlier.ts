@@ -52,6 +52,26 @@ export interface OutlierListener {
   onCircuitState(upstream: string, state: CircuitState): void;
 }
 
+/**
+ * Settings for one target behind the CONTRACT's circuit breaker (see the module comment):
+ * `failureThreshold` failures in a row open it, `openMs` later `halfOpenMaxCalls` trial calls go
+ * through, `successThreshold` successes close it, one failure opens it again.
+ */
+export function breakerSettings(b: { failureThreshold: number; openMs: number; successThreshold?: number; halfOpenMaxCalls?: number }): OutlierSettings {
+  return {
+    consecutiveFailures: b.failureThreshold,
+    failureRatePercent: undefined,
+    minRequests: 1,
+    windowMs: b.openMs,
+    ejectMs: b.openMs,
+    maxEjectMs: b.openMs,
+    maxEjectionPercent: 100,
+    successThreshold: b.successThreshold ?? 1,
+    halfOpenMaxCalls: b.halfOpenMaxCalls ?? 1,
+    ejectLast: true,
+  };
+}
+
 /** True when an outcome counts as the upstream failing. */
 export function isUpstreamFailure(upstream: UpstreamInfo, result: unknown, error: unknown): boolean {
   if (error !== undefined) return isGatewayError(error) ? error.upstreamFailure : true;
