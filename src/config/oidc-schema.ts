@@ -59,7 +59,7 @@ export const oidcSchema = z
         store: z.enum(['memory', 'redis']).default('memory'),
         idleTimeoutSec: positiveInt.default(1800),
         absoluteTimeoutSec: positiveInt.default(43_200),
-        /** Memory store: sealed records kept, in bytes. */
+        /** Memory store: session records kept, in bytes (each charged its JSON size and 200). */
         maxBytes: positiveInt.default(16 * 1024 * 1024),
       })
       .default({ store: 'memory', idleTimeoutSec: 1800, absoluteTimeoutSec: 43_200, maxBytes: 16 * 1024 * 1024 }),

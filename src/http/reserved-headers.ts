@@ -15,7 +15,7 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
  * certificate or the URL it asked for. What a client sent under these names never passes: the upstream learns the client
  * only from the X-Forwarded-For / -Proto / -Host the gateway writes.
  */
-const RESERVED = new Set([
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   // `Expect: 100-continue` is answered by node's server on the client side; undici refuses it.
   'expect',
   'host', 'x-user-id', 'x-user-roles', 'x-client-id', 'x-request-id', 'traceparent',
@@ -36,8 +36,8 @@ const RESERVED = new Set([
  * `X_User_Roles` and `x.user.roles` are `X-User-Roles` to them. Node has lower-cased the name.
  */
 export function isReservedHeader(name: string): boolean {
-  if (RESERVED.has(name)) return true;
-  return SEPARATOR_LOOKALIKE.test(name) && RESERVED.has(name.replace(SEPARATOR_LOOKALIKES, '-'));
+  if (RESERVED_HEADERS.has(name)) return true;
+  return SEPARATOR_LOOKALIKE.test(name) && RESERVED_HEADERS.has(name.replace(SEPARATOR_LOOKALIKES, '-'));
 }
 
 const SEPARATOR_LOOKALIKE = /[_.]/;

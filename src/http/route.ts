@@ -24,6 +24,15 @@ export interface HeaderOps {
    * when the route has no operations.
    */
   readonly spellings: HeaderSpellings | null;
+  /**
+   * Verdicts compiled with the operations: header name → passes as it is (true) or is dropped,
+   * for every name the rules know (hop-by-hop, on requests the gateway's reserved names, and the
+   * names and folded spellings the operations touch). A name not in it is decided by the rule
+   * (./header-ops.ts `passesHeader`); the table never grows after compilation.
+   */
+  readonly verdicts: ReadonlyMap<string, boolean>;
+  /** Which way the headers travel: reserved names and pseudo-headers are dropped on requests only. */
+  readonly direction: 'request' | 'response';
 }
 
 /** Names in their folded form (lower case, `_` and `.` read as `-`). */

@@ -57,7 +57,7 @@ export function useOidcSession(opts: OidcSessionOptions): GatewayPlugin & { read
   const clearCookie = `${cookieName}=${cookieAttrs}; Max-Age=0`;
   const csrfHeader = cfg.csrfHeader.toLowerCase();
   const allowed = new Set(cfg.allowedReturnToOrigins);
-  const store = opts.store ?? (cfg.session.store === 'redis' ? new RedisSessionStore(createRedis(opts.redis!, { failFast: true, commandTimeoutMs: 1000 }), opts.redis!.keyPrefix) : new MemorySessionStore(cfg.session.maxBytes, cfg.loginMaxPending));
+  const store = opts.store ?? (cfg.session.store === 'redis' ? new RedisSessionStore(createRedis(opts.redis!, { failFast: true, commandTimeoutMs: 1000 }), opts.redis!.keyPrefix, cfg.sessionSecret) : new MemorySessionStore(cfg.session.maxBytes, cfg.loginMaxPending));
   const provider = new OidcProvider(cfg);
   const sessions = new SessionManager(cfg, store, provider);
   const prefix = cfg.pathPrefix;

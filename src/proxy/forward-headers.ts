@@ -10,8 +10,7 @@ import type { ForwardedChain, RequestContext } from '../context.js';
 import { createClientAddressResolver, type TrustProxy } from '../plugins/use-client-ip.js';
 import { isValidHost } from '../plugins/use-host-check.js';
 import type { CompiledRoute, HeaderOps } from './route-table.js';
-import { HOP_BY_HOP, isReservedHeader } from '../http/reserved-headers.js';
-import { applyRenames, applyRendered, isShadowed } from './header-ops.js';
+import { applyRenames, applyRendered, passesHeader } from './header-ops.js';
 
 export { isReservedHeader } from '../http/reserved-headers.js';
 
@@ -86,32 +85,14 @@ function forwardedProto(v: string | string[] | undefined): string | undefined {
   return p === 'http' || p === 'https' ? p : undefined;
 }
 
-/** Header names whose verdict one route's table keeps (names are the client's: bounded in count and length). */
-const VERDICTS_MAX = 256;
-const VERDICT_NAME_MAX = 64;
-/** Per route's request header operations: header name → forwarded as it is (true) or dropped. */
-const requestVerdicts = new WeakMap<HeaderOps, Map<string, boolean>>();
-
-/** Whether a client header goes on to the upstream, by name alone (the Connection header's list aside). */
-function forwardsRequestHeader(name: string, ops: HeaderOps, verdicts: Map<string, boolean>): boolean {
-  let v = verdicts.get(name);
-  if (v !== undefined) return v;
-  // HTTP/2 pseudo-headers (`:path`, `:authority`, …; 58 is `:`) describe this hop only.
-  v = !(HOP_BY_HOP.has(name) || name.charCodeAt(0) === 58 || isReservedHeader(name) || ops.remove.has(name) || (ops.spellings !== null && isShadowed(name, ops.spellings)));
-  if (verdicts.size < VERDICTS_MAX && name.length <= VERDICT_NAME_MAX) verdicts.set(name, v);
-  return v;
-}
-
 /** The headers the upstream receives. */
 export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute, opts: ForwardOptions = {}): Record<string, string | string[]> {
   const inHeaders = ctx.req.headers;
   const named = connectionNamed(inHeaders.connection);
   const ops = route.requestHeaders;
-  let verdicts = requestVerdicts.get(ops);
-  if (!verdicts) requestVerdicts.set(ops, (verdicts = new Map()));
   const out: Record<string, string | string[]> = {};
   for (const name in inHeaders) {
-    if (!forwardsRequestHeader(name, ops, verdicts) || named?.has(name)) continue;
+    if (!passesHeader(name, ops) || named?.has(name)) continue;
     out[name] = inHeaders[name]!;
   }
   if (ops.rename !== null) applyRenames(out, ops.rename);
@@ -147,8 +128,7 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, ops: HeaderO
   const named = connectionNamed(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || ops.remove.has(name) || named?.has(name)) continue;
-    if (ops.spellings !== null && isShadowed(name, ops.spellings)) continue;
+    if (!passesHeader(name, ops) || named?.has(name)) continue;
     out[name] = headers[name];
   }
   if (ops.rename !== null) applyRenames(out, ops.rename);

@@ -5,10 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compileHeaderOps, foldHeaderName } from '../../src/proxy/header-ops.js';
-import { clientResponseHeaders } from '../../src/proxy/forward-headers.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { compileHeaderOps, foldHeaderName, passesHeader } from '../../src/proxy/header-ops.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/forward-headers.js';
 import { applyQueryOps, compileQueryOps } from '../../src/proxy/query-ops.js';
-import { isHeaderName, unwritableHeader } from '../../src/http/reserved-headers.js';
+import { HOP_BY_HOP, isHeaderName, isReservedHeader, unwritableHeader } from '../../src/http/reserved-headers.js';
+import { RequestContext } from '../../src/context.js';
+import type { CompiledRoute } from '../../src/http/route.js';
 import { compileHeaderTemplate } from '../../src/http/header-template.js';
 
 const token = fc.stringMatching(/^[a-z][a-z0-9-]{0,6}$/).filter((n) => unwritableHeader(n, 'response') === undefined);
@@ -119,6 +122,108 @@ describe('header operations (property)', () => {
         expect(parts.filter((p) => typeof p !== 'string')).toEqual([{ kind: 'route.name' }]);
       }),
     );
+  });
+});
+
+/**
+ * The verdict a received header gets, written out from the rule (not from the compiled table):
+ * hop-by-hop, removed, another spelling of a touched name (the exact lower-case spelling of a
+ * touched name passes), and on requests pseudo-headers and reserved names in any spelling.
+ */
+function expectedPass(name: string, cfg: { add: Record<string, string>; remove: string[]; rename: Record<string, string> }, direction: 'request' | 'response'): boolean {
+  const lower = name.toLowerCase();
+  const fold = (n: string) => n.toLowerCase().replace(/[_.]/g, '-');
+  if (HOP_BY_HOP.has(lower) || cfg.remove.some((r) => r.toLowerCase() === lower)) return false;
+  if (direction === 'request' && (lower.startsWith(':') || isReservedHeader(lower))) return false;
+  if (cfg.remove.some((r) => fold(r) === fold(name))) return false;
+  const touched = [...Object.keys(cfg.add), ...Object.keys(cfg.rename), ...Object.values(cfg.rename)].map((n) => n.toLowerCase());
+  return !touched.some((t) => fold(t) === fold(name) && t !== name);
+}
+
+/** Respells a dashed name: each `-` as one of `seps`, letters flipped to upper case where `flips` says. */
+function respell(name: string, seps: string[], flips: boolean[]): string {
+  let i = 0;
+  return randomCase(name.replace(/-/g, () => seps[i++ % seps.length]!), flips);
+}
+
+describe('header verdict table (property)', () => {
+  const known = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'host', 'x-user-id', 'x-forwarded-for', 'traceparent', 'x-request-id', 'accept', 'user-agent', 'cookie', 'content-type', 'x-internal', 'x-tenant', 'x-org'];
+  const long = fc.stringMatching(/^[a-z][a-z0-9]{0,9}$/).map((w) => `x-${w}-${'long-name-'.repeat(8)}end`);
+  const baseName = fc.oneof(fc.constantFrom(...known), token, long);
+  const spelled = fc.tuple(baseName, fc.array(fc.constantFrom('-', '_', '.'), { minLength: 1, maxLength: 4 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.boolean())
+    .map(([n, seps, flips, lowered]) => (lowered ? respell(n, seps, flips).toLowerCase() : respell(n, seps, flips)));
+  const received = fc.oneof(baseName, spelled, fc.constantFrom(':path', ':authority'));
+  // Removes may name hop-by-hop and reserved headers too (only writing them is refused).
+  const removable = fc.oneof(fc.constantFrom(...known), token, long).chain((n) => fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }).map((f) => randomCase(n, f)));
+  const writableIn = (direction: 'request' | 'response') => fc.oneof(fc.constantFrom('x-tenant', 'x-org', 'x-internal', 'accept'), token, long).filter((n) => unwritableHeader(n, direction) === undefined);
+  const ops = (direction: 'request' | 'response') => fc.record({
+    add: fc.dictionary(writableIn(direction), value, { maxKeys: 3 }),
+    remove: fc.array(removable, { maxLength: 4 }),
+    rename: fc.dictionary(writableIn(direction), writableIn(direction), { maxKeys: 2 }),
+  });
+
+  for (const direction of ['request', 'response'] as const) {
+    it(`${direction}: the compiled table and the rule give every name the verdict the rule says, any case, any separator, any length`, () => {
+      fc.assert(
+        fc.property(ops(direction), fc.array(received, { minLength: 1, maxLength: 12 }), (cfg, names) => {
+          const compiled = compileHeaderOps(cfg, direction);
+          for (const name of names) expect(passesHeader(name, compiled), name).toBe(expectedPass(name, cfg, direction));
+          for (const [name, v] of compiled.verdicts) expect(v, `table: ${name}`).toBe(expectedPass(name, cfg, direction));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it('the table is fixed at compile time: names clients send never enter it', () => {
+    fc.assert(
+      fc.property(ops('request'), fc.array(received, { minLength: 1, maxLength: 40 }), (cfg, names) => {
+        const compiled = compileHeaderOps(cfg, 'request');
+        const before = [...compiled.verdicts];
+        for (const name of names) passesHeader(name, compiled);
+        clientResponseHeaders(Object.fromEntries(names.map((n) => [n, 'v'])), compileHeaderOps(cfg, 'response'));
+        expect([...compiled.verdicts]).toEqual(before);
+      }),
+    );
+  });
+
+  it('a name both removed and hop-by-hop is dropped, in the table and in either direction', () => {
+    for (const direction of ['request', 'response'] as const) {
+      const compiled = compileHeaderOps({ add: {}, remove: ['Connection', 'TE', 'X-Internal'], rename: {} }, direction);
+      expect(compiled.verdicts.get('connection')).toBe(false);
+      expect(compiled.verdicts.get('te')).toBe(false);
+      for (const n of ['connection', 'Connection', 'te', 'TE', 'x-internal', 'X-Internal', 'x_internal', 'X.INTERNAL']) expect(passesHeader(n, compiled), n).toBe(false);
+    }
+  });
+
+  it('mixed-case spellings of hop-by-hop and removed names do not pass on responses; unrelated mixed-case names do', () => {
+    const out = clientResponseHeaders(
+      { 'Transfer-Encoding': 'chunked', Connection: 'close', 'Keep-Alive': 'timeout=5', 'X-Internal': 'secret', 'X-Trace': 'keep', 'content-type': 'text/plain' },
+      compileHeaderOps({ add: {}, remove: ['x-internal'], rename: {} }, 'response'),
+    );
+    expect(out).toEqual({ 'X-Trace': 'keep', 'content-type': 'text/plain' });
+  });
+
+  it('names over 64 characters are decided by the rule, the same on every request', () => {
+    const longRemoved = `x-${'a'.repeat(70)}`;
+    const route = { requestHeaders: compileHeaderOps({ add: { 'X-Tenant': 'acme' }, remove: [longRemoved], rename: {} }, 'request') } as unknown as CompiledRoute;
+    const longKept = `x-${'b'.repeat(90)}`;
+    const headers = { host: 'gw.test', [longKept]: 'kept', [longRemoved]: 'gone', [longRemoved.replace('-', '_')]: 'gone too', 'x_tenant': 'evil', x_user_id: 'evil' };
+    const req = { method: 'GET', url: '/', headers, socket: {} } as unknown as IncomingMessage;
+    const ctx = new RequestContext(req, {} as ServerResponse, 0);
+    ctx.id = 'rid';
+    ctx.ip = '192.0.2.1';
+    ctx.forwarded = { hops: ['192.0.2.1'], peerTrusted: false };
+    const size = route.requestHeaders.verdicts.size;
+    for (let i = 0; i < 3; i++) {
+      const out = upstreamRequestHeaders(ctx, route);
+      expect(out[longKept]).toBe('kept');
+      expect(Object.values(out)).not.toContain('gone');
+      expect(Object.values(out)).not.toContain('gone too');
+      expect(Object.values(out)).not.toContain('evil');
+      expect(out['x-tenant']).toBe('acme');
+    }
+    expect(route.requestHeaders.verdicts.size).toBe(size);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * Session records are sealed at rest with AES-256-GCM (node:crypto): a fresh 96-bit IV per
- * seal, the session id as additional data (a record copied under another id does not open).
+ * Session records and pending logins in Redis (./session-store.ts) are sealed at rest with
+ * AES-256-GCM (node:crypto): a fresh 96-bit IV per seal, the session id as additional data (a
+ * record copied under another id does not open).
  * The key is derived from `auth.oidc.sessionSecret` with HKDF-SHA256, so the configured
  * string is never used as a key directly.
  */

@@ -1,68 +1,106 @@
 /**
- * Where sealed session records live: process memory (an LRU bounded by bytes, one instance
- * only) or Redis (shared by every instance). Records are stored under a SHA-256 digest of the
- * session id, so a copy of the store holds no usable cookie; the record itself is sealed
- * (./seal.ts). The refresh lock (`SET NX PX`) lets one instance refresh a session's tokens
- * while the others wait for its result.
+ * Where session records live: process memory (an LRU bounded by bytes, one instance only) or
+ * Redis (shared by every instance). In memory a record is kept as the object itself, keyed by
+ * the session id: it never leaves the process, so a lookup is one synchronous LRU read (no
+ * digest, no decryption). In Redis a record is sealed (./seal.ts, the session id bound as
+ * additional data) and stored under a SHA-256 digest of the id, so a copy of what Redis holds
+ * yields neither a usable cookie nor a token. The refresh lock (`SET NX PX`) lets one instance
+ * refresh a session's tokens while the others wait for its result.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { RedisClient } from '../../redis/client.js';
 import { ServiceUnavailable } from '../../errors.js';
+import type { PendingLogin } from './provider.js';
+import { Sealer } from './seal.js';
 
 /** Longest wait for the Redis connection before a session lookup fails with 503. */
 const READY_WAIT_MS = 2000;
 
+/** What the gateway keeps of one logged-in browser. */
+export interface SessionRecord {
+  sub: string;
+  roles: string[];
+  /** The ID token claims the session endpoint may show (`auth.oidc.exposedClaims`). */
+  claims: Record<string, unknown>;
+  accessToken: string;
+  refreshToken: string | undefined;
+  idToken: string | undefined;
+  accessExpiresAt: number;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+/** Session records and pending logins, by session id and by login state. */
 export interface SessionStore {
-  /** The sealed record, or undefined. */
-  get(key: string): Promise<string | undefined>;
-  set(key: string, sealed: string, ttlMs: number): Promise<void>;
-  delete(key: string): Promise<void>;
+  /**
+   * The record of a session id, or undefined (unknown, expired, or in Redis altered or sealed
+   * under another secret). The memory store answers synchronously. A record handed out may be
+   * shared with other requests: never change it, save a new one.
+   */
+  get(id: string): SessionRecord | undefined | Promise<SessionRecord | undefined>;
+  set(id: string, record: SessionRecord, ttlMs: number): Promise<void>;
+  delete(id: string): Promise<void>;
   /** Keeps a pending login (between login and callback) under its state. */
-  putPending(state: string, value: string, ttlMs: number): Promise<void>;
+  putPending(pending: PendingLogin, ttlMs: number): Promise<void>;
   /** Takes a pending login: a second take of the same state finds nothing (single use). */
-  takePending(state: string): Promise<string | undefined>;
+  takePending(state: string): Promise<PendingLogin | undefined>;
   /** Takes the refresh lock of a session for `ttlMs`; resolves to a release function, or undefined when another holder has it. */
-  lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
+  lock(id: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
   close(): Promise<void>;
 }
 
-/** The store key of a session id. */
+/** The Redis key part of a session id or login state. */
 export function storeKey(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
 }
 
+/** Per record, besides its JSON size: the key, the object and its strings' headers, the LRU's entry. */
+const RECORD_OVERHEAD_BYTES = 200;
+
+/** A deep copy nobody else holds, frozen: the records handed out are shared between requests. */
+function frozenCopy<T>(v: T): T {
+  return deepFreeze(structuredClone(v));
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const child of Object.values(v)) deepFreeze(child);
+  }
+  return v;
+}
+
 export class MemorySessionStore implements SessionStore {
-  readonly #records: LRUCache<string, string>;
+  readonly #records: LRUCache<string, SessionRecord>;
   /** Apart from the records: a flood of started logins cannot evict live sessions. */
-  readonly #pending: LRUCache<string, string>;
-
+  readonly #pending: LRUCache<string, PendingLogin>;
   constructor(maxBytes: number, maxPending: number) {
-    this.#pending = new LRUCache<string, string>({ max: maxPending });
-    // Keys are 43 characters; each entry is charged its key, value and ~100 bytes of bookkeeping.
-    this.#records = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (v, k) => v.length + k.length + 100, ttlAutopurge: false });
+    this.#pending = new LRUCache<string, PendingLogin>({ max: maxPending });
+    // Each record is charged its JSON size (measured once, when it is set) and the overhead.
+    this.#records = new LRUCache<string, SessionRecord>({ maxSize: maxBytes, sizeCalculation: (v, k) => JSON.stringify(v).length + k.length + RECORD_OVERHEAD_BYTES, ttlAutopurge: false });
   }
 
-  get(key: string): Promise<string | undefined> {
-    return Promise.resolve(this.#records.get(key));
+  get(id: string): SessionRecord | undefined {
+    return this.#records.get(id);
   }
 
-  set(key: string, sealed: string, ttlMs: number): Promise<void> {
-    this.#records.set(key, sealed, { ttl: ttlMs });
+  set(id: string, record: SessionRecord, ttlMs: number): Promise<void> {
+    this.#records.set(id, frozenCopy(record), { ttl: ttlMs });
     return Promise.resolve();
   }
 
-  delete(key: string): Promise<void> {
-    this.#records.delete(key);
+  delete(id: string): Promise<void> {
+    this.#records.delete(id);
     return Promise.resolve();
   }
 
-  putPending(state: string, value: string, ttlMs: number): Promise<void> {
-    this.#pending.set(state, value, { ttl: ttlMs });
+  putPending(pending: PendingLogin, ttlMs: number): Promise<void> {
+    this.#pending.set(pending.state, { ...pending }, { ttl: ttlMs });
     return Promise.resolve();
   }
 
-  takePending(state: string): Promise<string | undefined> {
+  takePending(state: string): Promise<PendingLogin | undefined> {
     const v = this.#pending.get(state);
     if (v !== undefined) this.#pending.delete(state);
     return Promise.resolve(v);
@@ -85,10 +123,13 @@ const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 export class RedisSessionStore implements SessionStore {
   readonly #redis: RedisClient;
   readonly #prefix: string;
+  readonly #sealer: Sealer;
 
-  constructor(redis: RedisClient, keyPrefix: string) {
+  /** `sessionSecret`: what the sealing key is derived from (`auth.oidc.sessionSecret`). */
+  constructor(redis: RedisClient, keyPrefix: string, sessionSecret: string) {
     this.#redis = redis;
     this.#prefix = `${keyPrefix}sess:`;
+    this.#sealer = new Sealer(sessionSecret);
     // Errors are reported per command (503); the connection's own events would otherwise be unhandled.
     redis.on('error', () => undefined);
   }
@@ -130,29 +171,35 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  async get(key: string): Promise<string | undefined> {
-    return (await this.#run((r) => r.get(this.#prefix + key))) ?? undefined;
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const sealed = await this.#run((r) => r.get(this.#prefix + storeKey(id)));
+    const plain = sealed === null ? undefined : this.#sealer.open(id, sealed);
+    return plain === undefined ? undefined : (JSON.parse(plain) as SessionRecord);
   }
 
-  async set(key: string, sealed: string, ttlMs: number): Promise<void> {
-    await this.#run((r) => r.set(this.#prefix + key, sealed, 'PX', Math.max(1, Math.ceil(ttlMs))));
+  async set(id: string, record: SessionRecord, ttlMs: number): Promise<void> {
+    const sealed = this.#sealer.seal(id, JSON.stringify(record));
+    await this.#run((r) => r.set(this.#prefix + storeKey(id), sealed, 'PX', Math.max(1, Math.ceil(ttlMs))));
   }
 
-  async delete(key: string): Promise<void> {
-    await this.#run((r) => r.del(this.#prefix + key));
+  async delete(id: string): Promise<void> {
+    await this.#run((r) => r.del(this.#prefix + storeKey(id)));
   }
 
-  async putPending(state: string, value: string, ttlMs: number): Promise<void> {
-    await this.#run((r) => r.set(`${this.#prefix}login:${storeKey(state)}`, value, 'PX', ttlMs));
+  async putPending(pending: PendingLogin, ttlMs: number): Promise<void> {
+    const sealed = this.#sealer.seal(`login:${pending.state}`, JSON.stringify(pending));
+    await this.#run((r) => r.set(`${this.#prefix}login:${storeKey(pending.state)}`, sealed, 'PX', ttlMs));
   }
 
-  async takePending(state: string): Promise<string | undefined> {
+  async takePending(state: string): Promise<PendingLogin | undefined> {
     // GETDEL: of two callbacks racing with one state, exactly one gets it.
-    return (await this.#run((r) => r.getdel(`${this.#prefix}login:${storeKey(state)}`))) ?? undefined;
+    const sealed = await this.#run((r) => r.getdel(`${this.#prefix}login:${storeKey(state)}`));
+    const plain = sealed === null ? undefined : this.#sealer.open(`login:${state}`, sealed);
+    return plain === undefined ? undefined : (JSON.parse(plain) as PendingLogin);
   }
 
-  async lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
-    const lockKey = `${this.#prefix}lock:${key}`;
+  async lock(id: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+    const lockKey = `${this.#prefix}lock:${storeKey(id)}`;
     const token = randomBytes(12).toString('base64url');
     const ok = await this.#run((r) => r.set(lockKey, token, 'PX', ttlMs, 'NX'));
     if (ok !== 'OK') return undefined;

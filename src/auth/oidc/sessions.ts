@@ -1,31 +1,19 @@
 /**
  * Browser sessions: pending logins (server-side, bounded, short-lived, single use), session
- * records (sealed, in a {@link SessionStore}), their idle and absolute lifetimes, and the token
- * refresh, coalesced to one provider call per session: within a process by one shared promise,
- * across instances by the store's refresh lock (the holder refreshes, the others re-read).
+ * records (in a {@link SessionStore}: objects in memory, sealed in Redis), their idle and
+ * absolute lifetimes, and the token refresh, coalesced to one provider call per session: within
+ * a process by one shared promise, across instances by the store's refresh lock (the holder
+ * refreshes, the others re-read).
  */
 import { randomBytes } from 'node:crypto';
 import type { OidcConfig } from '../../config/oidc-schema.js';
 import { IdentityProviderUnavailable, SessionExpired } from '../../errors.js';
 import { isForwardableSubject } from '../../config/identity-values.js';
 import { rolesFrom } from '../jwt-verifier.js';
-import { Sealer } from './seal.js';
-import { storeKey, type SessionStore } from './session-store.js';
+import type { SessionRecord, SessionStore } from './session-store.js';
 import { ProviderRefused, type OidcProvider, type PendingLogin, type TokenSet } from './provider.js';
 
-/** What the gateway keeps of one logged-in browser. */
-export interface SessionRecord {
-  sub: string;
-  roles: string[];
-  /** The ID token claims the session endpoint may show (`auth.oidc.exposedClaims`). */
-  claims: Record<string, unknown>;
-  accessToken: string;
-  refreshToken: string | undefined;
-  idToken: string | undefined;
-  accessExpiresAt: number;
-  createdAt: number;
-  lastSeenAt: number;
-}
+export type { SessionRecord } from './session-store.js';
 
 /** A live session as a request sees it. */
 export interface LiveSession {
@@ -42,7 +30,6 @@ export class SessionManager {
   readonly #cfg: OidcConfig;
   readonly #store: SessionStore;
   readonly #provider: OidcProvider;
-  readonly #sealer: Sealer;
   /** One refresh in flight per session; entries leave when it settles, so the map holds at most the sessions refreshing now. */
   readonly #refreshing = new Map<string, Promise<SessionRecord>>();
 
@@ -50,23 +37,20 @@ export class SessionManager {
     this.#cfg = cfg;
     this.#store = store;
     this.#provider = provider;
-    this.#sealer = new Sealer(cfg.sessionSecret);
   }
 
   get store(): SessionStore {
     return this.#store;
   }
 
-  /** Keeps a pending login (sealed) under its state until the callback takes it. */
+  /** Keeps a pending login under its state until the callback takes it. */
   addPending(p: PendingLogin): Promise<void> {
-    return this.#store.putPending(p.state, this.#sealer.seal(`login:${p.state}`, JSON.stringify(p)), this.#cfg.loginTtlSec * 1000);
+    return this.#store.putPending(p, this.#cfg.loginTtlSec * 1000);
   }
 
   /** Takes (and forgets) the pending login of a state: a state is good for one callback only. */
-  async takePending(state: string): Promise<PendingLogin | undefined> {
-    const sealed = await this.#store.takePending(state);
-    const plain = sealed === undefined ? undefined : this.#sealer.open(`login:${state}`, sealed);
-    return plain === undefined ? undefined : (JSON.parse(plain) as PendingLogin);
+  takePending(state: string): Promise<PendingLogin | undefined> {
+    return this.#store.takePending(state);
   }
 
   /** Starts a session from a code exchange; the id is always new (no fixation). */
@@ -92,23 +76,24 @@ export class SessionManager {
     return { id, record };
   }
 
-  /** The session of a cookie value, or undefined when there is none (unknown, expired, tampered). */
-  async load(id: string): Promise<SessionRecord | undefined> {
-    const sealed = await this.#store.get(storeKey(id));
-    if (sealed === undefined) return undefined;
-    const plain = this.#sealer.open(id, sealed);
-    if (plain === undefined) return undefined;
-    const record = JSON.parse(plain) as SessionRecord;
+  /**
+   * The session of a cookie value, or undefined when there is none (unknown, expired, tampered).
+   * Synchronous when the store is (memory) and nothing is to be written; a record at most a
+   * minute from its last recorded use is returned as the store holds it (shared: never change it).
+   */
+  load(id: string): SessionRecord | undefined | Promise<SessionRecord | undefined> {
+    const got = this.#store.get(id);
+    return got instanceof Promise ? got.then((r) => this.#checked(id, r)) : this.#checked(id, got);
+  }
+
+  /** The record if still alive, its use recorded when the last record of it is a minute old. */
+  #checked(id: string, record: SessionRecord | undefined): SessionRecord | undefined | Promise<SessionRecord | undefined> {
+    if (record === undefined) return undefined;
     const now = Date.now();
-    if (now >= this.expiresAt(record)) {
-      await this.#store.delete(storeKey(id));
-      return undefined;
-    }
-    if (now - record.lastSeenAt >= TOUCH_INTERVAL_MS) {
-      record.lastSeenAt = now;
-      await this.#save(id, record);
-    }
-    return record;
+    if (now >= this.expiresAt(record)) return this.#store.delete(id).then(() => undefined);
+    if (now - record.lastSeenAt < TOUCH_INTERVAL_MS) return record;
+    const touched = { ...record, lastSeenAt: now };
+    return this.#save(id, touched).then(() => touched);
   }
 
   /** When the session ends unless used again: the earlier of its idle and absolute limits. */
@@ -117,7 +102,7 @@ export class SessionManager {
   }
 
   async revoke(id: string): Promise<void> {
-    await this.#store.delete(storeKey(id));
+    await this.#store.delete(id);
   }
 
   /** The record with an access token good for at least `refreshSkewSec` more, refreshing it when needed. */
@@ -132,11 +117,10 @@ export class SessionManager {
   }
 
   async #refreshOnce(id: string): Promise<SessionRecord> {
-    const key = storeKey(id);
     const timeoutMs = this.#cfg.timeoutMs;
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const release = await this.#store.lock(key, timeoutMs + 1000);
+      const release = await this.#store.lock(id, timeoutMs + 1000);
       if (release) {
         try {
           // Another instance may have refreshed between our read and the lock: re-read first.
@@ -186,7 +170,7 @@ export class SessionManager {
 
   async #save(id: string, record: SessionRecord): Promise<void> {
     const ttl = this.expiresAt(record) - Date.now();
-    await this.#store.set(storeKey(id), this.#sealer.seal(id, JSON.stringify(record)), ttl);
+    await this.#store.set(id, record, ttl);
   }
 
   async close(): Promise<void> {

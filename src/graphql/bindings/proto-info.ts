@@ -1,9 +1,10 @@
 /**
  * What composition checks a gRPC binding against: the upstream's service, its methods and their
- * request messages, read from the same .proto file (and service) the upstream client loads.
+ * request messages, read by the same code (src/upstream/grpc/proto-service.ts) from the same
+ * .proto file as the upstream client, so the service chosen here is the one called at run time.
  */
-import { existsSync } from 'node:fs';
 import protobuf from 'protobufjs';
+import { readProtoService } from '../../upstream/grpc/proto-service.js';
 import type { JsonTemplate } from './template.js';
 
 export interface ProtoService {
@@ -13,29 +14,10 @@ export interface ProtoService {
   readonly methods: ReadonlyMap<string, protobuf.Type>;
 }
 
-/** Loads the service; throws an Error naming the file when it cannot. */
+/** Loads the service as the upstream client does; throws an Error naming the file when it cannot. */
 export function loadProtoService(protoPath: string, serviceName: string | undefined): ProtoService {
-  if (!existsSync(protoPath)) throw new Error(`proto file ${protoPath} not found`);
-  const root = protobuf.loadSync(protoPath).resolveAll();
-  let service: protobuf.Service | undefined;
-  if (serviceName) service = root.lookupService(serviceName);
-  else {
-    const find = (ns: protobuf.NamespaceBase): protobuf.Service | undefined => {
-      for (const o of ns.nestedArray) {
-        if (o instanceof protobuf.Service) return o;
-        if (o instanceof protobuf.Namespace) {
-          const s = find(o);
-          if (s) return s;
-        }
-      }
-      return undefined;
-    };
-    service = find(root);
-  }
-  if (!service) throw new Error(`no service in ${protoPath}`);
-  const methods = new Map<string, protobuf.Type>();
-  for (const m of service.methodsArray) if (m.resolvedRequestType) methods.set(m.name, m.resolvedRequestType);
-  return { fullName: service.fullName.replace(/^\./, ''), methods };
+  const proto = readProtoService(protoPath, serviceName);
+  return { fullName: proto.fullName, methods: proto.requestTypes };
 }
 
 /**

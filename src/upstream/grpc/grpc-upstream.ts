@@ -3,9 +3,7 @@
  * interceptor chain as HTTP upstreams. Deadlines travel as gRPC deadlines.
  */
 import { credentials, loadPackageDefinition, type ChannelCredentials, Metadata, status as GrpcStatus, type Client, type ServiceError, type ServiceClientConstructor, type GrpcObject } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
-import { existsSync } from 'node:fs';
+import type protobuf from 'protobufjs';
 import { resolve } from 'node:path';
 import { UpstreamError, UpstreamReportedTimeout, UpstreamTimeout, UpstreamUnavailable, GatewayError, isGatewayError } from '../../errors.js';
 import { markNeutral } from '../../client-fault.js';
@@ -14,6 +12,7 @@ import type { RequestContext } from '../../context.js';
 import type { GrpcCall, GrpcResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
 import { createTargets } from '../targets.js';
 import type { UpstreamTls } from '../../http/tls-files.js';
+import { readProtoService } from './proto-service.js';
 
 /** Codes that mean the upstream failed (as opposed to rejecting the request). */
 const FAILURE_CODES = new Set<number>([
@@ -24,41 +23,20 @@ const FAILURE_CODES = new Set<number>([
 /** A DEADLINE_EXCEEDED this long before our deadline is the upstream's own. */
 const OWN_DEADLINE_SLACK_MS = 20;
 
-export const PROTO_LOADER_OPTIONS = {
-  keepCase: false,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-} as const;
-
 export interface LoadedService {
   ctor: ServiceClientConstructor;
   fullName: string;
   methods: Set<string>;
+  /** Each method's request type, for checking a message before it is sent (see src/proxy/grpc-message.ts). */
+  requestTypes: Map<string, protobuf.Type>;
 }
 
-/** Loads a service constructor from a .proto file; throws a message naming the file on problems. */
+/** Loads a service constructor from a .proto file (./proto-service.ts chooses the service); throws a message naming the file on problems. */
 export function loadService(protoPath: string, serviceName?: string): LoadedService {
-  if (!existsSync(protoPath)) throw new Error(`${protoPath}: proto file not found`);
-  const def = loadSync(protoPath, PROTO_LOADER_OPTIONS);
-  const services = Object.entries(def).filter(([, v]) => typeof v === 'object' && v !== null && !('format' in v));
-  const entry = serviceName ? services.find(([k]) => k === serviceName) : services[0];
-  if (!entry) throw new Error(`${protoPath}: service ${serviceName ?? '(any)'} not found`);
-  const grpcObject = loadPackageDefinition(def);
-  let ctor: unknown = grpcObject;
-  for (const part of entry[0].split('.')) ctor = (ctor as GrpcObject)[part];
-  return { ctor: ctor as ServiceClientConstructor, fullName: entry[0], methods: new Set(Object.keys(entry[1] as object)) };
-}
-
-/** Each method's request type, for checking a message before it is sent (see src/proxy/grpc-message.ts). */
-function loadRequestTypes(protoPath: string, serviceName: string): Map<string, protobuf.Type> {
-  const root = protobuf.loadSync(protoPath).resolveAll();
-  const out = new Map<string, protobuf.Type>();
-  for (const m of root.lookupService(serviceName).methodsArray) {
-    if (m.resolvedRequestType) out.set(m.name, m.resolvedRequestType);
-  }
-  return out;
+  const proto = readProtoService(protoPath, serviceName);
+  let ctor: unknown = loadPackageDefinition(proto.packageDefinition);
+  for (const part of proto.fullName.split('.')) ctor = (ctor as GrpcObject)[part];
+  return { ctor: ctor as ServiceClientConstructor, fullName: proto.fullName, methods: new Set(proto.methods), requestTypes: proto.requestTypes };
 }
 
 /**
@@ -112,7 +90,7 @@ export class GrpcUpstream implements UpstreamInfo {
     this.targets = createTargets(config);
     const protoPath = resolve(projectRoot, config.proto ?? `upstreams/${name}/${name}.proto`);
     this.service = loadService(protoPath, config.service);
-    this.requestTypes = loadRequestTypes(protoPath, this.service.fullName);
+    this.requestTypes = this.service.requestTypes;
     this.#idempotent = new Set(config.idempotentMethods);
     this.#clients = this.targets.map(
       (t) =>
