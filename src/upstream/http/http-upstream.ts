@@ -207,6 +207,8 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
   readonly #invoke: Invoke<HttpCall, HttpResult>;
   readonly #log: UpstreamLog | undefined;
   readonly #maxUploads: number;
+  /** Calls one target's pool carries at once: connections × pipelining depth. */
+  readonly #slots: number;
   #uploads = 0;
   readonly #uploadWaiters: UploadWaiter[] = [];
 
@@ -217,6 +219,7 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     this.#log = log;
     this.#maxUploads = config.maxStreamingUploads ?? Math.max(1, Math.floor(config.connections / 2));
     this.targets = createTargets(config);
+    this.#slots = config.connections * config.pipelining;
     this.#pools = this.targets.map(
       (t) =>
         new Pool(t.url, {
@@ -320,7 +323,7 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     // A streamed upload takes as long as the client sends: its clock starts when the body has been
     // sent (undici's headers timeout, as Envoy's route timeout), so the wheel is not used for it.
     // Only while it waits for a connection in a saturated pool does the wheel bound it (as every call).
-    const queued = this.#saturated(pool);
+    const queued = this.#saturated(target);
     if (call.readJson) return this.#sendJson(call, target, pool, remaining, queued);
     target.active++;
     const streamedUpload = !queued && call.body !== null && typeof (call.body as Readable).pipe === 'function';
@@ -393,10 +396,14 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     return fault ?? mapTransportError(this.name, err, remaining);
   }
 
-  /** True when a new request would wait in the pool's queue for a connection. */
-  #saturated(pool: Pool): boolean {
-    const s = pool.stats;
-    return s.queued > 0 || (s.free === 0 && s.connected >= this.config.connections);
+  /**
+   * True when a new request would wait in the target's pool for a connection: every connection
+   * (times the pipelining depth) already carries one of this upstream's calls. Read from the
+   * target's own count of calls in flight, not `pool.stats`, which builds an object and walks
+   * every connection of the pool on each read.
+   */
+  #saturated(target: Target): boolean {
+    return target.active >= this.#slots;
   }
 
   /**
