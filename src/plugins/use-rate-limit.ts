@@ -157,9 +157,10 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
   }
 
   /**
-   * Runs the steps from `step` on. Each window says whether it decides at once (in memory) or
-   * answers a promise (Redis): decisions made at once go on in the same call, so windows in
-   * memory cost no promise per request; at a promise the rest runs once it settles.
+   * Runs the steps from `step` on. A window's `take()` answers the decision itself where the
+   * window decides at once (in memory, `synchronous`) and a promise where it does not (Redis), so
+   * the path follows the store actually built: decisions made at once go on in the same call (no
+   * promise per request); at a promise the rest runs once it settles.
    */
   function run(p: Pass, step: number): Promise<void> | undefined {
     for (; step <= GLOBAL; step++) {
