@@ -130,11 +130,9 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
   const ROUTE = 1;
   const GLOBAL = 2;
 
-  /** Takes the points of step `step` from its window, or undefined when no such window applies. */
-  function take(p: Pass, step: number): Decision | Promise<Decision> | undefined {
-    if (step === PER_CLIENT) return perClient?.limiter.take(p.clientId, p.points);
-    if (step === ROUTE) return p.route?.window.limiter.take(p.clientId, p.points);
-    return global?.take('all', p.points);
+  /** The window of step `step`, or undefined when none applies to this request. */
+  function windowOf(p: Pass, step: number): WindowLimiter | undefined {
+    return step === PER_CLIENT ? perClient?.limiter : step === ROUTE ? p.route?.window.limiter : global;
   }
 
   /** Records step `step`'s decision; over the window: headers so far (per client, route), then 429. */
@@ -157,27 +155,28 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
   }
 
   /**
-   * Runs the steps from `step` on. A window's `take()` answers the decision itself where the
-   * window decides at once (in memory, `synchronous`) and a promise where it does not (Redis), so
-   * the path follows the store actually built: decisions made at once go on in the same call (no
-   * promise per request); at a promise the rest runs once it settles.
+   * Runs the steps from `step` on. Each window says whether it decides at once (`synchronous`:
+   * counted in this process) or answers a promise (Redis), so the path follows the store actually
+   * built: decisions made at once go on in the same call (no promise per request); at a promise
+   * the rest runs once it settles.
    */
   function run(p: Pass, step: number): Promise<void> | undefined {
     for (; step <= GLOBAL; step++) {
       // The headers carry the per-client and route windows, whether or not the global one refuses.
       if (step === GLOBAL) report(p);
-      const d = take(p, step);
-      if (d === undefined) continue;
-      if (d instanceof Promise) {
-        const at = step;
-        return d.then((settled) => {
-          record(p, at, settled);
-          return run(p, at + 1);
-        });
-      }
-      record(p, step, d);
+      const w = windowOf(p, step);
+      if (w === undefined) continue;
+      const key = step === GLOBAL ? 'all' : p.clientId;
+      if (!w.synchronous) return resume(p, step, w.take(key, p.points));
+      record(p, step, w.take(key, p.points));
     }
     return undefined;
+  }
+
+  /** The rest of {@link run} once step `step`'s window answered (apart, so that run allocates no closure). */
+  async function resume(p: Pass, step: number, pending: Promise<Decision>): Promise<void> {
+    record(p, step, await pending);
+    await run(p, step + 1);
   }
 
   /** Takes `points` from each window that applies (one per GraphQL operation; see the batch hook below). */
