@@ -22,6 +22,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import { checkDevSecret } from './auth/dev-secret.js';
+import { checkSessionStoreWorkers } from './auth/oidc/workers-check.js';
 import type { GatewayConfig } from './config/schema.js';
 import { assembleGateway } from './assemble.js';
 import type { DemoTargets } from './demo/start-demos.js';
@@ -43,6 +44,11 @@ export interface ServeOptions {
   host?: string;
   /** Points upstreams at these demo servers, in every generation. */
   demoTargets?: DemoTargets;
+  /**
+   * How many processes serve this port (`gateway start --workers N`, set by the cluster worker).
+   * Above 1, every generation refuses a memory session store (`auth.oidc.session.store`).
+   */
+  workers?: number;
   /** NODE_ENV is production: a development JWT secret (src/auth/dev-secret.ts) is refused, unless demoTargets are set. @default false */
   production?: boolean;
   schemaDir?: string;
@@ -251,6 +257,9 @@ async function buildGeneration(opts: ServeOptions, logger: Logger, carry: Plugin
   const devSecret = checkDevSecret(loaded.config.auth, { production: opts.production ?? false, demo: opts.demoTargets !== undefined });
   if (devSecret.kind === 'refuse') throw new ConfigError([{ path: 'auth.jwt.secret', message: devSecret.reason }], opts.configFile);
   if (devSecret.kind === 'warn') logger.warn(devSecret.message);
+  // Every generation: a reload must not switch a group of workers to a per-process session store either.
+  const sessionStore = checkSessionStoreWorkers(loaded.config.auth, opts.workers);
+  if (sessionStore) throw new ConfigError([sessionStore], opts.configFile);
   const { gateway, config } = await assembleGateway({
     config: loaded.config,
     configDir: loaded.baseDir,

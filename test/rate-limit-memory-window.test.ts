@@ -1,4 +1,7 @@
 /**
+ * Windows tell whether they decide at once (counted here) or answer a promise (Redis), and a field
+ * limit counted in memory keeps its field synchronous.
+ *
  * The in-memory fixed window (src/limits/algorithms.ts, MemoryFixedWindow) decides synchronously
  * and must decide exactly as rate-limiter-flexible's RateLimiterMemory, which it replaced for
  * windows without Redis: for any sequence of consumes and clock moves, the same admit/refuse, the
@@ -8,7 +11,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { buildSchema, execute, parse } from 'graphql';
 import { MemoryFixedWindow, type Outcome } from '../src/limits/algorithms.js';
+import { applyFieldLimits, createFieldLimiters } from '../src/limits/field-limits.js';
+import { LimiterStore } from '../src/limits/limiter-store.js';
+import type { RequestContext } from '../src/context.js';
+import { createLogger } from '../src/telemetry/logger.js';
+import { REDIS_URL, noRedis, testPrefix } from './helpers/redis.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -82,6 +91,62 @@ describe('MemoryFixedWindow against RateLimiterMemory', () => {
       expect(w.size).toBe(0);
     } finally {
       w.close();
+    }
+  });
+});
+
+describe('windows say whether they decide at once', () => {
+  const logger = createLogger({ level: 'silent' });
+  const algorithms = ['fixed-window', 'sliding-window', 'token-bucket'] as const;
+
+  it('without Redis the window of every algorithm is synchronous: take() answers the decision itself', async () => {
+    const store = new LimiterStore({ logger });
+    try {
+      for (const algorithm of algorithms) {
+        const w = store.window(`perClient-${algorithm}`, { points: 1, durationSec: 60, algorithm });
+        expect(w.synchronous, algorithm).toBe(true);
+        const first = w.take('k');
+        expect(first, algorithm).not.toBeInstanceOf(Promise);
+        expect(first, algorithm).toMatchObject({ allowed: true, limit: 1, remaining: 0 });
+        expect(w.take('k'), algorithm).toMatchObject({ allowed: false, remaining: 0 });
+        expect((await w.consume('k')).allowed, algorithm).toBe(false);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.skipIf(noRedis)('with Redis every window answers a promise', async () => {
+    const store = new LimiterStore({ logger, redis: { url: REDIS_URL, keyPrefix: testPrefix('rl-sync') } });
+    try {
+      for (const algorithm of algorithms) {
+        const w = store.window(`perClient-${algorithm}`, { points: 5, durationSec: 60, algorithm });
+        expect(w.synchronous, algorithm).toBe(false);
+        const d = w.take('k');
+        expect(d, algorithm).toBeInstanceOf(Promise);
+        expect((await d).allowed, algorithm).toBe(true);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a field limited in memory resolves without a promise, and its window still refuses', async () => {
+    const schema = buildSchema('type Query { items: [Item!]! } type Item { name: String }');
+    schema.getQueryType()!.getFields().items!.resolve = () => [{ name: 'a' }, { name: 'b' }, { name: 'c' }];
+    const store = new LimiterStore({ logger });
+    try {
+      const limited = applyFieldLimits(schema, createFieldLimiters(store, new Map([['Item.name', { points: 2, durationSec: 60 }]])));
+      const gw = { ip: '127.0.0.1' } as unknown as RequestContext;
+      const result = execute({ schema: limited, document: parse('{ items { name } }'), contextValue: { gw } });
+      // graphql-js answers synchronously only when no resolver returned a promise.
+      expect(result).not.toBeInstanceOf(Promise);
+      const { data, errors } = await result;
+      expect(data).toEqual({ items: [{ name: 'a' }, { name: 'b' }, { name: null }] });
+      expect(errors?.map((e) => (e.originalError as { code?: string } | undefined)?.code)).toEqual(['RATE_LIMITED']);
+      expect(gw.rateLimited).toMatchObject({ clientId: '127.0.0.1', limit: 'field:Item.name' });
+    } finally {
+      await store.close();
     }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `gateway start --workers N`: N processes behind one port, a killed worker is replaced while
  * the others keep serving, one `/metrics` scrape sees the whole group, SIGHUP reloads every
- * worker, SIGTERM drains them all and exits 0.
+ * worker, SIGTERM drains them all and exits 0. A SIGHUP cannot switch the group to a memory
+ * session store (each worker would hold its own sessions).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { parseWorkers } from '../src/cli/start-command.js';
 import { restartDelayMs } from '../src/cluster/primary.js';
 import { startCliGateway, type CliGateway } from './helpers/cli.js';
 import { FIXTURE_CLI_ARGS, FIXTURE_DEMO_ARGS } from './fixtures/domain/index.js';
+import { REDIS_URL, dropPrefix, noRedis, testPrefix } from './helpers/redis.js';
 
 function config(extra: Record<string, any> = {}): Record<string, any> {
   return {
@@ -129,6 +131,36 @@ describe('gateway start --workers', () => {
 });
 
 describe('worker settings', () => {
+  it.skipIf(noRedis)('refuses a SIGHUP that would switch the group to the memory session store, at the primary and at a worker signalled directly', async () => {
+    const keyPrefix = testPrefix('scale-sessions');
+    const withStore = (store: 'memory' | 'redis') => config({
+      server: { port: 0, drainMs: 1000 },
+      redis: { url: REDIS_URL, keyPrefix },
+      auth: { oidc: { issuer: 'http://127.0.0.1:1', clientId: 'gateway', clientSecret: 'secret', redirectUri: 'http://127.0.0.1:1/auth/callback', sessionSecret: 'x'.repeat(40), session: { store } } },
+    });
+    const file = configFile(withStore('redis'));
+    const gw = await startCliGateway(['--config', file, '--port', '0', ...FIXTURE_DEMO_ARGS, '--workers', '2'], { timeoutMs: 30_000 });
+    const refused = () => gw.lines.filter((l) => l.msg === 'reload refused: the running configuration keeps serving');
+    try {
+      await waitFor(() => workerLines(gw).length === 2);
+      writeFileSync(file, stringify(withStore('memory')));
+      gw.child.kill('SIGHUP');
+      await waitFor(() => refused().length === 1);
+      expect(String(refused()[0]!.reason)).toMatch(/auth\.oidc\.session\.store: is memory, which one process holds: with --workers 2 /);
+      // The primary refused it: no worker was asked to reload.
+      expect(gw.lines.some((l) => l.msg === 'reloading')).toBe(false);
+      // A worker signalled directly knows the group's size and refuses it too.
+      process.kill(workerLines(gw)[0]!.pid as number, 'SIGHUP');
+      await waitFor(() => refused().length === 2);
+      expect(refused()[1]!.pid).toBe(workerLines(gw)[0]!.pid);
+      expect(String(refused()[1]!.reason)).toMatch(/auth\.oidc\.session\.store: is memory/);
+      expect(await user(gw.url)).toBe('Ada Lovelace');
+    } finally {
+      await gw.stop('SIGTERM');
+      await dropPrefix(keyPrefix);
+    }
+  }, 60_000);
+
   it('parses --workers N|auto and rejects nonsense', () => {
     expect(parseWorkers('3')).toBe(3);
     expect(parseWorkers('auto')).toBeGreaterThanOrEqual(1);

@@ -15,6 +15,7 @@ import type { CliIO } from './common.js';
 import { EXIT_INVALID, EXIT_OK, reportFailure } from './common.js';
 import { PortUnavailableError, checkPortFree, explainListenError, formatReadyLine } from './start-report.js';
 import { checkDevSecret } from '../auth/dev-secret.js';
+import { checkSessionStoreWorkers } from '../auth/oidc/workers-check.js';
 
 interface StartFlags {
   config: string;
@@ -115,14 +116,15 @@ async function start(opts: StartFlags, io: CliIO): Promise<number> {
   const { config, file } = loadConfigFile(opts.config);
   const logger = createLogger({ ...loggerOptions(config.logging), sharedStdout: workers !== undefined });
   logger.info({ file }, 'config loaded');
-  // Refused before the demo upstreams or workers start; each generation warns (and refuses on reload) in src/reload.ts.
+  // Refused before the demo upstreams or workers start; each generation checks both again (and refuses on reload) in src/reload.ts.
   const devSecret = checkDevSecret(config.auth, { production, demo: opts.demo === true });
   if (devSecret.kind === 'refuse') {
     io.err.write(`${devSecret.message}\n`);
     return EXIT_INVALID;
   }
-  if (workers !== undefined && workers > 1 && config.auth.oidc?.session.store === 'memory') {
-    io.err.write(`auth.oidc.session.store is memory, which one process holds: with --workers ${workers} a browser's session would live in one worker only. Set auth.oidc.session.store: redis (and the redis section), or run one worker.\n`);
+  const sessionStore = checkSessionStoreWorkers(config.auth, workers);
+  if (sessionStore) {
+    io.err.write(`${sessionStore.path} ${sessionStore.message}.\n`);
     return EXIT_INVALID;
   }
   const port = opts.port ?? config.server.port;

@@ -38,6 +38,8 @@ export type ToPrimary = ReloadReply | MetricsRequest;
 
 /** Environment the primary hands to each worker. */
 export const ENV_DEMO_TARGETS = 'GATEWAY_DEMO_TARGETS';
+/** How many workers the group has (a worker's reload refuses what N processes cannot share). */
+export const ENV_WORKER_COUNT = 'GATEWAY_WORKER_COUNT';
 /** The worker's slot, 0..N-1, stable across restarts (for logs). */
 export const ENV_WORKER_SLOT = 'GATEWAY_WORKER_SLOT';
 

@@ -16,11 +16,12 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
-import { loadConfigFile } from '../config/load.js';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import { checkSessionStoreWorkers } from '../auth/oidc/workers-check.js';
 import { composeFor } from '../assemble.js';
 import type { DemoTargets } from '../demo/start-demos.js';
 import type { Logger } from '../telemetry/logger.js';
-import { ENV_DEMO_TARGETS, ENV_WORKER_SLOT, isMessage, type MetricsRequest, type ReloadReply, type ReloadRequest } from './messages.js';
+import { ENV_DEMO_TARGETS, ENV_WORKER_COUNT, ENV_WORKER_SLOT, isMessage, type MetricsRequest, type ReloadReply, type ReloadRequest } from './messages.js';
 
 export interface PrimaryOptions {
   configFile: string;
@@ -54,6 +55,8 @@ export function restartDelayMs(crashes: number): number {
 /** Validates the config and the schema; throws ConfigError / CompositionError like a single process would. */
 async function validate(opts: PrimaryOptions): Promise<{ drainMs: number }> {
   const { config } = loadConfigFile(opts.configFile);
+  const sessionStore = checkSessionStoreWorkers(config.auth, opts.workers);
+  if (sessionStore) throw new ConfigError([sessionStore], opts.configFile);
   await composeFor(config, opts);
   return { drainMs: config.server.drainMs };
 }
@@ -71,7 +74,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<number> {
   const listeningOnce = new Set<number>();
 
   function fork(slot: Slot): void {
-    const env: Record<string, string> = { [ENV_WORKER_SLOT]: String(slot.index) };
+    const env: Record<string, string> = { [ENV_WORKER_SLOT]: String(slot.index), [ENV_WORKER_COUNT]: String(slots.length) };
     if (opts.demoTargets) env[ENV_DEMO_TARGETS] = JSON.stringify(opts.demoTargets);
     const worker = cluster.fork(env);
     slot.worker = worker;

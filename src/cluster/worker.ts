@@ -13,12 +13,12 @@ import { ServiceUnavailable } from '../errors.js';
 import { compileMetricsGuard, isMetricsPlugin } from '../plugins/use-metrics.js';
 import { serveGateway, type ServeOptions, type ServedGateway } from '../reload.js';
 import type { DemoTargets } from '../demo/start-demos.js';
-import { ENV_DEMO_TARGETS, ENV_WORKER_SLOT, isMessage, type MetricsReply, type MetricsRequest, type ReloadReply, type ReloadRequest } from './messages.js';
+import { ENV_DEMO_TARGETS, ENV_WORKER_COUNT, ENV_WORKER_SLOT, isMessage, type MetricsReply, type MetricsRequest, type ReloadReply, type ReloadRequest } from './messages.js';
 
 /** How long a worker waits for the aggregated metrics before answering 503. */
 const METRICS_TIMEOUT_MS = 6000;
 
-export type WorkerOptions = Omit<ServeOptions, 'demoTargets' | 'intercept'>;
+export type WorkerOptions = Omit<ServeOptions, 'demoTargets' | 'intercept' | 'workers'>;
 
 interface PendingScrape {
   res: ServerResponse;
@@ -68,9 +68,11 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   }
 
   const demoTargets = process.env[ENV_DEMO_TARGETS] ? (JSON.parse(process.env[ENV_DEMO_TARGETS]) as DemoTargets) : undefined;
+  const workers = Number(process.env[ENV_WORKER_COUNT]) || undefined;
   served = await serveGateway({
     ...opts,
     demoTargets,
+    workers,
     intercept,
   });
   // What a scrape aggregates: prom-client's default registry (gateway_cluster_workers) and the

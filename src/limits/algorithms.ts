@@ -97,7 +97,7 @@ export interface CounterSpec {
   burst: number;
 }
 
-/** The one method of rate-limiter-flexible's limiters that {@link WindowLimiter} calls. */
+/** The one method of rate-limiter-flexible's limiters that a Redis window ({@link RedisWindow}) calls. */
 export interface PointConsumer {
   /** Resolves when admitted, rejects with a RateLimiterRes when refused, with an Error when the store failed. */
   consume(key: string, points: number, options?: Record<string, unknown>): Promise<RateLimiterRes>;

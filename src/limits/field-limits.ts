@@ -14,7 +14,7 @@ import type { RateWindow } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import type { RequestContext } from '../context.js';
 import { RateLimited } from '../errors.js';
-import type { LimiterStore, WindowLimiter } from './limiter-store.js';
+import type { Decision, LimiterStore, WindowLimiter } from './limiter-store.js';
 
 /** Reads `Type.field → window` from the schema's `@rateLimit` directives and the config (config wins). */
 export function collectFieldWindows(schema: GraphQLSchema, configured: Record<string, RateWindow>): Map<string, RateWindow> {
@@ -58,17 +58,30 @@ export function markRateLimited(ctx: RequestContext, clientId: string, limit: st
   ctx.rateLimited ??= { clientId, route: ctx.routeLabel, limit };
 }
 
+/**
+ * The resolver of a limited field. A window in memory decides at once, so the field resolves as
+ * its own resolver does (a value stays a value: no promise per resolution); a Redis window is awaited.
+ */
 function limitedResolver(limiter: WindowLimiter, label: string, next: GraphQLFieldResolver<unknown, any>): LimitedResolver {
-  const resolve: LimitedResolver = async (source, args, context, info) => {
-    const gw = context.gw;
-    const clientId = gw.identity?.clientId ?? gw.ip;
-    const d = await limiter.consume(clientId);
-    if (!d.allowed) {
-      markRateLimited(gw, clientId, label);
-      throw RateLimited(Math.max(1, Math.ceil(d.resetMs / 1000)));
-    }
-    return next(source, args, context, info);
+  const refuse = (gw: RequestContext, clientId: string, d: Decision): never => {
+    markRateLimited(gw, clientId, label);
+    throw RateLimited(Math.max(1, Math.ceil(d.resetMs / 1000)));
   };
+  const resolve: LimitedResolver = limiter.synchronous
+    ? (source, args, context, info) => {
+        const gw = context.gw;
+        const clientId = gw.identity?.clientId ?? gw.ip;
+        const d = limiter.take(clientId);
+        if (!d.allowed) refuse(gw, clientId, d);
+        return next(source, args, context, info);
+      }
+    : async (source, args, context, info) => {
+        const gw = context.gw;
+        const clientId = gw.identity?.clientId ?? gw.ip;
+        const d = await limiter.take(clientId);
+        if (!d.allowed) refuse(gw, clientId, d);
+        return next(source, args, context, info);
+      };
   resolve[LIMITED] = true;
   return resolve;
 }

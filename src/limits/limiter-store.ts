@@ -113,42 +113,75 @@ class InsuranceLimiter extends RateLimiterMemory {
   }
 }
 
-/** A named window (`points` per `durationSec`, counted by its algorithm), per key. */
-export class WindowLimiter {
+/**
+ * A named window (`points` per `durationSec`, counted by its algorithm), per key: a
+ * {@link MemoryWindow} or a {@link RedisWindow}. `synchronous` tells them apart: where it is true,
+ * `take()` returns the decision itself; where false, a promise of it.
+ */
+export type WindowLimiter = MemoryWindow | RedisWindow;
+
+/** What every window knows of itself. */
+abstract class WindowBase {
   readonly name: string;
   readonly points: number;
   readonly durationSec: number;
   /** What `remaining` counts down from: `points`, or a token bucket's `burst`. */
   readonly limit: number;
-  readonly #store: LimiterStore;
-  readonly #limiter: PointConsumer;
-  /** The memory window used while Redis is skipped (failOpen); undefined without Redis or without failOpen. */
-  readonly #insurance: PointConsumer | undefined;
-  readonly #redis: boolean;
-  /** The in-memory counter when there is no Redis: {@link take} decides without a promise. */
-  readonly memory: SyncPointConsumer | undefined;
 
-  constructor(store: LimiterStore, name: string, window: RateWindow, limiter: PointConsumer, insurance: PointConsumer | undefined, redis: boolean) {
-    this.#store = store;
+  constructor(name: string, window: RateWindow) {
     this.name = name;
     this.points = window.points;
     this.durationSec = window.durationSec;
     this.limit = window.algorithm === 'token-bucket' ? (window.burst ?? window.points) : window.points;
-    this.#limiter = limiter;
-    this.#insurance = insurance;
-    this.#redis = redis;
-    this.memory = redis ? undefined : (limiter as SyncPointConsumer);
   }
 
-  /** {@link consume} for a window counted in memory ({@link memory} set), decided at once. */
+  /** Takes `points` from `key`'s window: the decision itself, or a promise of it (see `synchronous`). */
+  abstract take(key: string, points?: number): Decision | Promise<Decision>;
+
+  /** {@link take}, always as a promise. Throws SERVICE_UNAVAILABLE only when Redis is down and failOpen is off. */
+  abstract consume(key: string, points?: number): Promise<Decision>;
+}
+
+/** A window counted in this process: it decides at once, without a promise. */
+export class MemoryWindow extends WindowBase {
+  readonly synchronous = true;
+  readonly #counter: SyncPointConsumer;
+
+  constructor(name: string, window: RateWindow, counter: SyncPointConsumer) {
+    super(name, window);
+    this.#counter = counter;
+  }
+
   take(key: string, points = 1): Decision {
-    const o = this.memory!.take(key, points);
+    const o = this.#counter.take(key, points);
     return { allowed: o.allowed, limit: this.limit, remaining: o.remaining, resetMs: o.resetMs };
   }
 
-  /** Takes `points` from `key`'s window. Throws SERVICE_UNAVAILABLE only when Redis is down and failOpen is off. */
+  consume(key: string, points = 1): Promise<Decision> {
+    return Promise.resolve(this.take(key, points));
+  }
+}
+
+/** A window counted in Redis, shared by every instance using it, with the outage handling above. */
+export class RedisWindow extends WindowBase {
+  readonly synchronous = false;
+  readonly #store: LimiterStore;
+  readonly #limiter: PointConsumer;
+  /** The memory window used while Redis is skipped (failOpen); undefined without failOpen. */
+  readonly #insurance: PointConsumer | undefined;
+
+  constructor(store: LimiterStore, name: string, window: RateWindow, limiter: PointConsumer, insurance: PointConsumer | undefined) {
+    super(name, window);
+    this.#store = store;
+    this.#limiter = limiter;
+    this.#insurance = insurance;
+  }
+
+  take(key: string, points = 1): Promise<Decision> {
+    return this.consume(key, points);
+  }
+
   async consume(key: string, points = 1): Promise<Decision> {
-    if (!this.#redis) return this.#decide(this.#limiter, key, points, undefined);
     // Only the first requests after start-up wait here, for the first Redis connection attempt.
     const starting = this.#store.starting;
     if (starting) await starting;
@@ -273,7 +306,7 @@ export class LimiterStore {
     if (!this.#client) {
       const counter = new MemoryFixedWindow({ limit: window.points, durationMs: window.durationSec * 1000, burst: window.points });
       this.#closers.push(() => counter.close());
-      return new WindowLimiter(this, name, window, counter, undefined, false);
+      return new MemoryWindow(name, window, counter);
     }
     const insurance = this.#failOpen ? holdLongWindow(new InsuranceLimiter(base), window.durationSec) : undefined;
     const limiter = new RateLimiterRedis({
@@ -285,7 +318,7 @@ export class LimiterStore {
       inMemoryBlockOnConsumed: window.points + 1,
       insuranceLimiter: insurance,
     });
-    return new WindowLimiter(this, name, window, limiter, insurance, true);
+    return new RedisWindow(this, name, window, limiter, insurance);
   }
 
   /**
@@ -295,16 +328,16 @@ export class LimiterStore {
    */
   #algorithmWindow(name: string, window: RateWindow, algorithm: 'sliding-window' | 'token-bucket'): WindowLimiter {
     const spec: CounterSpec = { limit: window.points, durationMs: window.durationSec * 1000, burst: window.burst ?? window.points };
-    const memory = (): PointConsumer & { close(): void } => {
+    const memory = (): SyncPointConsumer & { close(): void } => {
       const counter = algorithm === 'sliding-window' ? new MemorySlidingWindow(spec) : new MemoryTokenBucket(spec);
       this.#closers.push(() => counter.close());
       return counter;
     };
-    if (!this.#client) return new WindowLimiter(this, name, window, memory(), undefined, false);
+    if (!this.#client) return new MemoryWindow(name, window, memory());
     const insurance = this.#failOpen ? memory() : undefined;
     const prefix = `${this.#prefix}${name}@${algorithm === 'sliding-window' ? 'sliding' : 'bucket'}:`;
     const Counter = algorithm === 'sliding-window' ? RedisSlidingWindow : RedisTokenBucket;
-    return new WindowLimiter(this, name, window, new Counter(this.#client, spec, prefix, insurance), insurance, true);
+    return new RedisWindow(this, name, window, new Counter(this.#client, spec, prefix, insurance), insurance);
   }
 
   async close(): Promise<void> {

@@ -99,14 +99,6 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
   }
   const fieldLimiters = createFieldLimiters(store, fieldWindows);
   const requestLevel = !!(global || perClient);
-  /** Without Redis every window is counted in this process and decides synchronously. */
-  const inMemory = !opts.redis;
-
-  /** Writes the header fields for the windows consulted so far. */
-  function report(ctx: RequestContext, windows: AdvertisedWindow[], decisions: Decision[], policy: string): void {
-    if (decisions.length === 0) return;
-    writeRateLimitHeaders(ctx.res, style, windows, decisions, mostRestrictive(decisions), policy);
-  }
 
   function refuse(ctx: RequestContext, clientId: string, limit: string, d: Decision, retryFloorSec = 0): never {
     markRateLimited(ctx, clientId, limit);
@@ -117,7 +109,9 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
   /** What one check has gathered: the windows consulted and their decisions, for the headers. */
   interface Pass {
     ctx: RequestContext;
+    route: RouteLimits | undefined;
     clientId: string;
+    points: number;
     limits: string[];
     windows: AdvertisedWindow[];
     decisions: Decision[];
@@ -125,47 +119,73 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
     retryFloorSec: number;
   }
 
-  function begin(ctx: RequestContext, route: RouteLimits | undefined, retryFloorSec: number): Pass {
-    return { ctx, clientId: ctx.identity?.clientId ?? ctx.ip, limits: (ctx.limits ??= []), windows: [], decisions: [], policy: route ? route.policyHeader : clientPolicy, retryFloorSec };
+  /** Writes the header fields for the windows consulted so far. */
+  function report(p: Pass): void {
+    if (p.decisions.length === 0) return;
+    writeRateLimitHeaders(p.ctx.res, style, p.windows, p.decisions, mostRestrictive(p.decisions), p.policy);
   }
 
-  /** Records a per-client or route decision; over the window: headers so far, then 429. */
-  function clientStep(p: Pass, w: ClientWindow, limit: 'perClient' | 'route', d: Decision): void {
+  /** The windows a request passes, in this order; a step whose window does not apply is skipped. */
+  const PER_CLIENT = 0;
+  const ROUTE = 1;
+  const GLOBAL = 2;
+
+  /** The window of step `step`, or undefined when none applies to this request. */
+  function windowOf(p: Pass, step: number): WindowLimiter | undefined {
+    return step === PER_CLIENT ? perClient?.limiter : step === ROUTE ? p.route?.window.limiter : global;
+  }
+
+  /** Records step `step`'s decision; over the window: headers so far (per client, route), then 429. */
+  function record(p: Pass, step: number, d: Decision): void {
+    if (step === GLOBAL) {
+      if (d.allowed) p.limits.push('global:ok'); // refusals are recorded once, by markRateLimited
+      else refuse(p.ctx, p.clientId, 'global', d, p.retryFloorSec);
+      return;
+    }
+    const w = step === PER_CLIENT ? perClient! : p.route!.window;
+    const limit = step === PER_CLIENT ? 'perClient' : 'route';
     p.windows.push(w.advertised);
     p.decisions.push(d);
     if (d.allowed) {
-      p.limits.push(limit === 'perClient' ? 'perClient:ok' : 'route:ok'); // refusals are recorded once, by markRateLimited
+      p.limits.push(step === PER_CLIENT ? 'perClient:ok' : 'route:ok'); // refusals are recorded once, by markRateLimited
       return;
     }
-    report(p.ctx, p.windows, p.decisions, p.policy);
+    report(p);
     refuse(p.ctx, p.clientId, limit, d, p.retryFloorSec);
   }
 
-  function globalStep(p: Pass, d: Decision): void {
-    if (d.allowed) p.limits.push('global:ok'); // refusals are recorded once, by markRateLimited
-    else refuse(p.ctx, p.clientId, 'global', d, p.retryFloorSec);
-  }
-
   /**
-   * Takes `points` from each window that applies (one per GraphQL operation; see the batch hook
-   * below). Windows in memory decide synchronously: no promise per request; Redis-backed ones are awaited.
+   * Runs the steps from `step` on. Each window says whether it decides at once (`synchronous`:
+   * counted in this process) or answers a promise (Redis), so the path follows the store actually
+   * built: decisions made at once go on in the same call (no promise per request); at a promise
+   * the rest runs once it settles.
    */
-  function check(ctx: RequestContext, route: RouteLimits | undefined, points = 1, retryFloorSec = 0): Promise<void> | undefined {
-    if (!inMemory) return checkShared(ctx, route, points, retryFloorSec);
-    const p = begin(ctx, route, retryFloorSec);
-    if (perClient) clientStep(p, perClient, 'perClient', perClient.limiter.take(p.clientId, points));
-    if (route) clientStep(p, route.window, 'route', route.window.limiter.take(p.clientId, points));
-    report(ctx, p.windows, p.decisions, p.policy);
-    if (global) globalStep(p, global.take('all', points));
+  function run(p: Pass, step: number): Promise<void> | undefined {
+    for (; step <= GLOBAL; step++) {
+      // The headers carry the per-client and route windows, whether or not the global one refuses.
+      if (step === GLOBAL) report(p);
+      const w = windowOf(p, step);
+      if (w === undefined) continue;
+      const key = step === GLOBAL ? 'all' : p.clientId;
+      if (!w.synchronous) return resume(p, step, w.take(key, p.points));
+      record(p, step, w.take(key, p.points));
+    }
     return undefined;
   }
 
-  async function checkShared(ctx: RequestContext, route: RouteLimits | undefined, points: number, retryFloorSec: number): Promise<void> {
-    const p = begin(ctx, route, retryFloorSec);
-    if (perClient) clientStep(p, perClient, 'perClient', await perClient.limiter.consume(p.clientId, points));
-    if (route) clientStep(p, route.window, 'route', await route.window.limiter.consume(p.clientId, points));
-    report(ctx, p.windows, p.decisions, p.policy);
-    if (global) globalStep(p, await global.consume('all', points));
+  /** The rest of {@link run} once step `step`'s window answered (apart, so that run allocates no closure). */
+  async function resume(p: Pass, step: number, pending: Promise<Decision>): Promise<void> {
+    record(p, step, await pending);
+    await run(p, step + 1);
+  }
+
+  /** Takes `points` from each window that applies (one per GraphQL operation; see the batch hook below). */
+  function check(ctx: RequestContext, route: RouteLimits | undefined, points = 1, retryFloorSec = 0): Promise<void> | undefined {
+    const p: Pass = {
+      ctx, route, clientId: ctx.identity?.clientId ?? ctx.ip, points, limits: (ctx.limits ??= []),
+      windows: [], decisions: [], policy: route ? route.policyHeader : clientPolicy, retryFloorSec,
+    };
+    return run(p, PER_CLIENT);
   }
 
   /**
