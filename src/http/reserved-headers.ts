@@ -71,3 +71,29 @@ const TCHAR: boolean[] = (() => {
   for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") t[c.charCodeAt(0)] = true;
   return t;
 })();
+
+/** What of the request's Identity (src/context.ts) the identity headers carry. */
+interface IdentityFields {
+  kind: string;
+  subject: string | undefined;
+  roles: readonly string[];
+  clientId: string;
+  accessToken?: string;
+}
+
+/** The headers through which upstreams learn the verified caller (reserved: a client's own never pass). */
+export const IDENTITY_HEADERS = ['x-user-id', 'x-user-roles', 'x-client-id'] as const;
+
+/**
+ * Writes the verified caller's identity headers into `out` (nothing for an anonymous caller):
+ * one spelling for passthrough, JSON calls, gRPC metadata and the response cache's key. With
+ * `withToken`, a browser session's access token goes on as `Authorization: Bearer` (the cookie
+ * stays at the gateway).
+ */
+export function writeIdentityHeaders(out: Record<string, unknown>, identity: IdentityFields | undefined, withToken: boolean): void {
+  if (identity === undefined || identity.kind === 'anonymous') return;
+  if (identity.subject) out['x-user-id'] = identity.subject;
+  out['x-user-roles'] = identity.roles.join(',');
+  out['x-client-id'] = identity.clientId;
+  if (withToken && identity.accessToken !== undefined) out.authorization = `Bearer ${identity.accessToken}`;
+}

@@ -21,6 +21,7 @@
  */
 import type CachePolicy from 'http-cache-semantics';
 import { sha256Hex } from '../hash.js';
+import { IDENTITY_HEADERS, writeIdentityHeaders } from '../http/reserved-headers.js';
 import type { RequestContext } from '../context.js';
 import { routedPath } from './proxy-handler.js';
 import { hasRequestBody } from './request-body.js';
@@ -46,7 +47,6 @@ const CREDENTIAL_HEADERS = [
 ];
 
 /** Header names the gateway sets from the verified identity. */
-const IDENTITY_HEADERS = ['x-user-id', 'x-user-roles', 'x-client-id'];
 
 export interface CacheKeyOptions {
   /** Routes whose entries are partitioned by identity (`auth` other than none, or `roles`). */
@@ -73,12 +73,7 @@ function policyHeaders(ctx: RequestContext, host: string, hidden: ReadonlySet<st
     out[name] = headerText(inHeaders[name]);
   }
   out.host = host;
-  const id = ctx.identity;
-  if (id && id.kind !== 'anonymous') {
-    if (id.subject) out['x-user-id'] = id.subject;
-    out['x-user-roles'] = id.roles.join(',');
-    out['x-client-id'] = id.clientId;
-  }
+  writeIdentityHeaders(out, ctx.identity, false);
   return out;
 }
 

@@ -11,6 +11,7 @@ import { createClientAddressResolver, type TrustProxy } from '../plugins/use-cli
 import { isValidHost } from '../plugins/use-host-check.js';
 import type { CompiledRoute, HeaderOps } from './route-table.js';
 import { applyRenames, applyRendered, passesHeader } from './header-ops.js';
+import { writeIdentityHeaders } from '../http/reserved-headers.js';
 
 export { isReservedHeader } from '../http/reserved-headers.js';
 
@@ -107,14 +108,7 @@ export function upstreamRequestHeaders(ctx: RequestContext, route: CompiledRoute
   if (host) out['x-forwarded-host'] = host;
   out['x-request-id'] = ctx.id;
   out.traceparent = nextTraceparent(inHeaders.traceparent, ctx.traceId);
-  const id = ctx.identity;
-  if (id && id.kind !== 'anonymous') {
-    if (id.subject) out['x-user-id'] = id.subject;
-    out['x-user-roles'] = id.roles.join(',');
-    out['x-client-id'] = id.clientId;
-    // A browser session's access token: the cookie stays at the gateway, the token goes on.
-    if (id.accessToken !== undefined) out.authorization = `Bearer ${id.accessToken}`;
-  }
+  writeIdentityHeaders(out, ctx.identity, true);
   for (const [name, value] of ops.add) out[name] = value;
   if (ops.render !== null) applyRendered(out, ops, ctx, route, 0);
   return out;

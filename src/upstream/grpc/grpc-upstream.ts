@@ -12,6 +12,7 @@ import type { RequestContext } from '../../context.js';
 import type { GrpcCall, GrpcResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
 import { createTargets } from '../targets.js';
 import type { UpstreamTls } from '../../http/tls-files.js';
+import { writeIdentityHeaders } from '../../http/reserved-headers.js';
 import { readProtoService } from './proto-service.js';
 
 /** Codes that mean the upstream failed (as opposed to rejecting the request). */
@@ -115,12 +116,10 @@ export class GrpcUpstream implements UpstreamInfo {
     const md = new Metadata();
     if (!ctx) return md;
     md.set('x-request-id', ctx.id);
-    const id = ctx.identity;
-    if (id && id.kind !== 'anonymous') {
-      if (id.subject) md.set('x-user-id', id.subject);
-      md.set('x-user-roles', id.roles.join(','));
-      md.set('x-client-id', id.clientId);
-      if (id.accessToken !== undefined) md.set('authorization', `Bearer ${id.accessToken}`);
+    if (ctx.identity !== undefined && ctx.identity.kind !== 'anonymous') {
+      const headers: Record<string, string> = {};
+      writeIdentityHeaders(headers, ctx.identity, true);
+      for (const name in headers) md.set(name, headers[name]!);
     }
     return md;
   }

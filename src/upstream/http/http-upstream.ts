@@ -18,6 +18,7 @@ import type { RequestContext } from '../../context.js';
 import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
 import { createTargets } from '../targets.js';
 import type { UpstreamTls } from '../../http/tls-files.js';
+import { writeIdentityHeaders } from '../../http/reserved-headers.js';
 import { resolveUpstreamPath, type UpstreamPath } from './path-template.js';
 import { CallDeadline, scheduleDeadline, type DeadlineReason } from '../deadline-wheel.js';
 
@@ -272,13 +273,7 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     const headers: Record<string, string> = extraHeaders ? { ...extraHeaders, accept: 'application/json' } : { accept: 'application/json' };
     if (ctx) {
       headers['x-request-id'] = ctx.id;
-      const id = ctx.identity;
-      if (id && id.kind !== 'anonymous') {
-        if (id.subject) headers['x-user-id'] = id.subject;
-        headers['x-user-roles'] = id.roles.join(',');
-        headers['x-client-id'] = id.clientId;
-        if (id.accessToken !== undefined) headers.authorization = `Bearer ${id.accessToken}`;
-      }
+      writeIdentityHeaders(headers, ctx.identity, true);
     }
     let body: string | null = null;
     if (payload !== undefined) {
