@@ -129,6 +129,29 @@ describe('passthrough answers written by the dispatch handler', () => {
     await poolServes();
   });
 
+  it('a client that left before the answer’s head: the exchange ends when the head comes', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((r) => (upstreamClosed = r));
+    let headAt = 0;
+    answer = (_req, res) => {
+      res.once('close', () => upstreamClosed());
+      setTimeout(() => {
+        headAt = Date.now();
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const t = setInterval(() => res.write('z'.repeat(1024)), 5);
+        res.once('close', () => clearInterval(t));
+      }, 300);
+    };
+    const req = httpRequest(`${gw.url}/p/late`, { agent: false });
+    req.once('error', () => {});
+    req.end();
+    setTimeout(() => req.destroy(), 100);
+    await closed;
+    expect(headAt).toBeGreaterThan(0);
+    expect(Date.now() - headAt).toBeLessThan(2_000);
+    await poolServes();
+  });
+
   it('an upstream that resets mid-body cuts the client’s answer (no clean end)', async () => {
     answer = (_req, res) => {
       // Chunked: only a cut connection (not a clean last chunk) tells the client the answer is short.
