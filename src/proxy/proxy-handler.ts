@@ -14,7 +14,7 @@ import type { RequestContext } from '../context.js';
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
 import { clientFault } from '../client-fault.js';
 import type { Upstreams } from '../upstream/create-upstreams.js';
-import type { HttpResult } from '../upstream/types.js';
+import type { HttpResult, UpstreamBody } from '../upstream/types.js';
 import { normalizePath } from '../http/normalize-path.js';
 import type { CompiledRoute, RouteMatch, RouteTable } from './route-table.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
@@ -143,15 +143,16 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     }
     // A streamed call (not readJson) always has its body to pass on.
     const upBody = result.body!;
-    if (release) upBody.once('close', release);
+    if (release) upBody.onClose(release);
     ctx.upstreamCalls++;
     const out = clientResponseHeaders(result.headers, route.responseHeaders, ctx, route, result.statusCode);
-    let answer: Readable | Buffer = upBody;
+    let answer: UpstreamBody | Readable | Buffer = upBody;
     if (t?.responseBody) {
       try {
-        answer = await mapResponseBody(ctx, route, result.statusCode, out, upBody);
+        // The mapping reads a stream: only here is the body adapted to one.
+        answer = await mapResponseBody(ctx, route, result.statusCode, out, upBody.readable());
       } catch (err) {
-        discard(upBody);
+        upBody.destroy();
         throw err;
       }
     }
@@ -159,7 +160,7 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
       if (Buffer.isBuffer(answer)) sendBuffer(ctx, result.statusCode, out, answer);
       else sendStream(ctx, result.statusCode, out, answer);
     } catch (err) {
-      discard(upBody);
+      upBody.destroy();
       throw err;
     }
   }
@@ -190,15 +191,4 @@ export function createPassthrough(opts: PassthroughOptions = {}): Passthrough {
     },
     handle,
   };
-}
-
-function ignore(): void {}
-
-/**
- * Drops an upstream answer's body the client will not get. undici reports a body destroyed
- * before its end as an 'error' (aborted); with no listener that would be an uncaught exception.
- */
-function discard(body: Readable): void {
-  body.on('error', ignore);
-  body.destroy();
 }

@@ -8,6 +8,7 @@ import { Readable, type Writable } from 'node:stream';
 import { StateKey, type RequestContext } from '../context.js';
 import { compressionFor, createEncoder } from '../plugins/use-compression.js';
 import { mergeVary } from './forward-headers.js';
+import type { UpstreamBody } from '../upstream/types.js';
 
 /** The {@link ResponseTap} of a request (set by the response cache on a miss it will fill). */
 export const RESPONSE_TAP = new StateKey<ResponseTap>('proxy.responseTap');
@@ -61,10 +62,17 @@ function pipeTo(src: Readable, dest: Writable): void {
   src.pipe(dest);
 }
 
-/** Streams a response body to the client, compressed when the client and the media type allow it. */
-export function sendStream(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Readable): void {
+/**
+ * Streams a response body to the client, compressed when the client and the media type allow it.
+ * An upstream's body is written straight to the response (or the encoder); it becomes a Node
+ * Readable only when the response cache taps it.
+ */
+export function sendStream(ctx: RequestContext, status: number, headers: OutgoingHttpHeaders, body: Readable | UpstreamBody): void {
   const tap = ctx.get(RESPONSE_TAP);
-  if (tap) tap.tap(ctx, status, headers, body);
+  if (tap) {
+    if (!(body instanceof Readable)) body = body.readable();
+    tap.tap(ctx, status, headers, body);
+  }
   const enc = compressionFor(ctx, status, headers);
   const res = ctx.res;
   if (!enc) {
@@ -75,7 +83,8 @@ export function sendStream(ctx: RequestContext, status: number, headers: Outgoin
       res.end();
       return;
     }
-    pipeTo(body, res);
+    if (body instanceof Readable) pipeTo(body, res);
+    else body.sendTo(res);
     return;
   }
   headers['content-encoding'] = enc;
@@ -83,7 +92,8 @@ export function sendStream(ctx: RequestContext, status: number, headers: Outgoin
   withVary(ctx, headers, 'Accept-Encoding');
   res.writeHead(status, headers);
   const encoder = createEncoder(enc);
-  pipeTo(body, encoder);
+  if (body instanceof Readable) pipeTo(body, encoder);
+  else body.sendTo(encoder);
   pipeTo(encoder, res);
 }
 

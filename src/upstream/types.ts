@@ -7,7 +7,7 @@
  * balancing, tracing and metrics are interceptors; none of them knows the protocol except
  * through {@link UpstreamInfo.isFailure}.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Metadata } from '@grpc/grpc-js';
 import type { UpstreamConfig } from '../config/schema.js';
@@ -62,15 +62,38 @@ export interface HttpResult {
   statusCode: number;
   headers: IncomingHttpHeaders;
   /**
-   * The response body, streamed; the caller must consume or destroy it. Null for a `readJson`
-   * call, whose body the transport has already read (into `json`, or `errorText`).
+   * The response body, held until the caller takes it; the caller must send, read, resume or
+   * destroy it. Null for a `readJson` call, whose body the transport has already read (into
+   * `json`, or `errorText`).
    */
-  body: Readable | null;
+  body: UpstreamBody | null;
   target: Target;
   /** The parsed body of a 2xx answer to a `readJson` call. */
   json: unknown;
   /** The start of a non-2xx answer's body to a `readJson` call, for the log (the client never sees it). */
   errorText?: string;
+}
+
+/**
+ * The body of a streamed HTTP answer as the transport delivers it: the upstream is paused until
+ * one consumer takes it, then each chunk goes straight to that consumer with back-pressure (no
+ * intermediate stream unless one is asked for). The exchange ends with the body's end, an error,
+ * or `destroy()`.
+ */
+export interface UpstreamBody {
+  /**
+   * Writes the body to `dest` and ends it. Back-pressure pauses the upstream; an upstream failure
+   * mid-body destroys `dest`; `dest` closed before the end aborts the upstream exchange.
+   */
+  sendTo(dest: Writable): void;
+  /** The body as a Node Readable, for consumers that read a stream (cache tap, compression, mappings). */
+  readable(): Readable;
+  /** Reads and drops the body (an answer nobody passes on): the connection stays reusable. */
+  resume(): void;
+  /** Ends the exchange before its end (the connection is closed). */
+  destroy(err?: Error): void;
+  /** Calls `fn` once when the exchange is over (ended, failed or destroyed); at once if it already is. */
+  onClose(fn: () => void): void;
 }
 
 export interface GrpcCall extends UpstreamCall {

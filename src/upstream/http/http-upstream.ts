@@ -5,17 +5,21 @@
  * calls over the body too. A streamed (passthrough) body is then bounded per pause between
  * chunks by undici's body timeout, so a long download keeps going while data flows.
  *
+ * Every call is dispatched with a handler of ours (no undici body stream): a JSON call collects
+ * its answer (JsonCall), a streamed call hands its body over at the head and writes it straight
+ * to whoever takes it, the client's response as a rule (StreamCall).
+ *
  * Streamed uploads hold a connection for as long as the client takes to send; at most
  * `maxStreamingUploads` of them run at once, so slow uploaders cannot take every connection.
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { RequestTimeout, UpstreamError, UpstreamReportedTimeout, UpstreamTimeout, UpstreamUnavailable, isGatewayError, GatewayError } from '../../errors.js';
 import { clientFault, markNeutral } from '../../client-fault.js';
 import type { UpstreamConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../context.js';
-import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamInfo, UpstreamLog } from '../types.js';
+import type { HttpCall, HttpResult, Interceptor, Invoke, Target, UpstreamBody, UpstreamInfo, UpstreamLog } from '../types.js';
 import { createTargets } from '../targets.js';
 import type { UpstreamTls } from '../../http/tls-files.js';
 import { writeIdentityHeaders } from '../../http/reserved-headers.js';
@@ -182,11 +186,248 @@ class JsonCall implements Dispatcher.DispatchHandler {
   }
 }
 
+/** Where the body of a {@link StreamCall} goes: not taken yet, a writable, a Readable, nowhere. */
+const HELD = 0;
+const SINK = 1;
+const STREAM = 2;
+const DROPPED = 3;
+
+const SOURCE = Symbol('upstream.body');
+type Sink = Writable & { [SOURCE]?: StreamCall };
+
+function onSinkDrain(this: Sink): void {
+  this[SOURCE]?.pull();
+}
+
+function onSinkClose(this: Sink): void {
+  this[SOURCE]?.sinkClosed();
+}
+
+/** A {@link StreamCall}'s body as a Node Readable: reading resumes the upstream, destroying it ends the exchange. */
+class BodyReadable extends Readable {
+  readonly #source: StreamCall;
+
+  constructor(source: StreamCall) {
+    // As undici's own body stream.
+    super({ highWaterMark: 65_536 });
+    this.#source = source;
+  }
+
+  override _read(): void {
+    this.#source.pull();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.#source.destroy(err ?? undefined);
+    cb(err);
+  }
+}
+
+/**
+ * The undici dispatch handler of one streamed (passthrough) call, and the body of its answer
+ * ({@link UpstreamBody}): settles the call at the answer's head, with the upstream paused until
+ * a consumer takes the body; then writes each chunk straight to that consumer (no body stream of
+ * undici's), pausing the upstream while the consumer is full. A failure mid-body destroys the
+ * consumer; a consumer closed before the end aborts the exchange (its connection is closed).
+ */
+class StreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
+  #controller: Dispatcher.DispatchController | undefined;
+  #mode = HELD;
+  #sink: Writable | undefined;
+  #stream: BodyReadable | undefined;
+  /** Chunks that came before a consumer took the body (the upstream is paused at the head, so at most one). */
+  #held: Buffer[] | undefined;
+  #ended = false;
+  /** Why the exchange ended before the body's end. */
+  #error: Error | undefined;
+  /** Resolved at the head, or failed before it. */
+  #settled = false;
+  /** The exchange is over: ended, failed or aborted. */
+  #closed = false;
+  #onClose: (() => void) | undefined;
+  readonly #upstream: HttpUpstream;
+  readonly #call: HttpCall;
+  readonly #target: Target;
+  /** Null for a streamed upload that did not wait for a connection (see HttpUpstream#send). */
+  readonly #deadline: CallDeadline | null;
+  readonly #remaining: number;
+  readonly #resolve: (r: HttpResult) => void;
+  readonly #reject: (e: unknown) => void;
+
+  constructor(upstream: HttpUpstream, call: HttpCall, target: Target, deadline: CallDeadline | null, remaining: number, resolve: (r: HttpResult) => void, reject: (e: unknown) => void) {
+    this.#upstream = upstream;
+    this.#call = call;
+    this.#target = target;
+    this.#deadline = deadline;
+    this.#remaining = remaining;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    target.active++;
+    deadline?.addEventListener('abort', this.#onDeadline);
+  }
+
+  /** The wheel ran out before the head: abort the exchange, or (still queued for a connection) fail at once. */
+  readonly #onDeadline = (): void => {
+    const reason = this.#deadline!.reason;
+    if (this.#controller) this.#controller.abort(reason as Error);
+    else this.#fail(reason);
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#deadline) this.#deadline.queued = false;
+    // Failed while it waited for a connection: dropped before it is written.
+    if (this.#settled) controller.abort(this.#deadline!.reason as Error);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    this.#settled = true;
+    const d = this.#deadline;
+    // The body is bounded per pause between chunks (undici's bodyTimeout) from here on.
+    if (d) {
+      d.removeEventListener('abort', this.#onDeadline);
+      d.cancel();
+    }
+    // Held until the caller takes the body (HEAD, 204 and 304 answers end at once all the same).
+    controller.pause();
+    this.#resolve({ statusCode: status, headers: headers as IncomingHttpHeaders, body: this, target: this.#target, json: undefined });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    switch (this.#mode) {
+      case SINK:
+        if (!this.#sink!.write(chunk)) controller.pause();
+        return;
+      case STREAM:
+        if (!this.#stream!.push(chunk)) controller.pause();
+        return;
+      case HELD:
+        (this.#held ??= []).push(chunk);
+        controller.pause();
+        return;
+      default:
+      // DROPPED: read and let go, so the connection is reused.
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#ended = true;
+    if (this.#mode === SINK) this.#sink!.end();
+    else if (this.#mode === STREAM) this.#stream!.push(null);
+    this.#close();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.#closed) return;
+    if (!this.#settled) {
+      this.#fail(err);
+      return;
+    }
+    // Mid-body: the answer's head is out; the consumer is cut off.
+    this.#error = err;
+    if (this.#mode === SINK) this.#sink!.destroy(err);
+    else if (this.#mode === STREAM) this.#stream!.destroy(err);
+    this.#close();
+  }
+
+  #fail(err: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const d = this.#deadline;
+    if (d) {
+      d.removeEventListener('abort', this.#onDeadline);
+      d.cancel();
+    }
+    this.#close();
+    this.#reject(this.#upstream.failure(this.#call, err, this.#remaining));
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#target.active--;
+    const fn = this.#onClose;
+    this.#onClose = undefined;
+    fn?.();
+  }
+
+  sendTo(dest: Writable): void {
+    this.#mode = SINK;
+    this.#sink = dest;
+    const held = this.#held;
+    if (held) {
+      this.#held = undefined;
+      for (const c of held) dest.write(c);
+    }
+    if (this.#ended) {
+      dest.end();
+      return;
+    }
+    if (this.#closed || dest.destroyed) {
+      // Failed or dropped before it was taken, or the client already left.
+      dest.destroy(this.#error);
+      this.destroy();
+      return;
+    }
+    (dest as Sink)[SOURCE] = this;
+    dest.on('drain', onSinkDrain);
+    dest.once('close', onSinkClose);
+    if (!dest.writableNeedDrain) this.#controller!.resume();
+  }
+
+  readable(): Readable {
+    const stream = new BodyReadable(this);
+    this.#mode = STREAM;
+    this.#stream = stream;
+    const held = this.#held;
+    if (held) {
+      this.#held = undefined;
+      for (const c of held) stream.push(c);
+    }
+    if (this.#ended) stream.push(null);
+    else if (this.#closed) stream.destroy(this.#error);
+    return stream;
+  }
+
+  resume(): void {
+    if (this.#mode !== HELD) return;
+    this.#mode = DROPPED;
+    this.#held = undefined;
+    if (!this.#closed) this.#controller!.resume();
+  }
+
+  destroy(err?: Error): void {
+    if (this.#closed) return;
+    const mode = this.#mode;
+    // Our consumer is ended here, with `err` only if one was given (no 'error' nobody listens to).
+    this.#mode = DROPPED;
+    if (mode === SINK) this.#sink!.destroy(err);
+    else if (mode === STREAM) this.#stream!.destroy(err);
+    this.#controller!.abort(err ?? new Error('upstream answer dropped before its end'));
+  }
+
+  onClose(fn: () => void): void {
+    if (this.#closed) {
+      fn();
+      return;
+    }
+    const prev = this.#onClose;
+    this.#onClose = prev ? () => { prev(); fn(); } : fn;
+  }
+
+  /** The consumer wants more (a sink drained, or the Readable is read). */
+  pull(): void {
+    if (!this.#closed) this.#controller!.resume();
+  }
+
+  /** The sink closed: before the body's end, that ends the exchange (a client that left). */
+  sinkClosed(): void {
+    if (!this.#closed) this.destroy();
+  }
+}
+
 /** Backstop for undici's own (coarse) headers timer, past the wheel's deadline. */
 const UNDICI_BACKSTOP_MS = 1_000;
-
-/** Stands in for a wheel entry where the wheel is not used (streamed uploads): never fires. */
-const NO_DEADLINE = new CallDeadline();
 
 interface UploadWaiter {
   wake: () => void;
@@ -309,57 +550,36 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     return d.queued ? markNeutral(err) : err.asUpstreamFailure();
   }
 
-  async #send(call: HttpCall): Promise<HttpResult> {
+  #send(call: HttpCall): Promise<HttpResult> {
     const target = call.target ?? this.targets[0]!;
     const pool = this.#pools[target.index]!;
     const remaining = Math.ceil(call.deadline - Date.now());
     // No time left before anything was sent (an earlier try or the request used it up): the target is not to blame.
-    if (remaining <= 0) throw markNeutral(UpstreamTimeout(this.name, this.config.timeoutMs));
+    if (remaining <= 0) return Promise.reject(markNeutral(UpstreamTimeout(this.name, this.config.timeoutMs)));
     // A streamed upload takes as long as the client sends: its clock starts when the body has been
     // sent (undici's headers timeout, as Envoy's route timeout), so the wheel is not used for it.
     // Only while it waits for a connection in a saturated pool does the wheel bound it (as every call).
     const queued = this.#saturated(target);
     if (call.readJson) return this.#sendJson(call, target, pool, remaining, queued);
-    target.active++;
     const streamedUpload = !queued && call.body !== null && typeof (call.body as Readable).pipe === 'function';
-    const deadline = streamedUpload ? NO_DEADLINE : scheduleDeadline(call.deadline, remaining, this);
-    let res;
-    try {
-      const sent = pool.request({
-        method: call.method as 'GET',
-        path: call.path,
-        headers: call.headers as Record<string, string>,
-        body: call.body,
-        // The wheel keeps the deadline; undici's coarse timers are only a backstop for the head,
-        // and bound each pause of a streamed body.
-        headersTimeout: streamedUpload ? remaining : remaining + UNDICI_BACKSTOP_MS,
-        bodyTimeout: remaining,
-        signal: streamedUpload ? undefined : (deadline as unknown as AbortSignal),
-      });
-      if (queued) {
-        // A queued request sees its abort only when a connection takes it: end the wait ourselves.
-        deadline.queued = true;
-        res = await abortable(sent, deadline);
-      } else {
-        res = await sent;
-      }
-    } catch (err) {
-      deadline.cancel();
-      target.active--;
-      const fault = call.ctx && clientFault(call.ctx.req);
-      if (fault) throw fault;
-      // Still sending the client's body when the time ran out: the client was too slow, not the upstream.
-      if (call.ctx && !call.ctx.req.complete && call.body !== null && typeof call.body === 'object' && !Buffer.isBuffer(call.body)) {
-        throw RequestTimeout(remaining);
-      }
-      throw mapTransportError(this.name, err, remaining);
-    }
-    if (queued) deadline.queued = false;
-    const body = res.body;
-    // A streamed answer is bounded per pause between chunks from here on.
-    deadline.cancel();
-    body.once('close', () => target.active--);
-    return { statusCode: res.statusCode, headers: res.headers, body, target, json: undefined };
+    const deadline = streamedUpload ? null : scheduleDeadline(call.deadline, remaining, this);
+    if (deadline) deadline.queued = queued;
+    return new Promise<HttpResult>((resolve, reject) => {
+      const handler = new StreamCall(this, call, target, deadline, remaining, resolve, reject);
+      pool.dispatch(
+        {
+          method: call.method as 'GET',
+          path: call.path,
+          headers: call.headers as Record<string, string>,
+          body: call.body,
+          // The wheel keeps the deadline; undici's coarse timers are only a backstop for the head,
+          // and bound each pause of a streamed body.
+          headersTimeout: streamedUpload ? remaining : remaining + UNDICI_BACKSTOP_MS,
+          bodyTimeout: remaining,
+        },
+        handler,
+      );
+    });
   }
 
   /**
@@ -385,10 +605,15 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
     });
   }
 
-  /** What a JSON call that failed reports: the client's fault if it was one, else the transport's error mapped. */
+  /** What a call that failed before its answer's head reports: the client's fault if it was one, else the transport's error mapped. */
   failure(call: HttpCall, err: unknown, remaining: number): Error {
-    const fault = call.ctx && clientFault(call.ctx.req);
-    return fault ?? mapTransportError(this.name, err, remaining);
+    const ctx = call.ctx;
+    if (!ctx) return mapTransportError(this.name, err, remaining);
+    const fault = clientFault(ctx.req);
+    if (fault) return fault;
+    // Still sending the client's body when the time ran out: the client was too slow, not the upstream.
+    if (!ctx.req.complete && call.body !== null && typeof call.body === 'object' && !Buffer.isBuffer(call.body)) return RequestTimeout(remaining);
+    return mapTransportError(this.name, err, remaining);
   }
 
   /**
@@ -436,22 +661,4 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason {
   async close(): Promise<void> {
     await Promise.all(this.#pools.map((p) => p.close().catch(() => p.destroy())));
   }
-}
-
-/** Settles with `sent`, or rejects with the deadline's timeout as soon as it fires. */
-function abortable<T>(sent: Promise<T>, deadline: CallDeadline): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(deadline.reason);
-    deadline.addEventListener('abort', onAbort);
-    sent.then(
-      (v) => {
-        deadline.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        deadline.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
