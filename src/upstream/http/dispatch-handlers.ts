@@ -40,13 +40,67 @@ function prefixText(chunks: Buffer[], size: number): string {
 }
 
 /**
+ * What both handlers share: the call they serve and how it settles, its deadline on the wheel
+ * (null for a streamed upload that did not wait for a connection), and the target's count of
+ * calls in flight, taken here and given back by each handler when its exchange is over.
+ */
+abstract class DispatchedCall {
+  protected controller: Dispatcher.DispatchController | undefined;
+  /** The call's promise is settled (or failing): nothing more may settle it. */
+  protected settled = false;
+  protected readonly upstream: CallOwner;
+  protected readonly call: HttpCall;
+  protected readonly target: Target;
+  protected readonly deadline: CallDeadline | null;
+  protected readonly remaining: number;
+  protected readonly resolve: (r: HttpResult) => void;
+  protected readonly reject: (e: unknown) => void;
+
+  constructor(upstream: CallOwner, call: HttpCall, target: Target, deadline: CallDeadline | null, remaining: number, resolve: (r: HttpResult) => void, reject: (e: unknown) => void) {
+    this.upstream = upstream;
+    this.call = call;
+    this.target = target;
+    this.deadline = deadline;
+    this.remaining = remaining;
+    this.resolve = resolve;
+    this.reject = reject;
+    target.active++;
+    deadline?.addEventListener('abort', this.onDeadline);
+  }
+
+  /** The wheel ran out: abort the exchange, or (still queued for a connection) fail at once. */
+  protected readonly onDeadline = (): void => {
+    const reason = this.deadline!.reason;
+    if (this.controller) this.controller.abort(reason as Error);
+    else this.fail(reason);
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.deadline) this.deadline.queued = false;
+    // Failed while it waited for a connection: dropped before it is written.
+    if (this.settled) controller.abort(this.deadline!.reason as Error);
+  }
+
+  /** The call leaves the wheel: its deadline no longer applies. */
+  protected stopDeadline(): void {
+    const d = this.deadline;
+    if (d) {
+      d.removeEventListener('abort', this.onDeadline);
+      d.cancel();
+    }
+  }
+
+  protected abstract fail(err: unknown): void;
+}
+
+/**
  * The undici dispatch handler of one JSON call (HttpUpstream#json): collects the answer's bytes
  * and settles the call with its status, headers and parsed JSON. A 2xx JSON answer is kept whole
  * (up to `maxResponseBytes`, past which the call fails); of any other answer only what the log
  * shows is kept, and the rest is read and dropped so the connection stays reusable.
  */
-export class JsonCall implements Dispatcher.DispatchHandler {
-  #controller: Dispatcher.DispatchController | undefined;
+export class JsonCall extends DispatchedCall implements Dispatcher.DispatchHandler {
   #status = 0;
   #headers: IncomingHttpHeaders = {};
   #chunks: Buffer[] = [];
@@ -54,40 +108,6 @@ export class JsonCall implements Dispatcher.DispatchHandler {
   #size = 0;
   /** Keep every byte (a 2xx JSON answer that will be parsed), or only a log's worth. */
   #whole = false;
-  #settled = false;
-  readonly #upstream: CallOwner;
-  readonly #call: HttpCall;
-  readonly #target: Target;
-  readonly #deadline: CallDeadline;
-  readonly #remaining: number;
-  readonly #resolve: (r: HttpResult) => void;
-  readonly #reject: (e: unknown) => void;
-
-  constructor(upstream: CallOwner, call: HttpCall, target: Target, deadline: CallDeadline, remaining: number, resolve: (r: HttpResult) => void, reject: (e: unknown) => void) {
-    this.#upstream = upstream;
-    this.#call = call;
-    this.#target = target;
-    this.#deadline = deadline;
-    this.#remaining = remaining;
-    this.#resolve = resolve;
-    this.#reject = reject;
-    target.active++;
-    deadline.addEventListener('abort', this.#onDeadline);
-  }
-
-  /** The wheel ran out: abort the exchange, or (still queued for a connection) fail at once. */
-  readonly #onDeadline = (): void => {
-    const reason = this.#deadline.reason;
-    if (this.#controller) this.#controller.abort(reason as Error);
-    else this.#fail(reason);
-  };
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    this.#deadline.queued = false;
-    // Failed while it waited for a connection: dropped before it is written.
-    if (this.#settled) controller.abort(this.#deadline.reason as Error);
-  }
 
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
     this.#status = status;
@@ -98,9 +118,9 @@ export class JsonCall implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#size += chunk.length;
     if (this.#whole) {
-      const limit = this.#upstream.config.maxResponseBytes;
+      const limit = this.upstream.config.maxResponseBytes;
       if (this.#size > limit) {
-        controller.abort(UpstreamError(this.#upstream.name, `an answer over maxResponseBytes (${limit} bytes)`).asUpstreamFailure());
+        controller.abort(UpstreamError(this.upstream.name, `an answer over maxResponseBytes (${limit} bytes)`).asUpstreamFailure());
         return;
       }
     } else if (this.#kept >= LOGGED_BODY_BYTES) {
@@ -111,17 +131,17 @@ export class JsonCall implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.#settled) return;
+    if (this.settled) return;
     const status = this.#status;
-    const result: HttpResult = { statusCode: status, headers: this.#headers, body: null, target: this.#target, json: undefined };
+    const result: HttpResult = { statusCode: status, headers: this.#headers, body: null, target: this.target, json: undefined };
     if (status < 200 || status >= 300) {
       result.errorText = prefixText(this.#chunks, this.#kept);
     } else if (status !== 204) {
-      const up = this.#upstream;
+      const up = this.upstream;
       const contentType = this.#headers['content-type'];
       if (!this.#whole) {
-        up.unreadable(this.#call.ctx, contentType, prefixText(this.#chunks, this.#kept), undefined);
-        this.#fail(UpstreamError(up.name, 'a body that is not JSON').asUpstreamFailure());
+        up.unreadable(this.call.ctx, contentType, prefixText(this.#chunks, this.#kept), undefined);
+        this.fail(UpstreamError(up.name, 'a body that is not JSON').asUpstreamFailure());
         return;
       }
       const text = this.#chunks.length === 1 ? this.#chunks[0]!.toString('utf8') : Buffer.concat(this.#chunks, this.#kept).toString('utf8');
@@ -129,31 +149,30 @@ export class JsonCall implements Dispatcher.DispatchHandler {
         result.json = JSON.parse(text);
       } catch (err) {
         // The parser's message quotes the body: it goes to the log only.
-        up.unreadable(this.#call.ctx, contentType, text.slice(0, LOGGED_BODY_BYTES), err);
-        this.#fail(UpstreamError(up.name, 'a body that is not valid JSON').asUpstreamFailure());
+        up.unreadable(this.call.ctx, contentType, text.slice(0, LOGGED_BODY_BYTES), err);
+        this.fail(UpstreamError(up.name, 'a body that is not valid JSON').asUpstreamFailure());
         return;
       }
     }
     this.#done();
-    this.#resolve(result);
+    this.resolve(result);
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    this.#fail(err);
+    this.fail(err);
   }
 
-  #fail(err: unknown): void {
-    if (this.#settled) return;
+  protected fail(err: unknown): void {
+    if (this.settled) return;
     this.#done();
-    this.#reject(this.#upstream.failure(this.#call, err, this.#remaining));
+    this.reject(this.upstream.failure(this.call, err, this.remaining));
   }
 
   #done(): void {
-    this.#settled = true;
+    this.settled = true;
     this.#chunks = [];
-    this.#deadline.removeEventListener('abort', this.#onDeadline);
-    this.#deadline.cancel();
-    this.#target.active--;
+    this.stopDeadline();
+    this.target.active--;
   }
 }
 
@@ -201,8 +220,7 @@ class BodyReadable extends Readable {
  * undici's), pausing the upstream while the consumer is full. A failure mid-body destroys the
  * consumer; a consumer closed before the end aborts the exchange (its connection is closed).
  */
-export class StreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
-  #controller: Dispatcher.DispatchController | undefined;
+export class StreamCall extends DispatchedCall implements Dispatcher.DispatchHandler, UpstreamBody {
   #mode = HELD;
   #sink: Writable | undefined;
   #stream: BodyReadable | undefined;
@@ -211,57 +229,17 @@ export class StreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
   #ended = false;
   /** Why the exchange ended before the body's end. */
   #error: Error | undefined;
-  /** Resolved at the head, or failed before it. */
-  #settled = false;
   /** The exchange is over: ended, failed or aborted. */
   #closed = false;
   #onClose: (() => void) | undefined;
-  readonly #upstream: CallOwner;
-  readonly #call: HttpCall;
-  readonly #target: Target;
-  /** Null for a streamed upload that did not wait for a connection (see HttpUpstream#send). */
-  readonly #deadline: CallDeadline | null;
-  readonly #remaining: number;
-  readonly #resolve: (r: HttpResult) => void;
-  readonly #reject: (e: unknown) => void;
-
-  constructor(upstream: CallOwner, call: HttpCall, target: Target, deadline: CallDeadline | null, remaining: number, resolve: (r: HttpResult) => void, reject: (e: unknown) => void) {
-    this.#upstream = upstream;
-    this.#call = call;
-    this.#target = target;
-    this.#deadline = deadline;
-    this.#remaining = remaining;
-    this.#resolve = resolve;
-    this.#reject = reject;
-    target.active++;
-    deadline?.addEventListener('abort', this.#onDeadline);
-  }
-
-  /** The wheel ran out before the head: abort the exchange, or (still queued for a connection) fail at once. */
-  readonly #onDeadline = (): void => {
-    const reason = this.#deadline!.reason;
-    if (this.#controller) this.#controller.abort(reason as Error);
-    else this.#fail(reason);
-  };
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#deadline) this.#deadline.queued = false;
-    // Failed while it waited for a connection: dropped before it is written.
-    if (this.#settled) controller.abort(this.#deadline!.reason as Error);
-  }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
-    this.#settled = true;
-    const d = this.#deadline;
+    this.settled = true;
     // The body is bounded per pause between chunks (undici's bodyTimeout) from here on.
-    if (d) {
-      d.removeEventListener('abort', this.#onDeadline);
-      d.cancel();
-    }
+    this.stopDeadline();
     // Held until the caller takes the body (HEAD, 204 and 304 answers end at once all the same).
     controller.pause();
-    this.#resolve({ statusCode: status, headers: headers as IncomingHttpHeaders, body: this, target: this.#target, json: undefined });
+    this.resolve({ statusCode: status, headers: headers as IncomingHttpHeaders, body: this, target: this.target, json: undefined });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -290,8 +268,8 @@ export class StreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     if (this.#closed) return;
-    if (!this.#settled) {
-      this.#fail(err);
+    if (!this.settled) {
+      this.fail(err);
       return;
     }
     // Mid-body: the answer's head is out; the consumer is cut off.
@@ -301,22 +279,18 @@ export class StreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
     this.#close();
   }
 
-  #fail(err: unknown): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    const d = this.#deadline;
-    if (d) {
-      d.removeEventListener('abort', this.#onDeadline);
-      d.cancel();
-    }
+  protected fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.stopDeadline();
     this.#close();
-    this.#reject(this.#upstream.failure(this.#call, err, this.#remaining));
+    this.reject(this.upstream.failure(this.call, err, this.remaining));
   }
 
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#target.active--;
+    this.target.active--;
     const fn = this.#onClose;
     this.#onClose = undefined;
     fn?.();
@@ -343,7 +317,7 @@ export class StreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
     (dest as Sink)[SOURCE] = this;
     dest.on('drain', onSinkDrain);
     dest.once('close', onSinkClose);
-    if (!dest.writableNeedDrain) this.#controller!.resume();
+    if (!dest.writableNeedDrain) this.controller!.resume();
   }
 
   readable(): Readable {
@@ -364,7 +338,7 @@ export class StreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
     if (this.#mode !== HELD) return;
     this.#mode = DROPPED;
     this.#held = undefined;
-    if (!this.#closed) this.#controller!.resume();
+    if (!this.#closed) this.controller!.resume();
   }
 
   destroy(err?: Error): void {
@@ -374,7 +348,7 @@ export class StreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
     this.#mode = DROPPED;
     if (mode === SINK) this.#sink!.destroy(err);
     else if (mode === STREAM) this.#stream!.destroy(err);
-    this.#controller!.abort(err ?? new Error('upstream answer dropped before its end'));
+    this.controller!.abort(err ?? new Error('upstream answer dropped before its end'));
   }
 
   onClose(fn: () => void): void {
@@ -388,7 +362,7 @@ export class StreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
 
   /** The consumer wants more (a sink drained, or the Readable is read). */
   pull(): void {
-    if (!this.#closed) this.#controller!.resume();
+    if (!this.#closed) this.controller!.resume();
   }
 
   /** The sink closed: before the body's end, that ends the exchange (a client that left). */

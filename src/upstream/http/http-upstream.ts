@@ -186,12 +186,14 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason, CallOwner {
     // sent (undici's headers timeout, as Envoy's route timeout), so the wheel is not used for it.
     // Only while it waits for a connection in a saturated pool does the wheel bound it (as every call).
     const queued = this.#saturated(target);
-    if (call.readJson) return this.#sendJson(call, target, pool, remaining, queued);
-    const streamedUpload = !queued && call.body !== null && typeof (call.body as Readable).pipe === 'function';
+    const streamedUpload = !queued && !call.readJson && call.body !== null && typeof (call.body as Readable).pipe === 'function';
     const deadline = streamedUpload ? null : scheduleDeadline(call.deadline, remaining, this);
     if (deadline) deadline.queued = queued;
     return new Promise<HttpResult>((resolve, reject) => {
-      const handler = new StreamCall(this, call, target, deadline, remaining, resolve, reject);
+      // A JSON call collects its answer within the deadline; a streamed one hands its body over at the head.
+      const handler = call.readJson
+        ? new JsonCall(this, call, target, deadline, remaining, resolve, reject)
+        : new StreamCall(this, call, target, deadline, remaining, resolve, reject);
       pool.dispatch(
         {
           method: call.method as 'GET',
@@ -201,29 +203,6 @@ export class HttpUpstream implements UpstreamInfo, DeadlineReason, CallOwner {
           // The wheel keeps the deadline; undici's coarse timers are only a backstop for the head,
           // and bound each pause of a streamed body.
           headersTimeout: streamedUpload ? remaining : remaining + UNDICI_BACKSTOP_MS,
-          bodyTimeout: remaining,
-        },
-        handler,
-      );
-    });
-  }
-
-  /**
-   * A JSON call: dispatched with a handler that collects the answer (no body stream), within the
-   * deadline and `maxResponseBytes`. The wheel's abort ends it whether it is queued or under way.
-   */
-  #sendJson(call: HttpCall, target: Target, pool: Pool, remaining: number, queued: boolean): Promise<HttpResult> {
-    const deadline = scheduleDeadline(call.deadline, remaining, this);
-    deadline.queued = queued;
-    return new Promise<HttpResult>((resolve, reject) => {
-      const handler = new JsonCall(this, call, target, deadline, remaining, resolve, reject);
-      pool.dispatch(
-        {
-          method: call.method as 'GET',
-          path: call.path,
-          headers: call.headers as Record<string, string>,
-          body: call.body as string | Buffer | null,
-          headersTimeout: remaining + UNDICI_BACKSTOP_MS,
           bodyTimeout: remaining,
         },
         handler,
