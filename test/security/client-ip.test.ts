@@ -4,7 +4,7 @@
  * key, a log field or a metric label. Asserted at our own upstream, in the access log and on /metrics.
  */
 import { isIP } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import type { RunningGateway } from '../../src/index.js';
@@ -81,13 +81,40 @@ const CHAINS: Array<[TrustProxy, string | string[] | undefined, string, string]>
 ];
 
 describe('X-Forwarded-For chains', () => {
-  it.each(CHAINS)('trustProxy %j, X-Forwarded-For %j: client %s, upstream gets %s', async (trust, xff, client, sent) => {
-    const logs = captureLogs();
-    await start((c) => (c.server.trustProxy = trust), logs);
-    const r = await get('/echo/ip', xff);
+  // One gateway per trustProxy setting, shared by the chains that use it (each case asks its own path).
+  const byTrust = new Map<string, Promise<{ gw: RunningGateway; upstream: EchoUpstream; logs: ReturnType<typeof captureLogs> }>>();
+  const gatewayFor = (trust: TrustProxy) => {
+    const key = JSON.stringify(trust);
+    let entry = byTrust.get(key);
+    if (!entry) {
+      entry = (async () => {
+        const logs = captureLogs();
+        const up = await startEchoUpstream();
+        const g = await startHeadersGateway(up, { configure: (c) => (c.server.trustProxy = trust), logger: logs.logger });
+        return { gw: g, upstream: up, logs };
+      })();
+      byTrust.set(key, entry);
+    }
+    return entry;
+  };
+  afterAll(async () => {
+    for (const entry of byTrust.values()) {
+      const { gw: g, upstream: up } = await entry;
+      await g.close();
+      await up.close();
+    }
+  });
+
+  it.each(CHAINS.map((c, i) => [...c, i] as const))('trustProxy %j, X-Forwarded-For %j: client %s, upstream gets %s', async (trust, xff, client, sent, i) => {
+    const { gw: g, upstream: up, logs } = await gatewayFor(trust);
+    const headers = new Headers();
+    if (Array.isArray(xff)) for (const v of xff) headers.append('x-forwarded-for', v);
+    else if (xff !== undefined) headers.set('x-forwarded-for', xff);
+    const path = `/echo/ip-${i}`;
+    const r = await fetch(`${g.url}${path}`, { headers });
     expect(r.status).toBe(200);
-    expect(upstream!.last()!.headers['x-forwarded-for']).toBe(sent);
-    const line = logs.lines.find((l) => l.type === 'access' && l.path === '/echo/ip');
+    expect(up.last()!.headers['x-forwarded-for']).toBe(sent);
+    const line = logs.lines.find((l) => l.type === 'access' && l.path === path);
     expect(line?.clientIp).toBe(client);
     expect(isIP(line!.clientIp as string)).not.toBe(0);
   });
