@@ -5,29 +5,15 @@
  * path answered (`direct` on one, `yoga` on the other), so a case silently falling back to yoga
  * cannot pass as "direct" and the reference is proven to be yoga's.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import type { TestGateway } from './helpers/gateway.js';
+import { useGraphqlPaths } from './helpers/graphql-paths.js';
 import { captureLogs } from './helpers/log-capture.js';
 
 const { lines, logger } = captureLogs();
 
-let demo: FixtureUpstreams;
-let direct: TestGateway;
-let full: TestGateway;
-
 const graphqlConfig = { maxDepth: 6, maxAliases: 5, maxCost: 5000, exposeCost: true };
-beforeAll(async () => {
-  demo = await startFixtureUpstreams();
-  direct = await startTestGateway({ demo, logger, configure: (c) => (c.graphql = { ...graphqlConfig }) });
-  full = await startTestGateway({ demo, logger, configure: (c) => (c.graphql = { ...graphqlConfig, fastPath: false }) });
-});
-afterAll(async () => {
-  await direct?.close();
-  await full?.close();
-  await demo?.close();
-});
-beforeEach(() => demo.reset());
+const paths = useGraphqlPaths(graphqlConfig, logger);
 
 interface Answer { status: number; type: string | null; encoding: string | null; body: unknown; path: string | undefined }
 
@@ -50,8 +36,8 @@ async function ask(gw: TestGateway, body: string, headers: Record<string, string
 
 async function both(body: unknown, headers: Record<string, string> = {}) {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
-  const a = await ask(direct, raw, headers);
-  const b = await ask(full, raw, headers);
+  const a = await ask(paths.direct, raw, headers);
+  const b = await ask(paths.full, raw, headers);
   return { direct: a, full: b };
 }
 
@@ -83,9 +69,9 @@ describe('answered directly, same as yoga', () => {
 
   it('a repeated document text reuses its parse and validation result with the same answers', async () => {
     for (const body of [{ query: '{ user(id: "2") { name } }' }, { query: '{ user(id: "2") { nope } }' }, { query: '{ a: __typename b: __typename c: __typename d: __typename e: __typename f: __typename }' }]) {
-      const first = await ask(direct, JSON.stringify(body), { accept: GQL });
-      const again = await ask(direct, JSON.stringify(body), { accept: GQL });
-      const reference = await ask(full, JSON.stringify(body), { accept: GQL });
+      const first = await ask(paths.direct, JSON.stringify(body), { accept: GQL });
+      const again = await ask(paths.direct, JSON.stringify(body), { accept: GQL });
+      const reference = await ask(paths.full, JSON.stringify(body), { accept: GQL });
       expect(again.path).toBe('direct');
       expect(reference.path).toBe('yoga');
       expect({ status: again.status, body: again.body }).toEqual({ status: first.status, body: first.body });
@@ -94,7 +80,7 @@ describe('answered directly, same as yoga', () => {
   });
 
   it('a failing upstream gives the same partial data and code', async () => {
-    demo.users.recorder.behaviour.failStatus = 500;
+    paths.demo.users.recorder.behaviour.failStatus = 500;
     const { direct: a, full: b } = await both({ query: '{ user(id: "1") { name } product(id: "p1") { name } }' }, { accept: GQL });
     expect(a.path).toBe('direct');
     expect(b.path).toBe('yoga');
@@ -125,8 +111,8 @@ describe('left to yoga', () => {
   ];
   for (const [name, raw, headers] of cases) {
     it(name, async () => {
-      const a = await ask(direct, raw, headers);
-      const b = await ask(full, raw, headers);
+      const a = await ask(paths.direct, raw, headers);
+      const b = await ask(paths.full, raw, headers);
       expect(a.path).toBe('yoga');
       expect(b.path).toBe('yoga');
       expect({ status: a.status, body: a.body }).toEqual({ status: b.status, body: b.body });
@@ -134,7 +120,7 @@ describe('left to yoga', () => {
   }
 
   it('batching: nothing one request loaded is served to another on the direct path', async () => {
-    const answers = await Promise.all(['1', '2', '3', '4'].map((id) => ask(direct, JSON.stringify({ query: `{ user(id: "${id}") { id } }` }), {})));
+    const answers = await Promise.all(['1', '2', '3', '4'].map((id) => ask(paths.direct, JSON.stringify({ query: `{ user(id: "${id}") { id } }` }), {})));
     expect(answers.map((a) => (a.body as any).data.user.id)).toEqual(['1', '2', '3', '4']);
     expect(answers.every((a) => a.path === 'direct')).toBe(true);
   });

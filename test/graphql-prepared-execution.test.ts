@@ -6,28 +6,14 @@
  * time, and what the hooks record (the operation name in the access log, the cost in extensions,
  * a refusal by demand control) is there on every run. Fixture domain, not the shop.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFixtureUpstreams, type FixtureUpstreams } from './fixtures/domain/index.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import type { TestGateway } from './helpers/gateway.js';
+import { useGraphqlPaths } from './helpers/graphql-paths.js';
 import { captureLogs } from './helpers/log-capture.js';
 
 const { lines, logger } = captureLogs();
-let demo: FixtureUpstreams;
-let direct: TestGateway;
-let full: TestGateway;
 const graphqlConfig = { maxDepth: 6, maxAliases: 5, maxCost: 5000, exposeCost: true };
-
-beforeAll(async () => {
-  demo = await startFixtureUpstreams();
-  direct = await startTestGateway({ demo, logger, configure: (c) => (c.graphql = { ...graphqlConfig }) });
-  full = await startTestGateway({ demo, logger, configure: (c) => (c.graphql = { ...graphqlConfig, fastPath: false }) });
-});
-afterAll(async () => {
-  await direct.close();
-  await full.close();
-  await demo.close();
-});
-beforeEach(() => demo.reset());
+const paths = useGraphqlPaths(graphqlConfig, logger);
 
 interface Answer { status: number; body: unknown; path: unknown; operationName: unknown }
 
@@ -55,8 +41,8 @@ const cases: Array<[string, Record<string, unknown>]> = [
 
 describe('a document seen before answers as envelop and yoga do', () => {
   it.each(cases)('%s', async (_name, body) => {
-    const runs = [await ask(direct, body), await ask(direct, body), await ask(direct, body)];
-    const reference = await ask(full, body);
+    const runs = [await ask(paths.direct, body), await ask(paths.direct, body), await ask(paths.direct, body)];
+    const reference = await ask(paths.full, body);
     expect(reference.path).toBe('yoga');
     expect(runs.map((r) => r.path)).toEqual(['direct', 'prepared', 'prepared']);
     for (const r of runs) {
@@ -68,7 +54,7 @@ describe('a document seen before answers as envelop and yoga do', () => {
   it('the hooks run on every prepared request: the operation name is logged and the cost reported each time', async () => {
     const body = { query: 'query Named { user(id: "4") { name } }' };
     for (let i = 0; i < 3; i++) {
-      const r = await ask(direct, body);
+      const r = await ask(paths.direct, body);
       expect(r.operationName).toBe('Named');
       expect((r.body as { extensions?: { cost?: { estimated?: number } } }).extensions?.cost?.estimated).toBeGreaterThan(0);
     }
@@ -76,10 +62,10 @@ describe('a document seen before answers as envelop and yoga do', () => {
 
   it('a failing upstream gives the same partial data and code on a prepared request', async () => {
     const body = { query: '{ user(id: "1") { name } product(id: "p1") { name } }' };
-    await ask(direct, body);
-    demo.users.recorder.behaviour.failStatus = 500;
-    const again = await ask(direct, body);
-    const reference = await ask(full, body);
+    await ask(paths.direct, body);
+    paths.demo.users.recorder.behaviour.failStatus = 500;
+    const again = await ask(paths.direct, body);
+    const reference = await ask(paths.full, body);
     expect(again.path).toBe('prepared');
     expect(again.body).toEqual(reference.body);
     expect((again.body as any).errors[0].extensions.code).toBe('UPSTREAM_ERROR');
