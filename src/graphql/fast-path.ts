@@ -190,19 +190,17 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
             const out = direct.run(context, schema, hit.document, params.variables ?? undefined, params.operationName ?? undefined);
             result = out instanceof Promise ? out.then(rejectStreams) : rejectStreams(out);
           }
-          if (result instanceof Promise) return finish(ctx, result, media);
-          const sent = send(ctx, result as ExecutionResult, media);
-          return sent ? sent.then(() => true) : true;
-        }
-        const enveloped = getEnveloped(context as never);
-        const { document, errors } = hit ?? prepare(enveloped, params.query);
-        if (errors) {
-          result = { errors };
         } else {
-          const op = getOperationAST(document, params.operationName ?? undefined);
-          // Subscriptions and anything streamed are yoga's to answer (event stream / multipart).
-          if (op?.operation === 'subscription') return false;
-          result = runOperation(enveloped, document, params);
+          const enveloped = getEnveloped(context as never);
+          const { document, errors } = hit ?? prepare(enveloped, params.query);
+          if (errors) {
+            result = { errors };
+          } else {
+            const op = getOperationAST(document, params.operationName ?? undefined);
+            // Subscriptions and anything streamed are yoga's to answer (event stream / multipart).
+            if (op?.operation === 'subscription') return false;
+            result = runOperation(enveloped, document, params);
+          }
         }
       } catch (error) {
         const out = fail(ctx, error, media);
