@@ -274,8 +274,7 @@ export class StreamCall extends DispatchedCall implements Dispatcher.DispatchHan
     }
     // Mid-body: the answer's head is out; the consumer is cut off.
     this.#error = err;
-    if (this.#mode === SINK) this.#sink!.destroy(err);
-    else if (this.#mode === STREAM) this.#stream!.destroy(err);
+    this.#consumer()?.destroy(err);
     this.#close();
   }
 
@@ -296,14 +295,22 @@ export class StreamCall extends DispatchedCall implements Dispatcher.DispatchHan
     fn?.();
   }
 
+  /** The consumer that took the body, if one did. */
+  #consumer(): Writable | Readable | undefined {
+    return this.#mode === SINK ? this.#sink : this.#mode === STREAM ? this.#stream : undefined;
+  }
+
+  /** Chunks that came before a consumer took the body, handed over once. */
+  #takeHeld(): Buffer[] {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    return held;
+  }
+
   sendTo(dest: Writable): void {
     this.#mode = SINK;
     this.#sink = dest;
-    const held = this.#held;
-    if (held) {
-      this.#held = undefined;
-      for (const c of held) dest.write(c);
-    }
+    for (const c of this.#takeHeld()) dest.write(c);
     if (this.#ended) {
       dest.end();
       return;
@@ -324,11 +331,7 @@ export class StreamCall extends DispatchedCall implements Dispatcher.DispatchHan
     const stream = new BodyReadable(this);
     this.#mode = STREAM;
     this.#stream = stream;
-    const held = this.#held;
-    if (held) {
-      this.#held = undefined;
-      for (const c of held) stream.push(c);
-    }
+    for (const c of this.#takeHeld()) stream.push(c);
     if (this.#ended) stream.push(null);
     else if (this.#closed) stream.destroy(this.#error);
     return stream;
@@ -343,11 +346,10 @@ export class StreamCall extends DispatchedCall implements Dispatcher.DispatchHan
 
   destroy(err?: Error): void {
     if (this.#closed) return;
-    const mode = this.#mode;
     // Our consumer is ended here, with `err` only if one was given (no 'error' nobody listens to).
+    const consumer = this.#consumer();
     this.#mode = DROPPED;
-    if (mode === SINK) this.#sink!.destroy(err);
-    else if (mode === STREAM) this.#stream!.destroy(err);
+    consumer?.destroy(err);
     this.controller!.abort(err ?? new Error('upstream answer dropped before its end'));
   }
 
