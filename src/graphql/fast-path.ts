@@ -15,7 +15,7 @@
  * subscriptions, non-object bodies and invalid JSON. test/graphql-fast-path.test.ts and
  * test/engine/yoga-port.test.ts compare both paths.
  */
-import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { DirectExecution, directExecutionBlockers, type EnvelopPluginHooks } from './direct-execution.js';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { OutgoingHttpHeaders } from 'node:http';
@@ -49,7 +49,10 @@ import {
 const DIRECT_REQUEST = Object.freeze({ method: 'POST' });
 
 /** What parsing and validating one document text gave, kept for the next request with that text. */
-type Prepared = { document: DocumentNode; errors: undefined } | { document: undefined; errors: readonly GraphQLError[] };
+type Prepared =
+  /** `subscriptions`: the document declares one, so which operation a request runs must be looked at. */
+  | { document: DocumentNode; errors: undefined; subscriptions: boolean }
+  | { document: undefined; errors: readonly GraphQLError[]; subscriptions: false };
 
 export interface FastPathOptions {
   /** `graphql.fastPath`: false keeps every request on yoga's full path. @default true */
@@ -124,7 +127,7 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
     schema = enveloped.schema;
     const document = enveloped.parse(query);
     const errors = enveloped.validate(enveloped.schema, document);
-    const out: Prepared = errors.length > 0 ? { document: undefined, errors } : { document, errors: undefined };
+    const out: Prepared = errors.length > 0 ? { document: undefined, errors, subscriptions: false } : { document, errors: undefined, subscriptions: declaresSubscription(document) };
     prepared?.set(query, out);
     return out;
   }
@@ -186,7 +189,7 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
           if (hit.errors) {
             result = { errors: hit.errors };
           } else {
-            if (getOperationAST(hit.document, params.operationName ?? undefined)?.operation === 'subscription') return false;
+            if (hit.subscriptions && getOperationAST(hit.document, params.operationName ?? undefined)?.operation === 'subscription') return false;
             const out = direct.run(context, schema, hit.document, params.variables ?? undefined, params.operationName ?? undefined);
             result = out instanceof Promise ? out.then(rejectStreams) : rejectStreams(out);
           }
@@ -211,6 +214,11 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
       return out ? out.then(() => true) : true;
     },
   };
+}
+
+/** True when a document declares a subscription (decided once per document, not per request). */
+function declaresSubscription(document: DocumentNode): boolean {
+  return document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'subscription');
 }
 
 type Enveloped = ReturnType<YogaServerInstance<ServerContext, GraphQLContext>['getEnveloped']>;
