@@ -17,6 +17,7 @@
  */
 import { GraphQLError, Kind, getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { DirectExecution, directExecutionBlockers, type EnvelopPluginHooks } from './direct-execution.js';
+import { responseSerializer, type ResultSerializer } from './compiled-execution.js';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RequestContext } from '../context.js';
@@ -132,10 +133,10 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
     return out;
   }
 
-  function send(ctx: RequestContext, result: ExecutionResult, media: RegularMedia): void | Promise<void> {
+  function send(ctx: RequestContext, result: ExecutionResult, media: RegularMedia, serialize?: ResultSerializer): void | Promise<void> {
     if (result.errors?.length && logger) logGraphqlErrors(logger, ctx, result);
     const { status, headers: extra } = responseInit(result, media);
-    const text = stringifyResult(result);
+    const text = stringifyResult(result, serialize);
     const headers: OutgoingHttpHeaders = { 'content-type': CONTENT_TYPE[media] };
     if (extra) Object.assign(headers, extra);
     const size = Buffer.byteLength(text);
@@ -161,10 +162,10 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
     return send(ctx, errorResult(error, maskError), media);
   }
 
-  async function finish(ctx: RequestContext, pending: Promise<unknown>, media: RegularMedia): Promise<boolean> {
+  async function finish(ctx: RequestContext, pending: Promise<unknown>, media: RegularMedia, serialize: ResultSerializer | undefined): Promise<boolean> {
     try {
       const result = await pending;
-      await send(ctx, result as ExecutionResult, media);
+      await send(ctx, result as ExecutionResult, media, serialize);
     } catch (error) {
       await fail(ctx, error, media);
     }
@@ -181,6 +182,7 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
 
       const context = { gw: ctx, params, request: DIRECT_REQUEST } as unknown as ServerContext & Record<string, unknown>;
       let result: unknown;
+      let serialize: ResultSerializer | undefined;
       try {
         const hit = prepared?.get(params.query);
         // A document seen before runs without envelop's orchestration (direct-execution.ts).
@@ -192,6 +194,7 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
             if (hit.subscriptions && getOperationAST(hit.document, params.operationName ?? undefined)?.operation === 'subscription') return false;
             const out = direct.run(context, schema, hit.document, params.variables ?? undefined, params.operationName ?? undefined);
             result = out instanceof Promise ? out.then(rejectStreams) : rejectStreams(out);
+            serialize = responseSerializer(schema, hit.document, params.operationName);
           }
         } else {
           const enveloped = getEnveloped(context as never);
@@ -209,8 +212,8 @@ function directPath(yoga: YogaServerInstance<ServerContext, GraphQLContext>, opt
         const out = fail(ctx, error, media);
         return out ? out.then(() => true) : true;
       }
-      if (result instanceof Promise) return finish(ctx, result, media);
-      const out = send(ctx, result as ExecutionResult, media);
+      if (result instanceof Promise) return finish(ctx, result, media, serialize);
+      const out = send(ctx, result as ExecutionResult, media, serialize);
       return out ? out.then(() => true) : true;
     },
   };

@@ -203,8 +203,8 @@ function publicResult(result: ExecutionResult): unknown {
 }
 
 /** The response body: the result's own stringifier (graphql-jit) when nothing internal must go. */
-export function stringifyResult(result: ExecutionResult & { stringify?: (v: unknown) => string }): string {
-  if (!result.errors?.length && !result.extensions?.http) return (result.stringify ?? JSON.stringify)(result);
+export function stringifyResult(result: ExecutionResult & { stringify?: (v: unknown) => string }, serialize?: (v: ExecutionResult) => string): string {
+  if (!result.errors?.length && !result.extensions?.http) return (serialize ?? result.stringify ?? JSON.stringify)(result);
   return JSON.stringify(publicResult(result));
 }
 
