@@ -5,6 +5,9 @@
  * machine req/s moves with everyone else's load; CPU time per request (from /proc) much less.
  *
  *   node bin/tsx.js bench/ab.ts --base ../before [--scenario S1|S2|S3] [--rounds 5] [--seconds 5] [--connections 32]
+ *
+ * `--patch JSON` merges into the current side's config only (e.g. `--base . --patch
+ * '{"upstreams":{"users":{"pipelining":4}}}'` compares a setting on one checkout).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +30,18 @@ const connections = numberArg('connections', 32);
 const up = await spawnNode(['bin/tsx.js', 'bench/upstreams-main.ts'], (l) => l.msg === 'demo upstreams listening', {}, true);
 const work = mkdtempSync(join(tmpdir(), 'gw-ab-'));
 const file = join(work, 'gateway.yaml');
-writeFileSync(file, stringify({
+const patch = JSON.parse(arg('patch', '{}')) as Record<string, unknown>;
+
+/** Merges `extra` into `into`, objects key by key, anything else replaced. */
+function merge(into: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(extra)) {
+    const cur = into[k];
+    into[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur) ? merge({ ...(cur as Record<string, unknown>) }, v as Record<string, unknown>) : v;
+  }
+  return into;
+}
+
+const config = {
   server: { port: 0, host: '127.0.0.1', drainMs: 1000 },
   logging: { level: 'info', accessLog: false },
   upstreams: {
@@ -36,12 +50,15 @@ writeFileSync(file, stringify({
     catalog: { protocol: 'grpc', targets: [{ url: up.line.catalog }], idempotentMethods: ['GetProducts'] },
   },
   routes: [{ name: 'users-api', match: { pathPrefix: '/api/users', methods: ['GET'] }, upstream: 'users', rewrite: { stripPrefix: '/api' } }],
-}));
+};
+writeFileSync(file, stringify(config));
+const patchedFile = join(work, 'gateway-current.yaml');
+writeFileSync(patchedFile, stringify(merge(structuredClone(config) as Record<string, unknown>, patch)));
 
-async function start(root: string): Promise<Spawned> {
-  return spawnNode([join(root, 'bin/gateway.js'), 'start', '--config', file], (l) => l.msg === 'listening', { NODE_ENV: 'production' });
+async function start(root: string, configFile: string): Promise<Spawned> {
+  return spawnNode([join(root, 'bin/gateway.js'), 'start', '--config', configFile], (l) => l.msg === 'listening', { NODE_ENV: 'production' });
 }
-const systems: Record<string, Spawned> = { base: await start(resolve(baseDir)), current: await start(ROOT) };
+const systems: Record<string, Spawned> = { base: await start(resolve(baseDir), file), current: await start(ROOT, patchedFile) };
 const target = (s: Spawned) => {
   const url = `http://127.0.0.1:${s.line.port}`;
   return scenario === 'S3'
