@@ -11,7 +11,7 @@
  * says how many were lost.
  */
 import cluster from 'node:cluster';
-import { pino, destination, stdTimeFunctions, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
+import { pino, destination, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 import { LOGGING_DEFAULTS } from '../config/schema.js';
 
 export type { Logger };
@@ -28,6 +28,32 @@ export const REDACT_PATHS = [
   'cookie',
   'token',
 ];
+
+/** The second the cached prefix of {@link isoTimeAt} belongs to (ms since the epoch, a multiple of 1000). */
+let cachedSecond = Number.NaN;
+/** `,"time":"2026-12-03T11:24:25.` for that second. */
+let cachedPrefix = '';
+/** Dates whose ISO form is `YYYY-MM-DDTHH:MM:SS.sssZ` (years 0000–9999). */
+const LAST_FOUR_DIGIT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * pino's `time` field for the instant `ms`: the same text as `Date#toISOString` (what pino's
+ * `isoTime` writes), with the date and time up to the second formatted once per second and only
+ * the milliseconds added per line. `new Date().toISOString()` on every line was a quarter of the
+ * access log's cost in a profile under S1.
+ */
+export function isoTimeAt(ms: number): string {
+  const second = ms - (((ms % 1000) + 1000) % 1000);
+  if (second !== cachedSecond) {
+    if (!(ms >= 0 && ms <= LAST_FOUR_DIGIT_MS)) return `,"time":"${new Date(ms).toISOString()}"`;
+    cachedSecond = second;
+    cachedPrefix = `,"time":"${new Date(second).toISOString().slice(0, 20)}`;
+  }
+  const milli = ms - second;
+  return `${cachedPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z"`;
+}
+
+const isoTime = (): string => isoTimeAt(Date.now());
 
 /** Options for {@link createLogger}. */
 export interface LoggerOptions {
@@ -91,7 +117,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     {
       level,
       base: { pid: process.pid },
-      timestamp: stdTimeFunctions.isoTime,
+      timestamp: isoTime,
       messageKey: 'msg',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
