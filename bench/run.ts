@@ -73,7 +73,13 @@ async function startGateway(name: string, extra: Record<string, unknown>, up: Re
 function hiveMissing(): string | undefined {
   if (installHive) {
     log('hive-gateway: npm --prefix bench/peers/hive ci …');
-    execFileSync('npm', ['--prefix', HIVE_DIR, 'ci', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    try {
+      execFileSync('npm', ['--prefix', HIVE_DIR, 'ci', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    } catch (err) {
+      const why = `npm --prefix bench/peers/hive ci failed: ${(err as Error).message.split('\n')[0]}`;
+      log(`*** hive-gateway SKIPPED: ${why} ***`);
+      return why;
+    }
   }
   if (existsSync(join(HIVE_DIR, 'node_modules/@graphql-hive/gateway-runtime/package.json'))) return undefined;
   const why = 'not installed (npm --prefix bench/peers/hive ci, or npm run bench -- --install-hive)';
