@@ -46,11 +46,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `node args…` and resolves once a JSON line on its stdout satisfies `ready`. */
-export function spawnNode(args: string[], ready: (line: Record<string, any>) => boolean, env: NodeJS.ProcessEnv = {}, ipc = false): Promise<Spawned> {
-  return spawnUntil(process.execPath, args, ready, env, ipc);
+export function spawnNode(args: string[], ready: (line: Record<string, any>) => boolean, env: NodeJS.ProcessEnv = {}, ipc = false, timeoutMs = 30_000): Promise<Spawned> {
+  return spawnUntil(process.execPath, args, ready, env, ipc, timeoutMs);
 }
 
-export function spawnUntil(cmd: string, args: string[], ready: (line: Record<string, any>) => boolean, env: NodeJS.ProcessEnv = {}, ipc = false): Promise<Spawned> {
+export function spawnUntil(cmd: string, args: string[], ready: (line: Record<string, any>) => boolean, env: NodeJS.ProcessEnv = {}, ipc = false, timeoutMs = 30_000): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: ROOT,
@@ -60,7 +60,7 @@ export function spawnUntil(cmd: string, args: string[], ready: (line: Record<str
     let buf = '';
     let err = '';
     let done = false;
-    const timer = setTimeout(() => fail(new Error(`${args.join(' ')} did not start within 30 s: ${err.slice(-2000)}`)), 30_000);
+    const timer = setTimeout(() => fail(new Error(`${args.join(' ')} did not start within ${timeoutMs / 1000} s: ${err.slice(-2000)}`)), timeoutMs);
     const fail = (e: Error) => {
       if (done) return;
       done = true;

@@ -5,6 +5,7 @@
  *   npm run bench -- --smoke      # one short round of everything (CI); writes to a temp dir
  *   npm run bench -- --as-shipped # the gateway as a user starts it: access log on (config defaults), stdout a drained pipe
  *   npm run bench -- --systems gateway,nginx --logging '{"bufferBytes":0}'   # a subset of systems; logging keys for the gateway
+ *   npm run bench -- --install-hive   # first `npm --prefix bench/peers/hive ci`, so that Hive Gateway runs in S1/S2
  *
  * Every system runs in its own process; the demo upstreams run in one more. Rounds alternate
  * the systems (order rotated each round) so that slow drifts of a shared machine hit all alike.
@@ -42,6 +43,10 @@ const outDir = opt('out', smoke ? mkdtempSync(join(tmpdir(), 'gw-bench-smoke-'))
 const work = mkdtempSync(join(tmpdir(), 'gw-bench-'));
 const SECRET = 'bench-secret-bench-secret-bench-secret!';
 
+/** Hive Gateway (bench/peers/hive) has dependencies of its own, installed on demand, outside the project's lockfile. */
+const HIVE_DIR = join(ROOT, 'bench/peers/hive');
+const installHive = flag('install-hive');
+
 const running: Spawned[] = [];
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -59,6 +64,27 @@ async function startGateway(name: string, extra: Record<string, unknown>, up: Re
     ...(extra.top as object),
   }));
   return spawnNode(['bin/gateway.js', 'start', '--config', file], (l) => l.msg === 'listening');
+}
+
+/**
+ * Why Hive Gateway cannot run (its folder's dependencies are not installed), or undefined.
+ * With --install-hive, installs them first from bench/peers/hive/package-lock.json.
+ */
+function hiveMissing(): string | undefined {
+  if (installHive) {
+    log('hive-gateway: npm --prefix bench/peers/hive ci …');
+    try {
+      execFileSync('npm', ['--prefix', HIVE_DIR, 'ci', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    } catch (err) {
+      const why = `npm --prefix bench/peers/hive ci failed: ${(err as Error).message.split('\n')[0]}`;
+      log(`*** hive-gateway SKIPPED: ${why} ***`);
+      return why;
+    }
+  }
+  if (existsSync(join(HIVE_DIR, 'node_modules/@graphql-hive/gateway-runtime/package.json'))) return undefined;
+  const why = 'not installed (npm --prefix bench/peers/hive ci, or npm run bench -- --install-hive)';
+  log(`*** hive-gateway SKIPPED: ${why} ***`);
+  return why;
 }
 
 /** A self-signed certificate for 127.0.0.1 (S6), made with the openssl CLI into the work folder. */
@@ -160,11 +186,15 @@ async function main(): Promise<void> {
       const why = lines.find((l) => /not implemented/i.test(l)) ?? lines.find((l) => /invalid|error/i.test(l) && !l.includes('exited with')) ?? lines[0]!;
       return `did not start: ${why.trim().slice(0, 200)}`;
     });
-  const [gateway, mercurius, apollo, yoga, fproxy, authGw] = await Promise.all([
+  const [gateway, mercurius, apollo, yoga, hive, fproxy, authGw] = await Promise.all([
     startGateway('gateway', {}, up),
     wantGql && wanted('mercurius+jit') ? settle(peer('mercurius')) : 'not selected',
     wantGql && wanted('apollo') ? settle(peer('apollo')) : 'not selected',
     wantGql && wanted('yoga') ? settle(peer('yoga')) : 'not selected',
+    // It composes its supergraph (GraphQL Mesh) for this run's upstream addresses at start: seconds, hence the longer wait.
+    wantGql && wanted('hive-gateway')
+      ? (hiveMissing() ?? settle(spawnNode([join(HIVE_DIR, 'server.mjs')], (l) => l.msg === 'listening', peerEnv, false, 90_000)))
+      : 'not selected',
     wantProxy && wanted('@fastify/http-proxy') ? settle(peer('fastify-proxy')) : 'not selected',
     wantAuth
       ? settle(startGateway('gateway-auth', {
@@ -174,7 +204,7 @@ async function main(): Promise<void> {
       : 'not selected',
   ]);
   running.push(gateway);
-  for (const s of [mercurius, apollo, yoga, fproxy, authGw]) if (typeof s !== 'string') running.push(s);
+  for (const s of [mercurius, apollo, yoga, hive, fproxy, authGw]) if (typeof s !== 'string') running.push(s);
   const nginx = wantProxy && wanted('nginx') ? await startNginx(up.users) : 'not selected';
   if (typeof nginx !== 'string') running.push(nginx.spawned);
   // S6: both ends of the comparison terminate TLS (HTTP/1.1, keep-alive: the handshake is paid once per connection).
@@ -201,10 +231,10 @@ async function main(): Promise<void> {
   const defs: Array<{ id: string; title: string; lead: string; entries: Array<[string, System | string]> }> = [
     { id: 'S1', title: 'small query user(id) { id name }', lead: 'gateway', entries: [
       ['gateway', gql('gateway', gateway, S1_QUERY)], ['mercurius+jit', gql('mercurius+jit', mercurius, S1_QUERY)],
-      ['apollo', gql('apollo', apollo, S1_QUERY)], ['yoga', gql('yoga', yoga, S1_QUERY)]] },
+      ['apollo', gql('apollo', apollo, S1_QUERY)], ['yoga', gql('yoga', yoga, S1_QUERY)], ['hive-gateway', gql('hive-gateway', hive, S1_QUERY)]] },
     { id: 'S2', title: 'fan-out: 20 users, orders, products (3 upstream calls)', lead: 'gateway', entries: [
       ['gateway', gql('gateway', gateway, S2_QUERY)], ['mercurius+jit', gql('mercurius+jit', mercurius, S2_QUERY)],
-      ['apollo', gql('apollo', apollo, S2_QUERY)], ['yoga', gql('yoga', yoga, S2_QUERY)]] },
+      ['apollo', gql('apollo', apollo, S2_QUERY)], ['yoga', gql('yoga', yoga, S2_QUERY)], ['hive-gateway', gql('hive-gateway', hive, S2_QUERY)]] },
     { id: 'S3', title: `passthrough GET ${S3_PATH}`, lead: 'gateway', entries: [
       ['gateway', get('gateway', gateway, (b) => `${b}${S3_PATH}`)],
       ['@fastify/http-proxy', get('@fastify/http-proxy', fproxy, (b) => `${b}${S3_PATH}`)],

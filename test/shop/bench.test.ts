@@ -4,8 +4,10 @@
  * harness measures, checks bodies and divides correctly. Both are checked here on real servers
  * (peers in child processes, as in `npm run bench`) with a tiny load.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { load, procStats, spawnNode, summarise, type Sample, type Spawned } from '../../bench/harness.js';
+import { ROOT, load, procStats, spawnNode, summarise, type Sample, type Spawned } from '../../bench/harness.js';
 import { renderMarkdown, renderSvg, spliceReadme, RESULTS_END, RESULTS_START, type BenchReport } from '../../bench/report.js';
 import { S1_QUERY, S2_QUERY, S3_PATH, S3_UPSTREAM_PATH, EXPECTED_CALLS, USER_IDS, gqlBody } from '../../bench/scenarios.js';
 import { startShopGateway, type ShopGateway } from './shop-gateway.js';
@@ -83,6 +85,36 @@ describe('bench peers serve the same data as the gateway', () => {
       const res = await fetch(`${base}${S3_PATH}`);
       expect({ base, status: res.status, body: await res.json() }).toEqual({ base, status: 200, body: direct });
     }
+  });
+});
+
+/** Hive Gateway has dependencies of its own (`npm --prefix bench/peers/hive ci`); CI does not install them. */
+const HIVE_INSTALLED = existsSync(join(ROOT, 'bench/peers/hive/node_modules/@graphql-hive/gateway-runtime/package.json'));
+
+describe.skipIf(!HIVE_INSTALLED)('bench peer Hive Gateway (installed in bench/peers/hive)', () => {
+  let hive: Spawned;
+  beforeAll(async () => {
+    const env = { USERS_URL: gw.demo.users.url, ORDERS_URL: gw.demo.orders.url, CATALOG_ADDR: gw.demo.catalog.address, PORT: '0' };
+    // It composes its supergraph (GraphQL Mesh) for these upstreams at start: seconds.
+    hive = await spawnNode([join(ROOT, 'bench/peers/hive/server.mjs')], (l) => l.msg === 'listening', env, false, 60_000);
+  }, 70_000);
+  afterAll(async () => {
+    await hive?.stop();
+  });
+
+  it('answers S1 and S2 with exactly the gateway data', async () => {
+    const base = `http://127.0.0.1:${hive.line.port}`;
+    for (const q of [S1_QUERY, S2_QUERY]) {
+      const [ref, got] = await Promise.all([post(gw.url, q), post(base, q)]);
+      expect(ref.json.errors).toBeUndefined();
+      expect({ status: got.status, body: got.json }).toEqual({ status: 200, body: ref.json });
+    }
+  });
+
+  it('S2: one users call, one orders call, two GetProducts (products and totals are batched apart)', async () => {
+    gw.demo.reset();
+    expect((await post(`http://127.0.0.1:${hive.line.port}`, S2_QUERY)).status).toBe(200);
+    expect(calls()).toEqual({ users: 1, orders: 1, catalog: 2 });
   });
 });
 
