@@ -23,6 +23,8 @@ const ids = Array.from({ length: 8 }, (_, i) => String(i + 1));
 const cases: Array<[string, Record<string, unknown>]> = [
   ['users with orders, items and products (floats, nested lists)', { query: `{ users(ids: ${JSON.stringify([...ids, '999'])}) { id name orders { status total items { quantity product { name price inStock } } } } }` }],
   ['aliases, a named fragment and __typename', { query: 'query A($id: ID!) { first: user(id: $id) { ...U } second: user(id: "3") { __typename ...U } } fragment U on User { id name role }', variables: { id: '2' }, operationName: 'A' }],
+  ['@include and @skip by variable, a field selected twice and merged', { query: 'query C($with: Boolean!) { user(id: "4") { id name @include(if: $with) role @skip(if: $with) id ... on User { name } } }', variables: { with: false } }],
+  ['the same document with the other variable value', { query: 'query C($with: Boolean!) { user(id: "4") { id name @include(if: $with) role @skip(if: $with) id ... on User { name } } }', variables: { with: true } }],
   ['an unknown id (null where the schema allows it)', { query: '{ user(id: "999") { name } product(id: "nope") { name } }' }],
 ];
 
