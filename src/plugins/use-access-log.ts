@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../telemetry/logger.js';
+import { infoLineWriter, type Logger } from '../telemetry/logger.js';
 import type { GatewayPlugin } from './types.js';
 
 /** Options for {@link useAccessLog}. */
@@ -16,32 +16,29 @@ export interface AccessLogOptions {
  */
 export function useAccessLog(opts: AccessLogOptions): GatewayPlugin {
   if (opts.enabled === false) return { name: 'access-log' };
-  const log = opts.logger;
+  const write = infoLineWriter(opts.logger, 'request');
   return {
     name: 'access-log',
     onDone(ctx) {
       const res = ctx.res;
-      log.info(
-        {
-          type: 'access',
-          requestId: ctx.id,
-          method: ctx.method,
-          path: ctx.path,
-          status: res.writableFinished ? res.statusCode : 499,
-          latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-          route: ctx.routeLabel,
-          upstream: ctx.upstream,
-          upstreamCalls: ctx.upstreamCalls || undefined,
-          clientIp: ctx.ip || ctx.req.socket.remoteAddress,
-          clientId: ctx.identity?.clientId,
-          operationName: ctx.operationName,
-          graphql: ctx.graphqlPath,
-          errorCode: ctx.errorCode,
-          limits: ctx.limits,
-          traceId: ctx.traceId,
-        },
-        'request',
-      );
+      write({
+        type: 'access',
+        requestId: ctx.id,
+        method: ctx.method,
+        path: ctx.path,
+        status: res.writableFinished ? res.statusCode : 499,
+        latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+        route: ctx.routeLabel,
+        upstream: ctx.upstream,
+        upstreamCalls: ctx.upstreamCalls || undefined,
+        clientIp: ctx.ip || ctx.req.socket.remoteAddress,
+        clientId: ctx.identity?.clientId,
+        operationName: ctx.operationName,
+        graphql: ctx.graphqlPath,
+        errorCode: ctx.errorCode,
+        limits: ctx.limits,
+        traceId: ctx.traceId,
+      });
     },
   };
 }
