@@ -26,7 +26,8 @@ afterAll(async () => {
 
 function rawConfig(extra: Record<string, any> = {}): Record<string, any> {
   return {
-    server: { port: 0, host: '127.0.0.1', drainMs: 3000 },
+    // drainGraceMs 0: close() does not wait a grace period for the test's idle keep-alive sockets (a retiring generation never did).
+    server: { port: 0, host: '127.0.0.1', drainMs: 3000, drainGraceMs: 0 },
     logging: { level: 'info', accessLog: false },
     upstreams: {
       users: { protocol: 'http', targets: [{ url: demo.users.url }], timeoutMs: 5000 },

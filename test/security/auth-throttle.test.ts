@@ -5,7 +5,7 @@
  * counted; requests without credentials are never refused by it.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { failureKey } from '../../src/plugins/use-auth-throttle.js';
 import { mint } from '../helpers/jwks.js';
 import { configFrom } from '../helpers/gateway.js';
@@ -16,13 +16,23 @@ const OTHER_SECRET = 'not-the-gateway-secret-0123456789abcdefghij';
 const API_KEY = 'partner-key-0123456789abcdef';
 
 let gw: MiscGateway | undefined;
+/** The gateway the failure kinds share (closed after the file, not after each test). */
+let shared: MiscGateway | undefined;
 afterEach(async () => {
-  await gw?.close();
+  if (gw !== shared) await gw?.close();
   gw = undefined;
+});
+afterAll(async () => {
+  await shared?.close();
 });
 
 async function start(failureLimit: unknown = { points: 3, durationSec: 60 }) {
-  gw = await startMiscGateway((c) => {
+  gw = await startThrottled(failureLimit);
+  return gw;
+}
+
+function startThrottled(failureLimit: unknown = { points: 3, durationSec: 60 }) {
+  return startMiscGateway((c) => {
     c.server.trustProxy = true; // lets each test speak as several client IPs (X-Forwarded-For)
     c.auth = {
       jwt: { algorithms: ['HS256'], secret: SECRET },
@@ -30,7 +40,6 @@ async function start(failureLimit: unknown = { points: 3, durationSec: 60 }) {
       failureLimit,
     };
   });
-  return gw;
 }
 
 async function call(path: string, ip: string, headers: Record<string, string> = {}) {
@@ -54,9 +63,11 @@ const FAILURES: Array<[string, () => Promise<Record<string, string>>]> = [
 ];
 
 describe('auth failure throttle', () => {
-  it.each(FAILURES)('%s counts: the limit blocks even a valid token, with Retry-After', async (_name, bad) => {
-    await start();
-    const ip = '203.0.113.10';
+  // One gateway for these cases, each guessing from a client address of its own.
+  it.each(FAILURES.map((f, i) => [...f, i] as const))('%s counts: the limit blocks even a valid token, with Retry-After', async (_name, bad, n) => {
+    shared ??= await startThrottled();
+    gw = shared;
+    const ip = `203.0.113.${100 + n}`;
     const first = [];
     for (let i = 0; i < 3; i++) first.push((await call(`/echo/guess${i}`, ip, await bad())).status);
     expect(first.every((s) => s === 401 || s === 403)).toBe(true);

@@ -6,6 +6,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { Redis } from 'ioredis';
 import type { RunningGateway } from '../../src/index.js';
 import { variantKey, varyFields } from '../../src/proxy/cache-key.js';
 import { API_KEY, get, startCacheGateway, startOrigin, token, type Origin } from './helpers/cache-gateway.js';
@@ -402,7 +403,9 @@ describe.skipIf(noRedis)('redis store', () => {
   let own: Origin;
   let a: RunningGateway;
   let b: RunningGateway;
+  let peek: Redis;
   beforeAll(async () => {
+    peek = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     own = await startOrigin();
     a = await startCacheGateway(own, { redis: { url: REDIS_URL, keyPrefix: prefix }, cache: { maxEntryBytes: 16_384 } });
     b = await startCacheGateway(own, { redis: { url: REDIS_URL, keyPrefix: prefix }, cache: { maxEntryBytes: 16_384 } });
@@ -412,18 +415,27 @@ describe.skipIf(noRedis)('redis store', () => {
     await b.close();
     await own.close();
     await dropPrefix(prefix);
+    peek.disconnect();
   });
   const settle = () => new Promise((r) => setTimeout(r, 50));
+  /** Keys under the prefix. */
+  const keyCount = async () => (await peek.keys(`${prefix}*`)).length;
+  /** Waits (up to 3 s) until the store holds more than `n` keys: a write the gateway made in the background has landed. */
+  const stored = async (n: number) => {
+    const until = Date.now() + 3000;
+    while ((await keyCount()) <= n && Date.now() < until) await settle();
+  };
   const host = { host: 'shared.example.test' };
 
   it('token first, then anonymous on another instance: never the token holder\'s answer', async () => {
     const alice = await get(a.url, '/open/r-cred', { ...host, authorization: `Bearer ${await token('alice')}` });
     expect(alice.body['x-user-id']).toBe('alice');
     await settle();
+    const before = await keyCount();
     const anon = await get(b.url, '/open/r-cred', host);
     expect(anon.cache).toBe('MISS');
     expect(anon.body['x-user-id']).toBeNull();
-    await settle();
+    await stored(before);
     const anon2 = await get(a.url, '/open/r-cred', host);
     expect(anon2.cache).toBe('HIT');
     expect(anon2.body['x-user-id']).toBeNull();
@@ -432,12 +444,12 @@ describe.skipIf(noRedis)('redis store', () => {
   it('two JWT users across instances each get their own entry', async () => {
     const ta = { ...host, authorization: `Bearer ${await token('alice')}` };
     const tb = { ...host, authorization: `Bearer ${await token('bob')}` };
+    const before = await keyCount();
     await get(a.url, '/mine/r-two', ta);
-    await settle();
+    await stored(before);
     const bob = await get(b.url, '/mine/r-two', tb);
     expect(bob.cache).toBe('MISS');
     expect(bob.body['x-user-id']).toBe('bob');
-    await settle();
     const alice = await get(b.url, '/mine/r-two', ta);
     expect(alice.cache).toBe('HIT');
     expect(alice.body['x-user-id']).toBe('alice');

@@ -4,7 +4,7 @@
  * can make it large.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MAX_LABEL_CHARS, TRUNCATED_MARK, BoundedLabel, capLabel } from '../../src/telemetry/metrics.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { mint } from '../helpers/jwks.js';
@@ -49,10 +49,16 @@ describe('who may read /metrics', () => {
     ['trailing slash', '/metrics/', {}],
     ['dot segment', '/x/../metrics', {}],
   ];
+  // One gateway for every attempt: a refused scrape changes nothing a later attempt could see.
+  let outside: Promise<MiscGateway> | undefined;
+  afterAll(async () => {
+    await (await outside)?.close();
+  });
   it.each(attempts)('outside metricsAllow, %s never gets the exposition', async (_name, path, headers) => {
-    gw = await startMiscGateway((c) => (c.server.metricsAllow = NOT_LOOPBACK));
-    await fetch(`${gw.url}/echo/warm`).then((r) => r.arrayBuffer());
-    const res = await scrape(gw.url, path, headers);
+    outside ??= startMiscGateway((c) => (c.server.metricsAllow = NOT_LOOPBACK));
+    const g = await outside;
+    await fetch(`${g.url}/echo/warm`).then((r) => r.arrayBuffer());
+    const res = await scrape(g.url, path, headers);
     expect(res.status).not.toBe(200);
     expect(res.body).not.toContain('gateway_requests_total');
     if (path === '/metrics' || path === '/metrics?format=text') {

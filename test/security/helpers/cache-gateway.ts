@@ -101,7 +101,8 @@ export async function startCacheGateway(origin: Origin, opts: CacheGatewayOption
     name, match: { pathPrefix: `/${name}` }, upstream: 'origin', rewrite: { stripPrefix: `/${name}` }, auth, cache: { ttlSec: 30 },
   });
   const config = configFrom({
-    server: { port: 0, host: '127.0.0.1', drainMs: 500, compression: false },
+    // drainGraceMs 0: close() does not wait a grace period for the test's idle keep-alive sockets.
+    server: { port: 0, host: '127.0.0.1', drainMs: 500, drainGraceMs: 0, compression: false },
     logging: { level: 'silent', accessLog: false },
     auth: {
       jwt: { algorithms: ['HS256'], secret: JWT_SECRET },

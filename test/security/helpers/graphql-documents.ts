@@ -51,7 +51,8 @@ export const SHIPPED_LIMITS = { maxDepth: 12, maxAliases: 30 };
 export async function startWidgetsGateway(graphql: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<WidgetsGateway> {
   const upstream = await startWidgetsUpstream();
   const config = configFrom({
-    server: { port: 0, host: '127.0.0.1', drainMs: 500 },
+    // drainGraceMs 0: close() does not wait a grace period for the test's idle keep-alive sockets.
+    server: { port: 0, host: '127.0.0.1', drainMs: 500, drainGraceMs: 0 },
     logging: { level: 'silent' },
     graphql: { ...SHIPPED_LIMITS, ...graphql },
     upstreams: { widgets: { protocol: 'http', targets: [{ url: upstream.url }], timeoutMs: 2000 } },

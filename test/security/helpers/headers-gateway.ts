@@ -69,7 +69,8 @@ export interface HeadersGatewayOptions {
 /** A gateway with one passthrough route `/echo` → the echo upstream, and the fixture schema. */
 export async function startHeadersGateway(upstream: EchoUpstream, opts: HeadersGatewayOptions = {}): Promise<RunningGateway> {
   const raw: Record<string, any> = {
-    server: { port: 0, host: '127.0.0.1', drainMs: 500 },
+    // drainGraceMs 0: close() does not wait a grace period for the test's idle keep-alive sockets.
+    server: { port: 0, host: '127.0.0.1', drainMs: 500, drainGraceMs: 0 },
     logging: { level: 'silent' },
     auth: { jwt: { algorithms: ['HS256'], secret: JWT_SECRET } },
     upstreams: { echo: { protocol: 'http', targets: [{ url: upstream.url }], timeoutMs: 2000 } },

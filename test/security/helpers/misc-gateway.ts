@@ -42,7 +42,8 @@ export interface MiscGateway extends RunningGateway {
 export async function startMiscGateway(configure: (c: Record<string, any>) => void = () => {}, routeAuth = 'none'): Promise<MiscGateway> {
   const echo = await startEcho();
   const raw: Record<string, any> = {
-    server: { port: 0, host: '127.0.0.1', drainMs: 500 },
+    // drainGraceMs 0: close() does not wait a grace period for the test's idle keep-alive sockets.
+    server: { port: 0, host: '127.0.0.1', drainMs: 500, drainGraceMs: 0 },
     logging: { level: 'silent' },
     upstreams: { echo: { protocol: 'http', targets: [{ url: echo.url }], timeoutMs: 2000 } },
     routes: [{ name: 'echo', match: { pathPrefix: '/echo' }, upstream: 'echo', auth: routeAuth }],

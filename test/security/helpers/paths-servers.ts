@@ -18,7 +18,8 @@ export const PATHS_SECRET = 'paths-test-secret-0123456789abcdef';
 export function pathsConfig(pubUrl: string, admUrl: string) {
   return parseConfig(
     stringify({
-      server: { port: 0, host: '127.0.0.1', drainMs: 500 },
+      // drainGraceMs 0: close() does not wait a grace period for the test's idle keep-alive sockets.
+      server: { port: 0, host: '127.0.0.1', drainMs: 500, drainGraceMs: 0 },
       logging: { level: 'silent' },
       auth: { jwt: { algorithms: ['HS256'], secret: PATHS_SECRET } },
       upstreams: {

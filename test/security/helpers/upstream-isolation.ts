@@ -115,7 +115,8 @@ export interface IsolationGatewayOptions {
 /** A gateway with routes /store/* → store and /vault → vault (Lookup, `ids` comma-separated). */
 export async function startIsolationGateway(opts: IsolationGatewayOptions): Promise<RunningGateway> {
   const c: Record<string, any> = {
-    server: { port: 0, host: '127.0.0.1', drainMs: 500 },
+    // drainGraceMs 0: close() does not wait a grace period for the test's idle keep-alive sockets.
+    server: { port: 0, host: '127.0.0.1', drainMs: 500, drainGraceMs: 0 },
     logging: { level: 'silent' },
     upstreams: {
       store: { protocol: 'http', targets: [{ url: opts.store.url }], timeoutMs: 2000 },
