@@ -148,6 +148,26 @@ describe('hot reload', () => {
     expect(h.logs.some((l) => l.msg === 'reloaded' && l.generation === 2)).toBe(true);
   });
 
+  it('a GraphQL request in flight over a reload makes its later upstream calls on the generation that took it', async () => {
+    const h = await harness(rawConfig());
+    // The users call is slow; the orders and catalog calls come after it, once the reload has happened.
+    demo.users.recorder.behaviour.delayMs = 400;
+    try {
+      const pending = gql(h.served.url, '{ users(ids: ["1", "2"]) { name orders { total items { product { name } } } } }');
+      await new Promise((r) => setTimeout(r, 100));
+      h.write(rawConfig({ routes: [...rawConfig().routes, ECHO_ROUTE] }));
+      expect(await h.served.reload()).toEqual({ ok: true, generation: 2 });
+      const answer = await pending;
+      expect(answer.body.errors).toBeUndefined();
+      expect(answer.status).toBe(200);
+      expect(answer.body.data.users).toHaveLength(2);
+      expect(answer.body.data.users[0].orders.length).toBeGreaterThan(0);
+      expect(answer.body.data.users[0].orders[0].items[0].product.name).toEqual(expect.any(String));
+    } finally {
+      demo.users.recorder.behaviour.delayMs = 0;
+    }
+  });
+
   it('an invalid config is refused with the key path logged, and the running one keeps serving', async () => {
     const h = await harness(rawConfig({ routes: [...rawConfig().routes, ECHO_ROUTE] }));
     const traffic = load(h.served.url, 2);
