@@ -7,7 +7,8 @@
  *   node bin/tsx.js bench/ab.ts --base ../before [--scenario S1|S2|S3] [--rounds 5] [--seconds 5] [--connections 32]
  *
  * `--patch JSON` merges into the current side's config only (e.g. `--base . --patch
- * '{"upstreams":{"users":{"pipelining":4}}}'` compares a setting on one checkout).
+ * '{"upstreams":{"users":{"pipelining":4}}}'` compares a setting on one checkout); `--patch-both
+ * JSON` into both sides' (e.g. the access log on, to compare two checkouts as shipped).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ const up = await spawnNode(['bin/tsx.js', 'bench/upstreams-main.ts'], (l) => l.m
 const work = mkdtempSync(join(tmpdir(), 'gw-ab-'));
 const file = join(work, 'gateway.yaml');
 const patch = JSON.parse(arg('patch', '{}')) as Record<string, unknown>;
+const patchBoth = JSON.parse(arg('patch-both', '{}')) as Record<string, unknown>;
 
 /** Merges `extra` into `into`, objects key by key, anything else replaced. */
 function merge(into: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
@@ -51,6 +53,7 @@ const config = {
   },
   routes: [{ name: 'users-api', match: { pathPrefix: '/api/users', methods: ['GET'] }, upstream: 'users', rewrite: { stripPrefix: '/api' } }],
 };
+merge(config, patchBoth);
 writeFileSync(file, stringify(config));
 const patchedFile = join(work, 'gateway-current.yaml');
 writeFileSync(patchedFile, stringify(merge(structuredClone(config) as Record<string, unknown>, patch)));
