@@ -80,30 +80,38 @@ const CHAINS: Array<[TrustProxy, string | string[] | undefined, string, string]>
   [true, ['6.6.6.6', '1.1.1.1'], '1.1.1.1', '1.1.1.1, 127.0.0.1'],
 ];
 
-describe('X-Forwarded-For chains', () => {
-  // One gateway per trustProxy setting, shared by the chains that use it (each case asks its own path).
+/**
+ * One gateway (with its echo upstream and captured logs) per trustProxy setting, started on first
+ * use and closed after the calling describe's tests.
+ */
+function gatewaysByTrust(configure: (config: Record<string, any>, trust: TrustProxy) => void) {
   const byTrust = new Map<string, Promise<{ gw: RunningGateway; upstream: EchoUpstream; logs: ReturnType<typeof captureLogs> }>>();
-  const gatewayFor = (trust: TrustProxy) => {
+  afterAll(async () => {
+    for (const entry of byTrust.values()) {
+      const { gw, upstream } = await entry;
+      await gw.close();
+      await upstream.close();
+    }
+  });
+  return (trust: TrustProxy) => {
     const key = JSON.stringify(trust);
     let entry = byTrust.get(key);
     if (!entry) {
       entry = (async () => {
         const logs = captureLogs();
-        const up = await startEchoUpstream();
-        const g = await startHeadersGateway(up, { configure: (c) => (c.server.trustProxy = trust), logger: logs.logger });
-        return { gw: g, upstream: up, logs };
+        const upstream = await startEchoUpstream();
+        const gw = await startHeadersGateway(upstream, { configure: (c) => configure(c, trust), logger: logs.logger });
+        return { gw, upstream, logs };
       })();
       byTrust.set(key, entry);
     }
     return entry;
   };
-  afterAll(async () => {
-    for (const entry of byTrust.values()) {
-      const { gw: g, upstream: up } = await entry;
-      await g.close();
-      await up.close();
-    }
-  });
+}
+
+describe('X-Forwarded-For chains', () => {
+  // One gateway per trustProxy setting, shared by the chains that use it (each case asks its own path).
+  const gatewayFor = gatewaysByTrust((c, trust) => (c.server.trustProxy = trust));
 
   it.each(CHAINS.map((c, i) => [...c, i] as const))('trustProxy %j, X-Forwarded-For %j: client %s, upstream gets %s', async (trust, xff, client, sent, i) => {
     const { gw: g, upstream: up, logs } = await gatewayFor(trust);
@@ -141,31 +149,9 @@ describe('X-Forwarded-For chains', () => {
 
 describe('the IP filter judges the believed client', () => {
   // One gateway per trustProxy setting, shared by the cases that use it (each counts its own request).
-  const byTrust = new Map<string, Promise<{ gw: RunningGateway; upstream: EchoUpstream }>>();
-  const filteredFor = (trust: TrustProxy) => {
-    const key = JSON.stringify(trust);
-    let entry = byTrust.get(key);
-    if (!entry) {
-      entry = (async () => {
-        const up = await startEchoUpstream();
-        const g = await startHeadersGateway(up, {
-          configure: (c) => {
-            c.server.trustProxy = trust;
-            c.server.ipFilter = { deny: ['10.66.0.0/16'] };
-          },
-        });
-        return { gw: g, upstream: up };
-      })();
-      byTrust.set(key, entry);
-    }
-    return entry;
-  };
-  afterAll(async () => {
-    for (const entry of byTrust.values()) {
-      const { gw: g, upstream: up } = await entry;
-      await g.close();
-      await up.close();
-    }
+  const filteredFor = gatewaysByTrust((c, trust) => {
+    c.server.trustProxy = trust;
+    c.server.ipFilter = { deny: ['10.66.0.0/16'] };
   });
 
   it.each([
