@@ -42,9 +42,6 @@ export type ResultSerializer = (result: ExecutionResult) => string;
 type Compiled = {
   query: CompiledQuery;
   execute: (args: ExecutionArgs) => ReturnType<CompiledQuery['query']>;
-  schema: GraphQLSchema;
-  document: DocumentNode;
-  operationName: string | undefined;
   uses: number;
   serializer: ResultSerializer | null | undefined;
 } | null;
@@ -83,9 +80,6 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
     return {
       query: out,
       execute: (args) => out.query(args.rootValue, args.contextValue, args.variableValues ?? undefined),
-      schema,
-      document,
-      operationName,
       uses: 0,
       serializer: undefined,
     };
@@ -104,7 +98,7 @@ export function responseSerializer(schema: GraphQLSchema, document: DocumentNode
   if (!compiled) return undefined;
   if (compiled.serializer !== undefined) return compiled.serializer ?? undefined;
   if (++compiled.uses < SERIALIZER_AFTER) return undefined;
-  compiled.serializer = buildSerializer(compiled.schema, compiled.document, compiled.operationName);
+  compiled.serializer = buildSerializer(schema, document, operationName ?? undefined);
   return compiled.serializer ?? undefined;
 }
 
