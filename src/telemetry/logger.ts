@@ -157,11 +157,12 @@ export type PlainField = string | number | boolean | undefined | readonly string
 export function infoLineWriter(logger: Logger, msg: string): (fields: Record<string, PlainField>) => void {
   if (!ownFormat.has(logger)) return (fields) => logger.info(fields, msg);
   const internals = logger as unknown as Record<symbol, unknown>;
+  // The destination is fixed when pino makes the logger; the bindings are read per line (setBindings may change them).
+  const stream = internals[pinoSymbols.streamSym] as DestinationStream;
   const tail = `,"msg":${JSON.stringify(msg)}}\n`;
   return (fields) => {
     if (!logger.isLevelEnabled('info')) return;
     const body = JSON.stringify(fields);
-    const stream = internals[pinoSymbols.streamSym] as DestinationStream;
     stream.write(`{"level":"info"${isoTimeAt(Date.now())}${internals[pinoSymbols.chindingsSym] as string}${body.length > 2 ? `,${body.slice(1, -1)}` : ''}${tail}`);
   };
 }
