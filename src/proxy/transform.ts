@@ -23,6 +23,7 @@ import { hasRequestBody } from './request-body.js';
 import type { BodyMapping, CompiledRoute, RouteTransform } from '../http/route.js';
 import { compileQueryOps } from './query-ops.js';
 import { isReservedHeader } from '../http/reserved-headers.js';
+import { isJsonMediaType } from '../http/media-type.js';
 
 /** Deepest evaluation nesting (jsonata's `stack` guardrail): a runaway recursion stops here. */
 const MAX_DEPTH = 500;
@@ -49,14 +50,6 @@ export function compileTransform(cfg: RouteConfig['transform']): RouteTransform 
     passUnmappable: cfg.request.onUnmappable === 'pass',
     passUnmappableResponse: cfg.response.onUnmappable === 'pass',
   };
-}
-
-/** True for `application/json` and `<type>/<subtype>+json`, parameters ignored. */
-export function isJsonMediaType(value: string | string[] | number | undefined): boolean {
-  if (typeof value !== 'string') return false;
-  const semi = value.indexOf(';');
-  const t = (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase();
-  return t === 'application/json' || (t.endsWith('+json') && t.indexOf('/') > 0);
 }
 
 function identityEncoded(value: string | string[] | number | undefined): boolean {

@@ -12,6 +12,7 @@ import type { UpstreamConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../context.js';
 import type { HttpCall, HttpResult, Target, UpstreamBody } from '../types.js';
 import type { CallDeadline } from '../deadline-wheel.js';
+import { isJsonMediaType } from '../../http/media-type.js';
 
 /** What a handler needs of the upstream it serves. */
 export interface CallOwner {
@@ -25,14 +26,6 @@ export interface CallOwner {
 
 /** How much of an upstream's error body the log keeps. */
 const LOGGED_BODY_BYTES = 2048;
-
-/** Media types a `json()` call reads: application/json and any `+json` type. */
-function isJsonType(contentType: string | string[] | undefined): boolean {
-  if (typeof contentType !== 'string') return false;
-  const semi = contentType.indexOf(';');
-  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
-}
 
 /** The first LOGGED_BODY_BYTES of the kept chunks, as text. */
 function prefixText(chunks: Buffer[], size: number): string {
@@ -112,7 +105,7 @@ export class JsonCall extends DispatchedCall implements Dispatcher.DispatchHandl
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
     this.#status = status;
     this.#headers = headers as IncomingHttpHeaders;
-    this.#whole = status >= 200 && status < 300 && status !== 204 && isJsonType(headers['content-type']);
+    this.#whole = status >= 200 && status < 300 && status !== 204 && isJsonMediaType(headers['content-type']);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
