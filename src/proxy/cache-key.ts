@@ -46,8 +46,6 @@ const CREDENTIAL_HEADERS = [
   'x-session-token', 'x-session-id',
 ];
 
-/** Header names the gateway sets from the verified identity. */
-
 export interface CacheKeyOptions {
   /** Routes whose entries are partitioned by identity (`auth` other than none, or `roles`). */
   identityRoutes: ReadonlySet<string>;
